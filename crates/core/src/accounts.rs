@@ -1,0 +1,272 @@
+//! Who is signed in where: the keyring (tokens) and the settings file (everything else) kept
+//! in step. Both the desktop app and the CLI (when no app runs) go through here.
+
+use std::sync::Mutex;
+
+use tokio::sync::broadcast;
+
+use crate::paths::Paths;
+use crate::protocol::{ErrorInfo, ErrorKind, LoggedOut, SiteStatus, StatusInfo, UserInfo, UserStatus};
+use crate::secret::Secret;
+use crate::settings::{push_recent, SettingsError, SettingsFile, UserRecord};
+use crate::site::{Site, SiteError};
+use crate::store::{StoreError, TokenStore};
+use crate::time;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("{reason}; {}", sign_in_hint(.site.as_ref()))]
+    SignInRequired { site: Option<Site>, reason: String },
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+}
+
+fn sign_in_hint(site: Option<&Site>) -> String {
+    match site {
+        Some(site) => format!("sign in with `fpt-login-desktop --sign-in {site}`"),
+        None => "sign in with `fpt-login-desktop --sign-in <site>`".to_owned(),
+    }
+}
+
+impl AccountsError {
+    /// The protocol error for this failure.
+    pub fn to_error_info(&self) -> ErrorInfo {
+        let kind = match self {
+            Self::SignInRequired { .. } => ErrorKind::SignInRequired,
+            Self::Site(_) => ErrorKind::BadRequest,
+            Self::Store(_) => ErrorKind::Keyring,
+            Self::Settings(_) => ErrorKind::Internal,
+        };
+        ErrorInfo::new(kind, self.to_string())
+    }
+}
+
+/// A validated sign-in, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub login: String,
+    pub token: Secret,
+    pub user_id: Option<u64>,
+    pub name: Option<String>,
+    pub method: &'static str,
+    pub claims_expire_at: Option<i64>,
+    pub session_expires_at: Option<i64>,
+}
+
+/// A change others may want to react to (the tray, subscribers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    SignedIn { site: Site, login: String },
+    SignedOut { site: Site, login: String },
+}
+
+/// The accounts known on this machine.
+#[derive(Debug)]
+pub struct Accounts {
+    settings: SettingsFile,
+    store: TokenStore,
+    /// Tokens already read from the keyring: a keyring round trip costs milliseconds and the
+    /// app answers many `get_user` calls for the same token. Only this process writes through
+    /// it, so it never goes stale while the app runs.
+    tokens: Mutex<Vec<(Site, String, Secret)>>,
+    changes: broadcast::Sender<Change>,
+}
+
+impl Accounts {
+    pub fn new(paths: &Paths) -> Self {
+        Self {
+            settings: SettingsFile::new(paths.settings_file()),
+            store: TokenStore::default(),
+            tokens: Mutex::new(Vec::new()),
+            changes: broadcast::channel(64).0,
+        }
+    }
+
+    pub fn store(&self) -> &TokenStore {
+        &self.store
+    }
+
+    pub fn settings_file(&self) -> &SettingsFile {
+        &self.settings
+    }
+
+    /// Changes made through this instance from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// The current user of `site` (or of the default site) with their token.
+    pub fn user(&self, site: Option<&Site>, min_ttl: Option<u64>) -> Result<UserInfo, AccountsError> {
+        let settings = self.settings.load()?;
+        let site = settings
+            .resolve_site(site)
+            .cloned()
+            .ok_or_else(|| AccountsError::SignInRequired {
+                site: None,
+                reason: "no site is signed in yet".to_owned(),
+            })?;
+        let required = |reason: String| AccountsError::SignInRequired {
+            site: Some(site.clone()),
+            reason,
+        };
+        let site_settings = settings.sites.get(&site);
+        let (login, record) = site_settings
+            .and_then(|s| {
+                let login = s.current_user.as_ref()?;
+                Some((login.clone(), s.users.get(login)?.clone()))
+            })
+            .ok_or_else(|| required(format!("nobody is signed in to {site}")))?;
+        if let (Some(min_ttl), Some(expires_at)) = (min_ttl, record.expires_at()) {
+            let left = expires_at - time::now();
+            if left < i64::try_from(min_ttl).unwrap_or(i64::MAX) {
+                return Err(required(format!(
+                    "the session of {login} on {site} ends in {}s, sooner than the {min_ttl}s asked for",
+                    left.max(0)
+                )));
+            }
+        }
+        let token = self
+            .token(&site, &login)?
+            .ok_or_else(|| required(format!("the keyring holds no token for {login} on {site}")))?;
+        Ok(UserInfo {
+            site: site.clone(),
+            login,
+            session_token: token,
+            expires_at: record.expires_at(),
+            http_proxy: None,
+        })
+    }
+
+    fn token(&self, site: &Site, login: &str) -> Result<Option<Secret>, AccountsError> {
+        let mut cache = self.tokens.lock().expect("token cache lock");
+        if let Some((_, _, token)) = cache.iter().find(|(s, l, _)| s == site && l == login) {
+            return Ok(Some(token.clone()));
+        }
+        let token = self.store.load(site, login)?;
+        if let Some(token) = &token {
+            cache.push((site.clone(), login.to_owned(), token.clone()));
+        }
+        Ok(token)
+    }
+
+    fn forget_cached(&self, site: &Site, login: &str) {
+        self.tokens
+            .lock()
+            .expect("token cache lock")
+            .retain(|(s, l, _)| !(s == site && l == login));
+    }
+
+    /// Every site and user known, with what is known of their sessions.
+    pub fn status(&self) -> Result<StatusInfo, AccountsError> {
+        let settings = self.settings.load()?;
+        let mut sites: Vec<SiteStatus> = settings
+            .sites
+            .iter()
+            .map(|(site, s)| SiteStatus {
+                site: site.clone(),
+                current_user: s
+                    .current_user
+                    .clone()
+                    .filter(|login| s.users.contains_key(login)),
+                users: s
+                    .users
+                    .iter()
+                    .map(|(login, r)| UserStatus {
+                        login: login.clone(),
+                        name: r.name.clone(),
+                        method: r.method.clone(),
+                        signed_in_at: r.signed_in_at,
+                        expires_at: r.expires_at(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        // Most recently used first, the way people think of their sites.
+        sites.sort_by_key(|s| {
+            settings
+                .recent_sites
+                .iter()
+                .position(|r| *r == s.site)
+                .unwrap_or(usize::MAX)
+        });
+        Ok(StatusInfo {
+            default_site: settings.default_site,
+            sites,
+        })
+    }
+
+    /// Stores a validated session as `site`'s current user and makes `site` the default.
+    ///
+    /// The token goes to the keyring first: settings never point at a token that is not
+    /// there.
+    pub fn sign_in(&self, site: &Site, session: NewSession) -> Result<(), AccountsError> {
+        self.forget_cached(site, &session.login);
+        self.store.save(site, &session.login, &session.token)?;
+        let login = session.login.clone();
+        self.settings.update(|settings| {
+            push_recent(&mut settings.recent_sites, site.clone());
+            settings.default_site = Some(site.clone());
+            let s = settings.sites.entry(site.clone()).or_default();
+            s.current_user = Some(login.clone());
+            push_recent(&mut s.recent_users, login.clone());
+            let record = s.users.entry(login.clone()).or_default();
+            *record = UserRecord {
+                user_id: session.user_id,
+                name: session.name,
+                method: Some(session.method.to_owned()),
+                signed_in_at: time::now(),
+                claims_expire_at: session.claims_expire_at,
+                session_expires_at: session.session_expires_at,
+                unknown: std::mem::take(&mut record.unknown),
+            };
+        })?;
+        let _ = self.changes.send(Change::SignedIn {
+            site: site.clone(),
+            login,
+        });
+        Ok(())
+    }
+
+    /// Removes the token of `login` (default: the current user) on `site` (default: the
+    /// default site). The login stays in the recent list so the next sign-in can offer it.
+    pub fn sign_out(&self, site: Option<&Site>, login: Option<&str>) -> Result<LoggedOut, AccountsError> {
+        let settings = self.settings.load()?;
+        let site = settings
+            .resolve_site(site)
+            .cloned()
+            .ok_or_else(|| AccountsError::SignInRequired {
+                site: None,
+                reason: "no site is signed in yet".to_owned(),
+            })?;
+        let login = login
+            .map(str::to_owned)
+            .or_else(|| settings.sites.get(&site)?.current_user.clone());
+        let Some(login) = login else {
+            return Ok(LoggedOut { site, login: None });
+        };
+        self.forget_cached(&site, &login);
+        let had_token = self.store.delete(&site, &login)?;
+        let (_, had_record) = self.settings.update(|settings| {
+            settings
+                .sites
+                .get_mut(&site)
+                .and_then(|s| s.users.remove(&login))
+                .is_some()
+        })?;
+        if !(had_token || had_record) {
+            return Ok(LoggedOut { site, login: None });
+        }
+        let _ = self.changes.send(Change::SignedOut {
+            site: site.clone(),
+            login: login.clone(),
+        });
+        Ok(LoggedOut {
+            site,
+            login: Some(login),
+        })
+    }
+}

@@ -1,0 +1,25 @@
+//! GUI-free core of FPT Login.
+//!
+//! Everything that does not need a window lives here so that the CLI (which must start in
+//! milliseconds on machines without a desktop) and the desktop app share one implementation:
+//! site URLs, the landing check and cookie extraction, the api3 client, the credential store,
+//! settings, and both ends of the local channel.
+
+pub mod accounts;
+pub mod api3;
+pub mod landing;
+pub mod local_api;
+pub mod paths;
+pub mod protocol;
+pub mod secret;
+pub mod settings;
+pub mod site;
+pub mod store;
+pub mod time;
+
+pub use accounts::Accounts;
+pub use secret::Secret;
+pub use site::Site;
+
+/// Name and version, as sent in user agents and the protocol handshake.
+pub const USER_AGENT: &str = concat!("fpt-login/", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,120 @@
+//! The client end, blocking on purpose: the CLI and scripts make one or two calls and exit, so
+//! an async runtime would only add start-up time.
+
+use std::io::{self, BufRead as _, BufReader, Read as _, Write as _};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::paths::{self, PathsError};
+use crate::protocol::{ErrorInfo, Request, Response, MAX_LINE, PROTOCOL_VERSION};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No app listens: the socket is missing or refuses connections.
+    #[error("the FPT Login app is not running (no socket at {})", .socket.display())]
+    NotRunning { socket: PathBuf },
+    #[error("the socket folder is not safe to use: {0}")]
+    UnsafeFolder(#[from] PathsError),
+    #[error("talking to the FPT Login app over {} failed: {source}", .socket.display())]
+    Io { socket: PathBuf, source: io::Error },
+    #[error("the FPT Login app sent something this client does not understand: {detail}")]
+    Protocol { detail: String },
+    #[error("the FPT Login app refused the connection: {}", .0.message)]
+    Refused(ErrorInfo),
+}
+
+/// A connection to the desktop app that has completed the version handshake.
+#[derive(Debug)]
+pub struct Client {
+    socket: PathBuf,
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+    server: String,
+}
+
+impl Client {
+    /// Connects and says hello. `timeout` bounds every read and write.
+    pub fn connect(socket: &Path, timeout: Duration) -> Result<Self, ClientError> {
+        let folder = socket.parent().unwrap_or_else(|| Path::new("/"));
+        if !folder.exists() {
+            return Err(ClientError::NotRunning {
+                socket: socket.to_path_buf(),
+            });
+        }
+        // Refuse a folder someone else could have planted a socket in.
+        paths::check_private_dir(folder)?;
+        let io_err = |source| ClientError::Io {
+            socket: socket.to_path_buf(),
+            source,
+        };
+        let stream = match UnixStream::connect(socket) {
+            Ok(stream) => stream,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Err(ClientError::NotRunning {
+                    socket: socket.to_path_buf(),
+                });
+            }
+            Err(e) => return Err(io_err(e)),
+        };
+        stream.set_read_timeout(Some(timeout)).map_err(io_err)?;
+        stream.set_write_timeout(Some(timeout)).map_err(io_err)?;
+        let writer = stream.try_clone().map_err(io_err)?;
+        let mut client = Self {
+            socket: socket.to_path_buf(),
+            reader: BufReader::new(stream),
+            writer,
+            server: String::new(),
+        };
+        match client.request(&Request::Hello {
+            version: PROTOCOL_VERSION,
+            client: Some(crate::USER_AGENT.to_owned()),
+        })? {
+            Response::Hello { server, .. } => client.server = server,
+            Response::Error(e) => return Err(ClientError::Refused(e)),
+            other => {
+                return Err(ClientError::Protocol {
+                    detail: format!("expected hello, got {other:?}"),
+                });
+            }
+        }
+        Ok(client)
+    }
+
+    /// What the server called itself in the handshake, e.g. `fpt-login-desktop/0.1.0`.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Sends one request and reads its response.
+    pub fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
+        let io_err = |source| ClientError::Io {
+            socket: self.socket.clone(),
+            source,
+        };
+        let mut line = serde_json::to_vec(request).map_err(|e| ClientError::Protocol {
+            detail: e.to_string(),
+        })?;
+        line.push(b'\n');
+        self.writer.write_all(&line).map_err(io_err)?;
+        let mut reply = String::new();
+        let read = (&mut self.reader)
+            .take(MAX_LINE as u64 * 16)
+            .read_line(&mut reply)
+            .map_err(io_err)?;
+        if read == 0 {
+            return Err(io_err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the app closed the connection",
+            )));
+        }
+        serde_json::from_str(&reply).map_err(|e| ClientError::Protocol {
+            detail: e.to_string(),
+        })
+    }
+}

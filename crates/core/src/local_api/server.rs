@@ -1,0 +1,193 @@
+//! The server end, run by the desktop app.
+
+use std::future::Future;
+use std::io;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::accounts::Accounts;
+use crate::paths::{self, PathsError};
+use crate::protocol::{ErrorInfo, ErrorKind, Request, Response, MAX_LINE, PROTOCOL_VERSION};
+use crate::site::Site;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error(transparent)]
+    Folder(#[from] PathsError),
+    #[error("another FPT Login app already serves {}", .socket.display())]
+    AlreadyServing { socket: PathBuf },
+    #[error("cannot listen on {}: {source}", .socket.display())]
+    Io { socket: PathBuf, source: io::Error },
+}
+
+/// Creates the private runtime folder and listens on `socket` in it, replacing a stale socket
+/// file left by a crashed app (but never a live one).
+pub fn bind(socket: &Path) -> Result<UnixListener, BindError> {
+    let folder = socket.parent().unwrap_or_else(|| Path::new("/"));
+    paths::ensure_private_dir(folder)?;
+    let io_err = |source| BindError::Io {
+        socket: socket.to_path_buf(),
+        source,
+    };
+    if socket.exists() {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+            return Err(BindError::AlreadyServing {
+                socket: socket.to_path_buf(),
+            });
+        }
+        std::fs::remove_file(socket).map_err(io_err)?;
+    }
+    let listener = UnixListener::bind(socket).map_err(io_err)?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(io_err)?;
+    Ok(listener)
+}
+
+/// Answers requests. The desktop app wraps [`AccountsHandler`] to add what needs a window.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: Request) -> impl Future<Output = Response> + Send;
+}
+
+/// Accepts connections until the listener fails; each connection is served on its own task.
+pub async fn serve<H: Handler>(listener: UnixListener, handler: Arc<H>, server_name: String) {
+    let uid = paths::current_uid();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Running out of file descriptors is transient; back off instead of spinning.
+                tracing::warn!(error = %e, "accepting a local connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let handler = Arc::clone(&handler);
+        let server_name = server_name.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection(stream, handler, uid, &server_name).await {
+                tracing::debug!(error = %e, "local connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn connection<H: Handler>(
+    mut stream: UnixStream,
+    handler: Arc<H>,
+    uid: u32,
+    server_name: &str,
+) -> io::Result<()> {
+    let peer = stream.peer_cred()?;
+    if peer.uid() != uid {
+        tracing::warn!(
+            peer_uid = peer.uid(),
+            peer_pid = ?peer.pid(),
+            "refused a local connection from another user"
+        );
+        let refusal = Response::Error(ErrorInfo::new(
+            ErrorKind::Forbidden,
+            "this FPT Login app serves only the user who runs it",
+        ));
+        return write(&mut stream, &refusal).await;
+    }
+    let (read_half, mut write_half) = stream.into_split();
+    let mut reader = BufReader::new(read_half);
+    let mut greeted = false;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_line(&mut line)
+            .await?;
+        if read == 0 {
+            return Ok(());
+        }
+        if line.len() > MAX_LINE {
+            let e = ErrorInfo::new(ErrorKind::BadRequest, "request line too long");
+            return write(&mut write_half, &Response::Error(e)).await;
+        }
+        let response = match serde_json::from_str::<Request>(&line) {
+            Err(e) => Response::Error(ErrorInfo::new(
+                ErrorKind::BadRequest,
+                format!("not a valid request: {e}"),
+            )),
+            Ok(Request::Hello { version, .. }) if version == PROTOCOL_VERSION => {
+                greeted = true;
+                Response::Hello {
+                    version: PROTOCOL_VERSION,
+                    server: server_name.to_owned(),
+                }
+            }
+            Ok(Request::Hello { version, .. }) => {
+                let e = ErrorInfo::new(
+                    ErrorKind::UnsupportedVersion,
+                    format!(
+                        "this app speaks protocol version {PROTOCOL_VERSION}, the client {version}; update the older of the two"
+                    ),
+                );
+                return write(&mut write_half, &Response::Error(e)).await;
+            }
+            Ok(_) if !greeted => Response::Error(ErrorInfo::new(
+                ErrorKind::BadRequest,
+                "send hello with the protocol version first",
+            )),
+            Ok(request) => handler.handle(request).await,
+        };
+        write(&mut write_half, &response).await?;
+    }
+}
+
+async fn write<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W, response: &Response) -> io::Result<()> {
+    let mut line = serde_json::to_vec(response).map_err(io::Error::other)?;
+    line.push(b'\n');
+    writer.write_all(&line).await
+}
+
+/// Serves requests straight from [`Accounts`].
+#[derive(Debug, Clone)]
+pub struct AccountsHandler {
+    accounts: Arc<Accounts>,
+}
+
+impl AccountsHandler {
+    pub fn new(accounts: Arc<Accounts>) -> Self {
+        Self { accounts }
+    }
+}
+
+impl Handler for AccountsHandler {
+    async fn handle(&self, request: Request) -> Response {
+        let accounts = Arc::clone(&self.accounts);
+        // Keyring calls block on D-Bus; keep them off the async workers.
+        tokio::task::spawn_blocking(move || answer(&accounts, request))
+            .await
+            .unwrap_or_else(|e| {
+                Response::Error(ErrorInfo::new(ErrorKind::Internal, format!("request failed: {e}")))
+            })
+    }
+}
+
+/// The answer to `request` from `accounts` alone.
+pub fn answer(accounts: &Accounts, request: Request) -> Response {
+    let parse_site = |site: Option<String>| site.as_deref().map(Site::parse).transpose();
+    let result = match request {
+        Request::Hello { .. } => {
+            return Response::Error(ErrorInfo::new(ErrorKind::BadRequest, "hello was already sent"));
+        }
+        Request::GetUser { site, min_ttl } => parse_site(site)
+            .map_err(Into::into)
+            .and_then(|site| accounts.user(site.as_ref(), min_ttl))
+            .map(Response::User),
+        Request::Status => accounts.status().map(Response::Status),
+        Request::Logout { site, login } => parse_site(site)
+            .map_err(Into::into)
+            .and_then(|site| accounts.sign_out(site.as_ref(), login.as_deref()))
+            .map(Response::LoggedOut),
+    };
+    result.unwrap_or_else(|e| Response::Error(e.to_error_info()))
+}

@@ -1,0 +1,196 @@
+//! The local protocol between the desktop app and its clients (the CLI, the Python client).
+//!
+//! Newline-delimited JSON over a Unix socket. Every message is an object tagged by `type`. The
+//! client speaks first with `hello` carrying [`PROTOCOL_VERSION`]; the server answers with its
+//! own `hello` or an `error` of kind `unsupported_version`, then serves any number of requests,
+//! one response line per request line.
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+use crate::site::Site;
+
+/// Bumped on any incompatible change to the messages below.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Longest request line the server reads; anything longer is refused.
+pub const MAX_LINE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    Hello {
+        version: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
+    },
+    /// The signed-in user of `site` (the default site when absent). With `min_ttl`, a session
+    /// known to end sooner than that many seconds is not handed out.
+    GetUser {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_ttl: Option<u64>,
+    },
+    Status,
+    /// Signs `login` (the site's current user when absent) out of `site` (the default site
+    /// when absent): its token leaves the keyring.
+    Logout {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        login: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Hello { version: u32, server: String },
+    User(UserInfo),
+    Status(StatusInfo),
+    LoggedOut(LoggedOut),
+    Error(ErrorInfo),
+}
+
+/// A signed-in user, as handed to other programs. The field names are a public contract
+/// (`fpt-login token --json` prints exactly this object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub site: Site,
+    pub login: String,
+    pub session_token: Secret,
+    /// Epoch seconds when the session is known to end, or `null` when the site does not say.
+    pub expires_at: Option<i64>,
+    /// The proxy clients should use, in Toolkit's `[user:pass@]host[:port]` form.
+    pub http_proxy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusInfo {
+    pub default_site: Option<Site>,
+    pub sites: Vec<SiteStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteStatus {
+    pub site: Site,
+    pub current_user: Option<String>,
+    pub users: Vec<UserStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserStatus {
+    pub login: String,
+    pub name: Option<String>,
+    pub method: Option<String>,
+    pub signed_in_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedOut {
+    pub site: Site,
+    /// The login whose token was removed, or `null` when nobody was signed in.
+    pub login: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// Machine-readable error kinds. Clients branch on these, never on the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Nobody usable is signed in: the user must sign in (CLI exit code 4).
+    SignInRequired,
+    /// The request was malformed or named a bad site.
+    BadRequest,
+    /// The client speaks another protocol version.
+    UnsupportedVersion,
+    /// The peer is not the user running the app.
+    Forbidden,
+    /// The OS keyring could not be used.
+    Keyring,
+    /// Anything else; the message says what.
+    Internal,
+}
+
+impl ErrorInfo {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn requests_are_tagged_by_type() {
+        let req: Request =
+            serde_json::from_value(json!({"type": "get_user", "min_ttl": 60})).unwrap();
+        assert_eq!(
+            req,
+            Request::GetUser {
+                site: None,
+                min_ttl: Some(60)
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(Request::Hello {
+                version: PROTOCOL_VERSION,
+                client: None
+            })
+            .unwrap(),
+            json!({"type": "hello", "version": 1})
+        );
+        assert_eq!(serde_json::to_value(Request::Status).unwrap(), json!({"type": "status"}));
+    }
+
+    #[test]
+    fn user_response_has_the_documented_fields() {
+        let resp = Response::User(UserInfo {
+            site: Site::parse("https://a.example.com").unwrap(),
+            login: "jane".into(),
+            session_token: Secret::new("tok"),
+            expires_at: None,
+            http_proxy: None,
+        });
+        assert_eq!(
+            serde_json::to_value(&resp).unwrap(),
+            json!({"type": "user", "site": "https://a.example.com", "login": "jane",
+                   "session_token": "tok", "expires_at": null, "http_proxy": null})
+        );
+    }
+
+    #[test]
+    fn errors_carry_a_machine_readable_kind() {
+        let resp = Response::Error(ErrorInfo::new(ErrorKind::SignInRequired, "sign in"));
+        assert_eq!(
+            serde_json::to_value(&resp).unwrap(),
+            json!({"type": "error", "kind": "sign_in_required", "message": "sign in"})
+        );
+    }
+
+    #[test]
+    fn the_version_is_a_plain_number() {
+        // A regression in how the version is encoded would silently break every client.
+        let hello: Response =
+            serde_json::from_str(r#"{"type":"hello","version":1,"server":"x"}"#).unwrap();
+        assert_eq!(
+            hello,
+            Response::Hello {
+                version: PROTOCOL_VERSION,
+                server: "x".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! Non-secret state in one JSON file: recent sites, the default site, per-site users and what
+//! is known of their sessions.
+//!
+//! Writes take an advisory lock, re-read the file, apply the change and replace the file
+//! atomically (temp file, fsync, rename), so two processes never lose each other's updates
+//! and a crash never leaves half a file. Keys this version does not know are kept.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::site::Site;
+
+/// How many recent sites and users are remembered (as Toolkit does).
+pub const RECENT_LIMIT: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {}: {source}", .path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error("settings file {} is not valid JSON ({source}); fix or remove it", .path.display())]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("cannot write settings file {}: {source}", .path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// The whole settings file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Most recent first.
+    #[serde(default)]
+    pub recent_sites: Vec<Site>,
+    /// The site used when a caller names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_site: Option<Site>,
+    #[serde(default)]
+    pub sites: BTreeMap<Site, SiteSettings>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+/// What is known about one site.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SiteSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_user: Option<String>,
+    /// Most recent first.
+    #[serde(default)]
+    pub recent_users: Vec<String>,
+    /// Users with a token in the keyring, by login.
+    #[serde(default)]
+    pub users: BTreeMap<String, UserRecord>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+/// Metadata of a signed-in user; the token itself is in the keyring.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// How the user signed in (`web`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Epoch seconds.
+    #[serde(default)]
+    pub signed_in_at: i64,
+    /// When the SAML claims lapse (epoch seconds), for SSO users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_expire_at: Option<i64>,
+    /// When the session itself ends, when the site says so (epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_expires_at: Option<i64>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+impl UserRecord {
+    /// The earliest known moment the token stops working, if any is known.
+    pub fn expires_at(&self) -> Option<i64> {
+        match (self.claims_expire_at, self.session_expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl Settings {
+    /// The site to use: `site` if given, else the default site.
+    pub fn resolve_site<'a>(&'a self, site: Option<&'a Site>) -> Option<&'a Site> {
+        site.or(self.default_site.as_ref())
+    }
+}
+
+/// Moves `item` to the front of `list`, keeping at most [`RECENT_LIMIT`] entries.
+pub fn push_recent<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    list.retain(|existing| *existing != item);
+    list.insert(0, item);
+    list.truncate(RECENT_LIMIT);
+}
+
+/// The settings file on disk.
+#[derive(Debug, Clone)]
+pub struct SettingsFile {
+    path: PathBuf,
+}
+
+impl SettingsFile {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the settings; a missing file is the defaults.
+    pub fn load(&self) -> Result<Settings, SettingsError> {
+        match fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SettingsError::Parse {
+                path: self.path.clone(),
+                source,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(source) => Err(SettingsError::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// Applies `change` to the current file contents under the lock and writes the result
+    /// atomically. Returns the settings as written.
+    pub fn update<R>(
+        &self,
+        change: impl FnOnce(&mut Settings) -> R,
+    ) -> Result<(Settings, R), SettingsError> {
+        let write_err = |source| SettingsError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        fs::create_dir_all(dir).map_err(write_err)?;
+        let lock = self.lock_file().map_err(write_err)?;
+        lock.lock().map_err(write_err)?;
+
+        let mut settings = self.load()?;
+        let result = change(&mut settings);
+        let mut json = serde_json::to_vec_pretty(&settings)
+            .map_err(|e| write_err(io::Error::new(io::ErrorKind::InvalidData, e)))?;
+        json.push(b'\n');
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".settings.")
+            .tempfile_in(dir)
+            .map_err(write_err)?;
+        tmp.write_all(&json).map_err(write_err)?;
+        tmp.as_file().sync_all().map_err(write_err)?;
+        tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
+        // The rename is only durable once the directory entry is on disk.
+        File::open(dir).and_then(|d| d.sync_all()).map_err(write_err)?;
+        drop(lock);
+        Ok((settings, result))
+    }
+
+    fn lock_file(&self) -> io::Result<File> {
+        let mut name = self.path.file_name().unwrap_or_default().to_owned();
+        name.push(".lock");
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.with_file_name(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(s: &str) -> Site {
+        Site::parse(s).unwrap()
+    }
+
+    #[test]
+    fn missing_file_reads_as_defaults() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = SettingsFile::new(tmp.path().join("settings.json"));
+        assert_eq!(file.load().unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn unknown_keys_survive_a_rewrite() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("settings.json");
+        fs::write(
+            &path,
+            r#"{"future_key": {"a": 1}, "sites": {"https://a.example.com": {"pinned": true, "users": {"jane": {"user_id": 3, "colour": "red"}}}}}"#,
+        )
+        .unwrap();
+        let file = SettingsFile::new(path.clone());
+        file.update(|s| s.default_site = Some(site("https://a.example.com")))
+            .unwrap();
+        let raw: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(raw["future_key"]["a"], 1);
+        assert_eq!(raw["sites"]["https://a.example.com"]["pinned"], true);
+        assert_eq!(raw["sites"]["https://a.example.com"]["users"]["jane"]["colour"], "red");
+        assert_eq!(raw["default_site"], "https://a.example.com");
+    }
+
+    #[test]
+    fn corrupt_file_is_an_error_naming_the_file_and_is_not_overwritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("settings.json");
+        fs::write(&path, "{not json").unwrap();
+        let file = SettingsFile::new(path.clone());
+        let e = file.update(|s| s.recent_sites.clear()).unwrap_err();
+        assert!(e.to_string().contains("settings.json"), "{e}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{not json");
+    }
+
+    #[test]
+    fn recent_lists_move_to_front_and_cap_at_eight() {
+        let mut list: Vec<u32> = (0..8).collect();
+        push_recent(&mut list, 5);
+        assert_eq!(list[0], 5);
+        assert_eq!(list.len(), 8);
+        push_recent(&mut list, 99);
+        assert_eq!(list.len(), 8);
+        assert_eq!(list[0], 99);
+        assert!(!list.contains(&7));
+    }
+
+    #[test]
+    fn concurrent_updates_are_not_lost() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = SettingsFile::new(tmp.path().join("settings.json"));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let file = file.clone();
+                std::thread::spawn(move || {
+                    for j in 0..10 {
+                        let s = site(&format!("https://s{i}-{j}.example.com"));
+                        file.update(|settings| {
+                            settings.sites.insert(s, SiteSettings::default());
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(file.load().unwrap().sites.len(), 80);
+    }
+
+    #[test]
+    fn expiry_is_the_earliest_known() {
+        let mut r = UserRecord::default();
+        assert_eq!(r.expires_at(), None);
+        r.claims_expire_at = Some(20);
+        assert_eq!(r.expires_at(), Some(20));
+        r.session_expires_at = Some(10);
+        assert_eq!(r.expires_at(), Some(10));
+    }
+}

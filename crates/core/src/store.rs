@@ -1,0 +1,127 @@
+//! Session tokens in the OS keyring: Secret Service on Linux, Keychain on macOS, Credential
+//! Manager on Windows, through the `keyring` crate with those backends compiled in
+//! explicitly. There is no in-memory or file fallback: when no keyring works, the user is told.
+
+use crate::secret::Secret;
+use crate::site::Site;
+
+/// The keyring service name every entry is filed under.
+pub const SERVICE: &str = "fpt-login";
+const PROBE_USER: &str = "fpt-login self-test";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the OS keyring is locked or cannot be reached ({detail}); unlock it (log in to the desktop session) and try again")]
+    Locked { detail: String },
+    #[error("no OS keyring is available ({detail}); on Linux start a Secret Service provider such as gnome-keyring or KWallet in your session")]
+    Unavailable { detail: String },
+    #[error("the OS keyring failed for {entry}: {detail}")]
+    Failed { entry: String, detail: String },
+    #[error("the OS keyring returned a token for {entry} that is not text")]
+    NotText { entry: String },
+    #[error("the OS keyring self-test failed: it stored a value but read back something else; the keyring backend is not usable")]
+    ProbeMismatch,
+}
+
+impl StoreError {
+    fn from_keyring(entry: &str, error: keyring::Error) -> Self {
+        match error {
+            keyring::Error::NoStorageAccess(e) => Self::Locked {
+                detail: e.to_string(),
+            },
+            keyring::Error::PlatformFailure(e) => {
+                let detail = e.to_string();
+                // Without a session bus the Secret Service client reports a platform failure
+                // mentioning D-Bus; that is "no keyring here", not a bug.
+                if detail.to_ascii_lowercase().contains("dbus") {
+                    Self::Unavailable { detail }
+                } else {
+                    Self::Failed {
+                        entry: entry.to_owned(),
+                        detail,
+                    }
+                }
+            }
+            keyring::Error::BadEncoding(_) => Self::NotText {
+                entry: entry.to_owned(),
+            },
+            other => Self::Failed {
+                entry: entry.to_owned(),
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Tokens in the OS keyring, one entry per (site, login).
+#[derive(Debug, Clone)]
+pub struct TokenStore {
+    service: String,
+}
+
+impl Default for TokenStore {
+    fn default() -> Self {
+        Self {
+            service: SERVICE.to_owned(),
+        }
+    }
+}
+
+impl TokenStore {
+    /// The keyring account name of a user on a site: `<login> @ <site>`.
+    pub fn account(site: &Site, login: &str) -> String {
+        format!("{login} @ {site}")
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry, StoreError> {
+        keyring::Entry::new(&self.service, account)
+            .map_err(|e| StoreError::from_keyring(account, e))
+    }
+
+    /// Writes, reads back and deletes a probe entry, so a missing or mock backend is found at
+    /// start-up instead of when a token silently fails to persist.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        let entry = self.entry(PROBE_USER)?;
+        let value = format!("probe-{}", std::process::id());
+        entry
+            .set_password(&value)
+            .map_err(|e| StoreError::from_keyring(PROBE_USER, e))?;
+        let read = entry
+            .get_password()
+            .map_err(|e| StoreError::from_keyring(PROBE_USER, e))?;
+        // Best effort: a leftover probe entry is harmless and is overwritten next time.
+        let _ = entry.delete_credential();
+        if read == value {
+            Ok(())
+        } else {
+            Err(StoreError::ProbeMismatch)
+        }
+    }
+
+    pub fn save(&self, site: &Site, login: &str, token: &Secret) -> Result<(), StoreError> {
+        let account = Self::account(site, login);
+        self.entry(&account)?
+            .set_password(token.expose())
+            .map_err(|e| StoreError::from_keyring(&account, e))
+    }
+
+    /// The token of `login` on `site`, or `None` when there is none.
+    pub fn load(&self, site: &Site, login: &str) -> Result<Option<Secret>, StoreError> {
+        let account = Self::account(site, login);
+        match self.entry(&account)?.get_password() {
+            Ok(token) => Ok(Some(Secret::new(token))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(StoreError::from_keyring(&account, e)),
+        }
+    }
+
+    /// Removes the token; returns whether there was one.
+    pub fn delete(&self, site: &Site, login: &str) -> Result<bool, StoreError> {
+        let account = Self::account(site, login);
+        match self.entry(&account)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(StoreError::from_keyring(&account, e)),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! FPT Login's desktop app: a thin Tauri shell over `fpt-login-core`.
+//!
+//! It owns what needs a desktop: the tray, the sign-in windows (the local `main` window and
+//! the remote web sign-in webview), and serving the local socket for other programs.
+
+mod commands;
+mod local_api;
+mod login;
+mod tray;
+
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
+use std::sync::{Arc, Mutex};
+
+use clap::Parser;
+use fpt_login_core::paths::{self, Paths};
+use fpt_login_core::{Accounts, Site};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter as _, Manager as _, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
+
+/// Label of the local sign-in window.
+pub const MAIN_WINDOW: &str = "main";
+/// Event the main window listens to for sign-in progress.
+pub const SIGN_IN_EVENT: &str = "sign-in-status";
+
+/// Signs artists in to Flow Production Tracking and keeps them signed in from the tray.
+///
+/// Other programs get the signed-in user with `fpt-login token` or over the local socket.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "fpt-login-desktop", version, after_help = "Examples:\n  fpt-login-desktop\n  fpt-login-desktop --sign-in https://mystudio.shotgrid.autodesk.com\n\nIf the app is already running, --sign-in is handed to it.")]
+struct Args {
+    /// Open the web sign-in for this site right away.
+    #[arg(long, value_name = "URL")]
+    sign_in: Option<String>,
+    /// Prefill the sign-in window with this site.
+    #[arg(long, value_name = "URL", conflicts_with = "sign_in")]
+    site: Option<String>,
+    /// The `product` sent to /auth/renew (it appears in the site's logs).
+    #[arg(long, default_value = "toolkit", env = "FPT_LOGIN_PRODUCT")]
+    product: String,
+}
+
+/// Progress of a sign-in, shown in the main window.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignInStatus {
+    /// `waiting`, `signed_in`, `cancelled` or `failed`.
+    pub state: &'static str,
+    pub site: String,
+    pub message: String,
+}
+
+/// What the app's parts share.
+#[derive(Debug)]
+pub struct AppState {
+    pub paths: Paths,
+    pub accounts: Arc<Accounts>,
+    pub product: String,
+    /// Set when the start-up keyring probe failed: nothing can be stored until it is fixed.
+    pub keyring_error: Option<String>,
+    pub prefill_site: Mutex<Option<String>>,
+    pub last_status: Mutex<Option<SignInStatus>>,
+}
+
+impl AppState {
+    /// Records `status`, tells the main window, and shows the window when the user has to see
+    /// the outcome (a cancelled or failed sign-in).
+    pub fn report<R: Runtime>(&self, app: &AppHandle<R>, status: SignInStatus) {
+        tracing::info!(state = status.state, site = %status.site, "sign-in: {}", status.message);
+        *self.last_status.lock().expect("status lock") = Some(status.clone());
+        if matches!(status.state, "cancelled" | "failed") {
+            show_main_window(app);
+        }
+        let _ = app.emit_to(MAIN_WINDOW, SIGN_IN_EVENT, status);
+    }
+}
+
+/// Opens (or brings forward) the local sign-in window.
+pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.show();
+        let _ = window.set_focus();
+        return;
+    }
+    let built = WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
+        .title("FPT Login")
+        .inner_size(440.0, 360.0)
+        .resizable(false)
+        .build();
+    if let Err(e) = built {
+        tracing::error!(error = %e, "cannot open the sign-in window");
+    }
+}
+
+/// A D-Bus name suffix per `FPT_LOGIN_HOME`: two profiles are two separate apps, each with its
+/// own socket, so the second must not be folded into the first.
+fn single_instance_id(identifier: &str) -> String {
+    match std::env::var_os(paths::HOME_ENV).filter(|v| !v.is_empty()) {
+        Some(home) => {
+            let mut hasher = DefaultHasher::new();
+            home.hash(&mut hasher);
+            format!("{identifier}.h{:016x}", hasher.finish())
+        }
+        None => identifier.to_owned(),
+    }
+}
+
+/// Handles the command line of this process or of a second one forwarded to it.
+fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
+    let state = app.state::<AppState>();
+    if let Some(site) = &args.site {
+        *state.prefill_site.lock().expect("prefill lock") = Some(site.clone());
+    }
+    match &args.sign_in {
+        Some(raw) => match Site::parse(raw) {
+            Ok(site) => login::open_web_sign_in(app, &site),
+            Err(e) => {
+                *state.prefill_site.lock().expect("prefill lock") = Some(raw.clone());
+                state.report(
+                    app,
+                    SignInStatus {
+                        state: "failed",
+                        site: raw.clone(),
+                        message: e.to_string(),
+                    },
+                );
+            }
+        },
+        None => {
+            let signed_in = state.accounts.user(None, None).is_ok();
+            if !signed_in || args.site.is_some() {
+                show_main_window(app);
+            }
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FPT_LOGIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Starts the app; returns when the user quits.
+pub fn run() {
+    let args = Args::parse();
+    init_logging();
+    let paths = match Paths::from_env() {
+        Ok(paths) => paths,
+        Err(e) => {
+            eprintln!("fpt-login-desktop: {e}");
+            std::process::exit(1);
+        }
+    };
+    let accounts = Arc::new(Accounts::new(&paths));
+    // Fail loudly, not later: a token that silently does not persist is worse than no app.
+    let keyring_error = accounts.store().probe().err().map(|e| {
+        tracing::error!("{e}");
+        e.to_string()
+    });
+
+    let context = tauri::generate_context!();
+    let instance_id = single_instance_id(&context.config().identifier);
+    let state = AppState {
+        paths,
+        accounts,
+        product: args.product.clone(),
+        keyring_error,
+        prefill_site: Mutex::new(args.site.clone().or_else(|| args.sign_in.clone())),
+        last_status: Mutex::new(None),
+    };
+
+    let app = tauri::Builder::default()
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(instance_id)
+                .callback(|app, argv, _cwd| match Args::try_parse_from(&argv) {
+                    Ok(args) => handle_args(app, &args),
+                    Err(e) => tracing::warn!("ignored the arguments of a second launch: {e}"),
+                })
+                .build(),
+        )
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::initial_state,
+            commands::start_web_sign_in
+        ])
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            tray::create(&handle)?;
+            local_api::start(&handle)?;
+            handle_args(&handle, &args);
+            Ok(())
+        })
+        .build(context);
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("fpt-login-desktop: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|_app, event| {
+        // Closing the last window keeps the app in the tray; only "Quit" (an explicit exit
+        // code) ends it.
+        if let RunEvent::ExitRequested { code: None, api, .. } = event {
+            api.prevent_exit();
+        }
+    });
+}

@@ -1,0 +1,22 @@
+//! Serves the local socket for other programs (the CLI, the Python client, DCCs).
+
+use std::sync::Arc;
+
+use fpt_login_core::local_api::{self, AccountsHandler};
+use tauri::{AppHandle, Manager as _, Runtime};
+
+use crate::AppState;
+
+/// Binds the socket in the private runtime folder and serves it for the app's lifetime.
+pub fn start<R: Runtime>(app: &AppHandle<R>) -> anyhow::Result<()> {
+    let state = app.state::<AppState>();
+    let socket = state.paths.socket_file();
+    let handler = Arc::new(AccountsHandler::new(Arc::clone(&state.accounts)));
+    let server_name = format!("fpt-login-desktop/{}", env!("CARGO_PKG_VERSION"));
+    // Binding needs a reactor, so it happens on the async runtime; errors come back here so
+    // that a second app on the same socket fails at start-up, not silently.
+    let listener = tauri::async_runtime::block_on(async { local_api::bind(&socket) })?;
+    tracing::info!(socket = %socket.display(), "serving the local socket");
+    tauri::async_runtime::spawn(local_api::serve(listener, handler, server_name));
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! `POST /api3/json`: the JSON-RPC endpoint shotgun_api3 and tk-core talk to.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State as Extract;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use super::web::redirect;
+use super::{epoch_now, AtomicCounters, MockUser, State};
+
+const ERR_AUTH: i64 = 102;
+/// Not in the reference; any non-auth `error_code` reads as a generic `Fault` to clients.
+const ERR_GENERIC: i64 = 103;
+
+pub(super) async fn rpc(Extract(state): Extract<Arc<State>>, body: Bytes) -> Response {
+    AtomicCounters::bump(&state.counters.api_calls);
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        return fault(ERR_GENERIC, "the request body is not JSON");
+    };
+    let method = payload.get("method_name").and_then(Value::as_str).unwrap_or_default();
+    let params = payload
+        .get("params")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if method == "info" {
+        return results(&info(&state));
+    }
+    let auth = params.first().and_then(Value::as_object).cloned().unwrap_or_default();
+    if let Err(response) = authenticate(&state, &auth) {
+        return response;
+    }
+    match method {
+        "read" => read(&state, params.get(1).unwrap_or(&Value::Null)),
+        other => fault(ERR_GENERIC, &format!("unknown method {other}")),
+    }
+}
+
+fn info(state: &State) -> Value {
+    json!({
+        "version": [8, 50, 0, 0],
+        "full_version": [8, 50, 0, 0],
+        "s3_uploads_enabled": false,
+        "user_authentication_method": state.config.kind.wire_name(),
+        "unified_login_flow_enabled": true,
+        "authentication_app_session_launcher_enabled": state.config.asl_enabled,
+    })
+}
+
+fn results(value: &Value) -> Response {
+    json_response(&json!({ "results": value }))
+}
+
+fn fault(code: i64, message: &str) -> Response {
+    json_response(&json!({"exception": true, "error_code": code, "message": message}))
+}
+
+fn json_response(value: &Value) -> Response {
+    ([(CONTENT_TYPE, "application/json; charset=utf-8")], value.to_string()).into_response()
+}
+
+/// The user behind a call's auth params, or the reply that refuses it: 102 for an unknown or
+/// idle-expired session, a 302 to the IdP once the SAML claims lapsed.
+fn authenticate(state: &State, auth: &Map<String, Value>) -> Result<MockUser, Response> {
+    let refuse = |message: &str| {
+        AtomicCounters::bump(&state.counters.rejected_sessions);
+        Err(fault(ERR_AUTH, message))
+    };
+    let Some(token) = auth.get("session_token").and_then(Value::as_str) else {
+        return refuse("Can't authenticate user. Authentication parameters are missing.");
+    };
+    let mut sessions = state.sessions.lock().expect("sessions lock");
+    let Some(session) = sessions.get_mut(token) else {
+        return refuse("Can't authenticate user. The session token is invalid or has expired.");
+    };
+    if session.last_used.elapsed() > state.config.session_inactivity {
+        sessions.remove(token);
+        return refuse("Can't authenticate user. The session has expired.");
+    }
+    if epoch_now() >= session.claims_expire_at {
+        return Err(redirect(&format!("{}/saml/saml_login_request", state.site_origin)));
+    }
+    session.last_used = Instant::now();
+    let user_id = session.user_id;
+    drop(sessions);
+    state.user(user_id).cloned().map_or_else(|| refuse("Can't authenticate user."), Ok)
+}
+
+/// `read` (what `find` and `find_one` send) of `HumanUser` or `Project`, with `is` / `is_not`
+/// filters, paging and return fields.
+fn read(state: &State, params: &Value) -> Response {
+    let entity_type = params.get("type").and_then(Value::as_str).unwrap_or_default();
+    let records: Vec<Value> = match entity_type {
+        "HumanUser" => state
+            .config
+            .users
+            .iter()
+            .map(|u| {
+                json!({"type": "HumanUser", "id": u.id, "login": u.login, "name": u.name,
+                       "sg_status_list": "act"})
+            })
+            .collect(),
+        "Project" => state
+            .config
+            .projects
+            .iter()
+            .zip(1_u64..)
+            .map(|(name, id)| json!({"type": "Project", "id": id, "name": name}))
+            .collect(),
+        other => return fault(ERR_GENERIC, &format!("entity type {other} is not known")),
+    };
+    let conditions = params
+        .pointer("/filters/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut matching = Vec::new();
+    for record in records {
+        let mut keep = true;
+        for condition in &conditions {
+            match matches(&record, condition) {
+                Ok(m) => keep &= m,
+                Err(message) => return fault(ERR_GENERIC, &message),
+            }
+        }
+        if keep {
+            matching.push(record);
+        }
+    }
+    let per_page = params
+        .pointer("/paging/entities_per_page")
+        .and_then(Value::as_u64)
+        .unwrap_or(500)
+        .max(1);
+    let page = params
+        .pointer("/paging/current_page")
+        .and_then(Value::as_u64)
+        .unwrap_or(1)
+        .max(1);
+    let total = matching.len();
+    let start = usize::try_from((page - 1) * per_page).unwrap_or(usize::MAX);
+    let per_page_usize = usize::try_from(per_page).unwrap_or(usize::MAX);
+    let fields: Vec<String> = params
+        .get("return_fields")
+        .and_then(Value::as_array)
+        .map(|f| f.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let entities: Vec<Value> = matching
+        .into_iter()
+        .skip(start)
+        .take(per_page_usize)
+        .map(|record| project_fields(&record, &fields))
+        .collect();
+    let has_next_page = start.saturating_add(per_page_usize) < total;
+    results(&json!({
+        "entities": entities,
+        "paging_info": {"entity_count": total, "has_next_page": has_next_page,
+                         "current_page": page, "entities_per_page": per_page}
+    }))
+}
+
+fn matches(record: &Value, condition: &Value) -> Result<bool, String> {
+    let path = condition.get("path").and_then(Value::as_str).unwrap_or_default();
+    let relation = condition.get("relation").and_then(Value::as_str).unwrap_or_default();
+    let wanted = condition.pointer("/values/0").unwrap_or(&Value::Null);
+    let actual = record.get(path).unwrap_or(&Value::Null);
+    let equal = match (actual, wanted) {
+        (Value::String(a), Value::String(w)) => a.eq_ignore_ascii_case(w),
+        (a, w) => a == w,
+    };
+    match relation {
+        "is" => Ok(equal),
+        "is_not" => Ok(!equal),
+        other => Err(format!("filter relation {other} is not supported by this mock")),
+    }
+}
+
+fn project_fields(record: &Value, fields: &[String]) -> Value {
+    let mut out = Map::new();
+    for key in ["type", "id"] {
+        if let Some(v) = record.get(key) {
+            out.insert(key.to_owned(), v.clone());
+        }
+    }
+    for field in fields {
+        out.insert(field.clone(), record.get(field).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,329 @@
+//! A mock Flow Production Tracking site and its SAML identity provider.
+//!
+//! It follows `shared/reference/fpt-auth-protocol.md`: `/api3/json` (`info`, `read` with
+//! session tokens, `error_code` 102 for unknown or idle-expired sessions, a 302 to
+//! `/saml/saml_login_request` once the SAML claims lapse), `/auth/renew` → an IdP on another
+//! origin → an auto-submitting POST back to the site → the real FPT cookies → `/auth/landing`.
+//! Lifetimes are configurable so tests can watch sessions expire in seconds.
+
+mod api3;
+mod idp;
+mod web;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rand::distr::{Alphanumeric, SampleString as _};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How a site signs people in (`info.user_authentication_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SiteKind {
+    /// Login and password on the site itself.
+    Default,
+    /// Login and password checked against LDAP.
+    Ldap,
+    /// SAML2 single sign-on through the IdP.
+    Saml2,
+    /// Autodesk Identity.
+    Oxygen,
+}
+
+impl SiteKind {
+    fn wire_name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Ldap => "ldap",
+            Self::Saml2 => "saml2",
+            Self::Oxygen => "oxygen",
+        }
+    }
+}
+
+/// A person on the mock site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockUser {
+    pub id: u64,
+    pub login: String,
+    pub password: String,
+    pub name: String,
+}
+
+/// What the mock serves and how its sessions behave.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    pub kind: SiteKind,
+    /// Where the site listens; port 0 picks a free one.
+    pub site_addr: SocketAddr,
+    /// Where the IdP listens. It must be another origin than the site; on Linux another
+    /// loopback address (127.0.0.2) also gives it its own cookie jar.
+    pub idp_addr: SocketAddr,
+    pub users: Vec<MockUser>,
+    pub projects: Vec<String>,
+    /// A session unused for this long is gone (error 102).
+    pub session_inactivity: Duration,
+    /// SAML claims last this long after each pass through the IdP.
+    pub claims_lifetime: Duration,
+    /// The IdP remembers a signed-in browser for this long.
+    pub idp_session_lifetime: Duration,
+    pub asl_enabled: bool,
+}
+
+impl MockConfig {
+    /// A SAML2 site on free loopback ports with one user (`artist` / `sesame`) and two
+    /// projects.
+    pub fn saml2() -> Self {
+        Self {
+            kind: SiteKind::Saml2,
+            site_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            idp_addr: SocketAddr::from(([127, 0, 0, 2], 0)),
+            users: vec![MockUser {
+                id: 42,
+                login: "artist".into(),
+                password: "sesame".into(),
+                name: "Ada Artist".into(),
+            }],
+            projects: vec!["Big Buck Bunny".into(), "Sintel".into()],
+            session_inactivity: Duration::from_secs(24 * 3600),
+            claims_lifetime: Duration::from_secs(3600),
+            idp_session_lifetime: Duration::from_secs(8 * 3600),
+            asl_enabled: true,
+        }
+    }
+
+    /// The README demo: fixed ports so the printed URL stays the same between runs.
+    pub fn demo() -> Self {
+        Self {
+            site_addr: SocketAddr::from(([127, 0, 0, 1], 8090)),
+            idp_addr: SocketAddr::from(([127, 0, 0, 2], 8091)),
+            projects: vec![
+                "Demo: Big Buck Bunny".into(),
+                "Demo: Sintel".into(),
+                "Demo: Tears of Steel".into(),
+            ],
+            ..Self::saml2()
+        }
+    }
+}
+
+/// What happened on the mock, for tests to assert on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Every `/api3/json` call.
+    pub api_calls: u64,
+    /// Authenticated calls refused with 102.
+    pub rejected_sessions: u64,
+    /// Logins typed into the IdP form that succeeded.
+    pub idp_logins: u64,
+    /// Logins typed into the IdP form that failed.
+    pub idp_failed_logins: u64,
+    /// Passes through the IdP without the form (live IdP session).
+    pub idp_silent_passes: u64,
+    /// Sessions the site created (one per landing).
+    pub sessions_created: u64,
+}
+
+#[derive(Debug, Default)]
+struct AtomicCounters {
+    api_calls: AtomicU64,
+    rejected_sessions: AtomicU64,
+    idp_logins: AtomicU64,
+    idp_failed_logins: AtomicU64,
+    idp_silent_passes: AtomicU64,
+    sessions_created: AtomicU64,
+}
+
+impl AtomicCounters {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> Counters {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Counters {
+            api_calls: get(&self.api_calls),
+            rejected_sessions: get(&self.rejected_sessions),
+            idp_logins: get(&self.idp_logins),
+            idp_failed_logins: get(&self.idp_failed_logins),
+            idp_silent_passes: get(&self.idp_silent_passes),
+            sessions_created: get(&self.sessions_created),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    user_id: u64,
+    last_used: Instant,
+    claims_expire_at: i64,
+}
+
+#[derive(Debug, Clone)]
+struct IdpSession {
+    user_id: u64,
+    expires: Instant,
+}
+
+/// A SAML assertion in flight from the IdP to the site; usable once.
+#[derive(Debug, Clone)]
+struct Assertion {
+    user_id: u64,
+    issued: Instant,
+}
+
+#[derive(Debug)]
+struct State {
+    config: MockConfig,
+    site_origin: String,
+    idp_origin: String,
+    sessions: Mutex<HashMap<String, Session>>,
+    idp_sessions: Mutex<HashMap<String, IdpSession>>,
+    assertions: Mutex<HashMap<String, Assertion>>,
+    counters: AtomicCounters,
+}
+
+impl State {
+    fn user(&self, id: u64) -> Option<&MockUser> {
+        self.config.users.iter().find(|u| u.id == id)
+    }
+
+    /// Starts a session for `user_id` with fresh claims; returns its token.
+    fn create_session(&self, user_id: u64) -> (String, i64) {
+        let token = random_token(32);
+        let claims_expire_at = epoch_now() + secs(self.config.claims_lifetime);
+        self.sessions.lock().expect("sessions lock").insert(
+            token.clone(),
+            Session {
+                user_id,
+                last_used: Instant::now(),
+                claims_expire_at,
+            },
+        );
+        AtomicCounters::bump(&self.counters.sessions_created);
+        (token, claims_expire_at)
+    }
+}
+
+/// A running mock site. Dropping it stops both servers.
+#[derive(Debug)]
+pub struct MockSite {
+    state: Arc<State>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl MockSite {
+    /// Binds the site and the IdP and serves them on the current tokio runtime.
+    pub async fn start(config: MockConfig) -> std::io::Result<Self> {
+        let site_listener = TcpListener::bind(config.site_addr).await?;
+        let idp_listener = TcpListener::bind(config.idp_addr).await?;
+        let site_origin = format!("http://{}", site_listener.local_addr()?);
+        let idp_origin = format!("http://{}", idp_listener.local_addr()?);
+        let state = Arc::new(State {
+            config,
+            site_origin,
+            idp_origin,
+            sessions: Mutex::default(),
+            idp_sessions: Mutex::default(),
+            assertions: Mutex::default(),
+            counters: AtomicCounters::default(),
+        });
+        let site_app = web::router(Arc::clone(&state));
+        let idp_app = idp::router(Arc::clone(&state));
+        let tasks = vec![
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(site_listener, site_app).await {
+                    tracing::error!(error = %e, "mock site stopped");
+                }
+            }),
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(idp_listener, idp_app).await {
+                    tracing::error!(error = %e, "mock IdP stopped");
+                }
+            }),
+        ];
+        Ok(Self { state, tasks })
+    }
+
+    /// The site URL, e.g. `http://127.0.0.1:8090`.
+    pub fn url(&self) -> &str {
+        &self.state.site_origin
+    }
+
+    /// The IdP's origin, e.g. `http://127.0.0.2:8091`.
+    pub fn idp_url(&self) -> &str {
+        &self.state.idp_origin
+    }
+
+    pub fn config(&self) -> &MockConfig {
+        &self.state.config
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.state.counters.snapshot()
+    }
+
+    /// The login a live session token belongs to, without counting as use.
+    pub fn session_login(&self, token: &str) -> Option<String> {
+        let sessions = self.state.sessions.lock().expect("sessions lock");
+        let session = sessions.get(token)?;
+        self.state.user(session.user_id).map(|u| u.login.clone())
+    }
+
+    /// Every session token the site has handed out and still knows.
+    pub fn session_tokens(&self) -> Vec<String> {
+        self.state
+            .sessions
+            .lock()
+            .expect("sessions lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for MockSite {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn random_token(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), len).to_ascii_lowercase()
+}
+
+fn epoch_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title>\
+         <style>body{{font-family:sans-serif;max-width:28em;margin:3em auto;color:#222}}\
+         label{{display:block;margin:.8em 0 .2em}}input{{width:100%;padding:.4em;font-size:1em}}\
+         button{{margin-top:1.2em;padding:.5em 1.5em;font-size:1em}}.error{{color:#b00020}}</style>\
+         </head><body>{body}</body></html>",
+        title = html_escape(title)
+    )
+}
