@@ -133,12 +133,32 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
     }
 }
 
+/// Quits like the tray's "Quit" on SIGTERM (a session logout) or SIGINT (Ctrl-C).
+fn quit_on_signals<R: Runtime>(app: &AppHandle<R>) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Registering needs the runtime's reactor; the handlers then live as long as the app.
+    let (mut term, mut int) = tauri::async_runtime::block_on(async {
+        Ok::<_, std::io::Error>((signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?))
+    })?;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("quitting on a signal");
+        app.exit(0);
+    });
+    Ok(())
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FPT_LOGIN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -188,6 +208,7 @@ pub fn run() {
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
+            quit_on_signals(&handle)?;
             tray::create(&handle)?;
             local_api::start(&handle)?;
             handle_args(&handle, &args);
@@ -201,11 +222,14 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|_app, event| {
+    app.run(|app, event| match event {
         // Closing the last window keeps the app in the tray; only "Quit" (an explicit exit
         // code) ends it.
-        if let RunEvent::ExitRequested { code: None, api, .. } = event {
-            api.prevent_exit();
+        RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        // Clients then see "not running" at once instead of a refused connection.
+        RunEvent::Exit => {
+            let _ = std::fs::remove_file(app.state::<AppState>().paths.socket_file());
         }
+        _ => {}
     });
 }

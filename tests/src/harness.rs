@@ -1,1 +1,253 @@
-pub fn placeholder() {}
+//! What the end-to-end tests share: the built binaries, a private profile per test, the app
+//! as a real process, WebDriver, and waiting for conditions instead of sleeping.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+/// `target/debug` (or whichever profile built the running test).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test-binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// A binary of the workspace, built by `cargo build --workspace --bins`.
+pub fn bin(name: &str) -> PathBuf {
+    let path = target_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before the tests (the README's test command does)",
+        path.display()
+    );
+    path
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// The Python with the real `shotgun_api3` installed (`.ci/run` creates `.venv`).
+pub fn python() -> PathBuf {
+    let path = std::env::var_os("FPT_TEST_PYTHON")
+        .map_or_else(|| workspace_root().join(".venv/bin/python"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} is missing: create the venv with `.ci/run` (or set FPT_TEST_PYTHON)",
+        path.display()
+    );
+    path
+}
+
+/// Polls `check` until it yields a value. Panics with `what` after `timeout`.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A free loopback TCP port.
+pub fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A private FPT Login profile (`FPT_LOGIN_HOME`) for one test.
+#[derive(Debug)]
+pub struct Profile {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Profile {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::Builder::new()
+                .prefix("fpt-login-test.")
+                .tempdir()
+                .expect("a temporary folder"),
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A command with this profile's environment.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("FPT_LOGIN_HOME", self.home())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs `fpt-login ARGS` to completion.
+    pub async fn cli(&self, args: &[&str]) -> Output {
+        self.command(bin("fpt-login"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("fpt-login runs")
+    }
+
+    /// Starts the desktop app with `args`; its log goes to a file in the profile.
+    pub fn spawn_app(&self, args: &[&str]) -> App {
+        let log = self.home().join(format!("app-{}.log", free_port()));
+        let file = std::fs::File::create(&log).expect("app log file");
+        let child = self
+            .command(bin("fpt-login-desktop"))
+            .args(args)
+            .env("FPT_LOGIN_LOG", "trace")
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log file handle"))
+            .stderr(file)
+            .spawn()
+            .expect("fpt-login-desktop starts");
+        App { child, log }
+    }
+
+    /// Waits until an app serves this profile's socket.
+    pub async fn wait_for_app(&self) {
+        wait_for("the app's socket to answer", Duration::from_secs(60), || async {
+            let out = self.cli(&["status", "--json"]).await;
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            (json["app_running"] == true).then_some(())
+        })
+        .await;
+    }
+}
+
+/// The desktop app, killed when dropped.
+#[derive(Debug)]
+pub struct App {
+    child: Child,
+    log: PathBuf,
+}
+
+impl App {
+    /// Everything the app logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits for the app's log to contain `needle`.
+    pub async fn wait_for_log(&self, needle: &str) {
+        wait_for(&format!("the app to log {needle:?}"), Duration::from_secs(60), || async {
+            self.log().contains(needle).then_some(())
+        })
+        .await;
+    }
+
+    /// Stops the app (SIGKILL) and waits for it to be gone.
+    pub async fn stop(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// `WebKitWebDriver`, which launches the app itself so it can drive the app's webview.
+#[derive(Debug)]
+pub struct WebDriver {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl WebDriver {
+    /// Starts WebKitWebDriver with the profile's environment (the app it launches inherits it).
+    pub async fn start(profile: &Profile) -> Self {
+        let port = free_port();
+        let log = profile.home().join("webdriver.log");
+        let file = std::fs::File::create(&log).expect("webdriver log file");
+        let child = profile
+            .command("WebKitWebDriver")
+            .arg(format!("--port={port}"))
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("FPT_LOGIN_LOG", "trace")
+            .stdout(file.try_clone().expect("log file handle"))
+            .stderr(file)
+            .spawn()
+            .expect("WebKitWebDriver starts (Debian package webkit2gtk-driver)");
+        wait_for("WebKitWebDriver to listen", Duration::from_secs(20), || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+        })
+        .await;
+        Self { child, port, log }
+    }
+
+    /// Launches `fpt-login-desktop ARGS` under automation and connects to it.
+    pub async fn launch_app(&self, args: &[&str]) -> fantoccini::Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "webkitgtk:browserOptions".into(),
+            serde_json::json!({"binary": bin("fpt-login-desktop"), "args": args}),
+        );
+        // WebDriver is plain HTTP on loopback; the TLS backend is never used.
+        fantoccini::ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap_or_else(|e| panic!("WebDriver session with the app: {e}\n{}", self.log()))
+    }
+
+    /// What WebKitWebDriver and the app it launched logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for WebDriver {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// Types `text` into the element matching `css`, waiting for it to appear.
+pub async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
+    let element = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("element {css}: {e}"));
+    element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+}
+
+/// Clicks the element matching `css`.
+pub async fn click(client: &fantoccini::Client, css: &str) {
+    client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("element {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+}

@@ -72,8 +72,12 @@ impl Backend {
         }
     }
 
-    pub fn is_app(&self) -> bool {
-        matches!(self, Self::App(_))
+    /// The desktop app's process id when answers come from it.
+    pub fn app_pid(&self) -> Option<u32> {
+        match self {
+            Self::App(client) => client.server_pid(),
+            Self::Direct(_) => None,
+        }
     }
 
     /// Sends `request` and turns an error response into a [`Failure`].

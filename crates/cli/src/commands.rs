@@ -63,7 +63,8 @@ fn token(site: Option<String>, json: bool, min_ttl: Option<u64>, verbose: bool) 
 
 fn status(json: bool, verbose: bool) -> Result<(), Failure> {
     let mut backend = Backend::open(verbose)?;
-    let app_running = backend.is_app();
+    let app_pid = backend.app_pid();
+    let app_running = matches!(backend, Backend::App(_));
     let status = match backend.request(&Request::Status)? {
         Response::Status(status) => status,
         other => return Err(unexpected(&other)),
@@ -71,6 +72,7 @@ fn status(json: bool, verbose: bool) -> Result<(), Failure> {
     if json {
         let mut value = serde_json::to_value(&status).expect("protocol types serialise");
         value["app_running"] = json!(app_running);
+        value["app_pid"] = json!(app_pid);
         return print(&to_json(&value));
     }
     print(&describe_status(&status, app_running, time::now()))

@@ -61,7 +61,7 @@ Exits with 4 when nobody is signed in, so scripts can tell the user to sign in."
   fpt-login status
   fpt-login status --json")]
     Status {
-        /// Print a JSON object: {\"app_running\", \"default_site\", \"sites\": [{\"site\", \"current_user\", \"users\": [...]}]}.
+        /// Print a JSON object: {\"app_running\", \"app_pid\", \"default_site\", \"sites\": [{\"site\", \"current_user\", \"users\": [...]}]}.
         #[arg(long)]
         json: bool,
     },
@@ -105,6 +105,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -46,7 +46,13 @@ pub enum Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Response {
-    Hello { version: u32, server: String },
+    Hello {
+        version: u32,
+        server: String,
+        /// The app's process id, so tools can tell which process answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+    },
     User(UserInfo),
     Status(StatusInfo),
     LoggedOut(LoggedOut),
@@ -189,7 +195,8 @@ mod tests {
             hello,
             Response::Hello {
                 version: PROTOCOL_VERSION,
-                server: "x".into()
+                server: "x".into(),
+                pid: None
             }
         );
     }

@@ -31,6 +31,7 @@ pub struct Client {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
     server: String,
+    server_pid: Option<u32>,
 }
 
 impl Client {
@@ -70,12 +71,16 @@ impl Client {
             reader: BufReader::new(stream),
             writer,
             server: String::new(),
+            server_pid: None,
         };
         match client.request(&Request::Hello {
             version: PROTOCOL_VERSION,
             client: Some(crate::USER_AGENT.to_owned()),
         })? {
-            Response::Hello { server, .. } => client.server = server,
+            Response::Hello { server, pid, .. } => {
+                client.server = server;
+                client.server_pid = pid;
+            }
             Response::Error(e) => return Err(ClientError::Refused(e)),
             other => {
                 return Err(ClientError::Protocol {
@@ -89,6 +94,11 @@ impl Client {
     /// What the server called itself in the handshake, e.g. `fpt-login-desktop/0.1.0`.
     pub fn server(&self) -> &str {
         &self.server
+    }
+
+    /// The app's process id, when it said.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server_pid
     }
 
     /// Sends one request and reads its response.

@@ -121,6 +121,7 @@ async fn connection<H: Handler>(
                 Response::Hello {
                     version: PROTOCOL_VERSION,
                     server: server_name.to_owned(),
+                    pid: Some(std::process::id()),
                 }
             }
             Ok(Request::Hello { version, .. }) => {

@@ -1,0 +1,148 @@
+//! End to end with real parts: the mock FPT site and its IdP on loopback, the real desktop app
+//! under Xvfb launched by WebKitWebDriver, a person's typing in the IdP form, and then separate
+//! processes using the sign-in: `fpt-login`, the real `shotgun_api3`, `secret-tool`.
+
+use std::time::Duration;
+
+use fpt_login_tests::harness::{click, python, type_into, wait_for, Profile, WebDriver};
+use fpt_login_tests::mock::{MockConfig, MockSite};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// `secret-tool lookup` of the keyring entry FPT Login files a user under.
+async fn keyring_lookup(site: &str, login: &str) -> Option<String> {
+    let out = tokio::process::Command::new("secret-tool")
+        .args(["lookup", "service", "fpt-login", "username", &format!("{login} @ {site}")])
+        .output()
+        .await
+        .expect("secret-tool runs (Debian package libsecret-tools)");
+    let value = String::from_utf8(out.stdout).expect("utf-8");
+    (out.status.success() && !value.is_empty()).then_some(value)
+}
+
+/// Lists the site's projects with the real shotgun_api3 and a session token.
+async fn shotgun_projects(site: &str, token: &str) -> Vec<String> {
+    let out = tokio::process::Command::new(python())
+        .args([
+            "-c",
+            "import os, shotgun_api3\n\
+             sg = shotgun_api3.Shotgun(os.environ['SITE'], session_token=os.environ['TOKEN'])\n\
+             print('\\n'.join(p['name'] for p in sg.find('Project', [], ['name'])))",
+        ])
+        .env("SITE", site)
+        .env("TOKEN", token)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "shotgun_api3 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() {
+    let site = MockSite::start(MockConfig::saml2()).await.expect("mock site");
+    let profile = Profile::new();
+    let driver = WebDriver::start(&profile).await;
+    let browser = driver.launch_app(&["--sign-in", site.url()]).await;
+
+    // The webview went through /auth/renew to the IdP, which is another origin.
+    let idp_page = wait_for("the IdP sign-in page", WAIT, || async {
+        let url = browser.current_url().await.ok()?;
+        url.as_str().starts_with(site.idp_url()).then_some(url)
+    })
+    .await;
+    assert!(!idp_page.as_str().starts_with(site.url()));
+    type_into(&browser, "#username", "artist").await;
+    type_into(&browser, "#password", "sesame").await;
+    click(&browser, "#sign-in").await;
+
+    // Another program asks for the user.
+    let user: Value = wait_for("fpt-login token --json to succeed", WAIT, || async {
+        let out = profile.cli(&["token", "--json"]).await;
+        out.status.success().then(|| serde_json::from_slice(&out.stdout).expect("JSON output"))
+    })
+    .await;
+    let token = user["session_token"].as_str().expect("session_token").to_owned();
+    let mut keys: Vec<&str> = user.as_object().expect("an object").keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["expires_at", "http_proxy", "login", "session_token", "site"]);
+    assert_eq!(user["site"], site.url());
+    assert_eq!(user["login"], "artist");
+    assert!(user["expires_at"].as_i64().is_some(), "SAML claims expiry is known: {user}");
+    assert_eq!(site.session_login(&token).as_deref(), Some("artist"), "a live mock session");
+
+    let plain = profile.cli(&["token"]).await;
+    assert!(plain.status.success());
+    assert_eq!(String::from_utf8_lossy(&plain.stdout).trim(), token);
+
+    let status = profile.cli(&["status"]).await;
+    let status_text = String::from_utf8_lossy(&status.stdout);
+    assert!(status_text.contains(site.url()) && status_text.contains("artist (Ada Artist)"), "{status_text}");
+    assert!(status_text.contains("app: running"), "{status_text}");
+
+    assert_eq!(shotgun_projects(site.url(), &token).await, site.config().projects);
+    assert_eq!(keyring_lookup(site.url(), "artist").await.as_deref(), Some(token.as_str()));
+
+    // The tray names the user (Linux trays cannot be read back, so the app logs what it shows).
+    let expected_tray = format!("tray=artist @ {}", site.url());
+    wait_for("the tray to show the user", WAIT, || async {
+        driver.log().contains(&expected_tray).then_some(())
+    })
+    .await;
+
+    // The most verbose logs of the app and the CLI never contain the token.
+    let verbose = profile
+        .command(fpt_login_tests::harness::bin("fpt-login"))
+        .args(["-vv", "token", "--json"])
+        .env("FPT_LOGIN_LOG", "trace")
+        .output()
+        .await
+        .expect("fpt-login runs");
+    let cli_log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(cli_log.contains("asking the running app"), "{cli_log}");
+    assert!(!cli_log.contains(&token), "the CLI logged the token");
+    let app_log = driver.log();
+    assert!(app_log.contains("TRACE"), "the app ran with trace logging");
+    assert!(!app_log.contains(&token), "the app logged the token");
+
+    // Quit (as a session logout does: SIGTERM), and the user is still signed in when the app
+    // starts again.
+    let status: Value =
+        serde_json::from_slice(&profile.cli(&["status", "--json"]).await.stdout).expect("JSON");
+    let pid = status["app_pid"].as_u64().expect("the app says its pid").to_string();
+    let killed = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await;
+    assert!(killed.expect("kill runs").success());
+    wait_for("the first app to be gone", WAIT, || async {
+        let out = profile.cli(&["status", "--json"]).await;
+        let json: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (json["app_running"] == false).then_some(())
+    })
+    .await;
+    let mut app = profile.spawn_app(&[]);
+    profile.wait_for_app().await;
+    let again = profile.cli(&["token"]).await;
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), token);
+
+    // Sign out: the keyring entry goes, and asking for the token says to sign in (exit 4).
+    let logout = profile.cli(&["logout"]).await;
+    assert!(logout.status.success(), "{}", String::from_utf8_lossy(&logout.stderr));
+    assert!(String::from_utf8_lossy(&logout.stdout).contains("Signed artist out"));
+    assert_eq!(keyring_lookup(site.url(), "artist").await, None);
+    let after = profile.cli(&["token"]).await;
+    assert_eq!(after.status.code(), Some(4));
+    let message = String::from_utf8_lossy(&after.stderr);
+    assert!(message.contains("nobody is signed in") && message.contains("--sign-in"), "{message}");
+    assert!(!app.log().contains(&token), "the restarted app logged the token");
+    app.stop().await;
+    drop(browser);
+}
