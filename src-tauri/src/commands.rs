@@ -1,10 +1,13 @@
 //! Commands the local `main` window may invoke (and only it: see `capabilities/main.json`).
 
+// Tauri hands command arguments over by value.
+#![allow(clippy::needless_pass_by_value)]
+
 use fpt_login_core::Site;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
-use crate::{login, AppState, SignInStatus};
+use crate::{AppState, SignInStatus, login};
 
 /// What the sign-in window shows when it opens.
 #[derive(Debug, Serialize)]
@@ -29,7 +32,11 @@ pub fn initial_state(state: State<'_, AppState>) -> InitialState {
                 .or(settings.recent_sites.first())
                 .map(ToString::to_string)
         }),
-        recent_sites: settings.recent_sites.iter().map(ToString::to_string).collect(),
+        recent_sites: settings
+            .recent_sites
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         status: state.last_status.lock().expect("status lock").clone(),
         keyring_error: state.keyring_error.clone(),
     }

@@ -15,7 +15,9 @@ use clap::Parser;
 use fpt_login_core::paths::{self, Paths};
 use fpt_login_core::{Accounts, Site};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter as _, Manager as _, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri::{
+    AppHandle, Emitter as _, Manager as _, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder,
+};
 
 /// Label of the local sign-in window.
 pub const MAIN_WINDOW: &str = "main";
@@ -26,7 +28,11 @@ pub const SIGN_IN_EVENT: &str = "sign-in-status";
 ///
 /// Other programs get the signed-in user with `fpt-login token` or over the local socket.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "fpt-login-desktop", version, after_help = "Examples:\n  fpt-login-desktop\n  fpt-login-desktop --sign-in https://mystudio.shotgrid.autodesk.com\n\nIf the app is already running, --sign-in is handed to it.")]
+#[command(
+    name = "fpt-login-desktop",
+    version,
+    after_help = "Examples:\n  fpt-login-desktop\n  fpt-login-desktop --sign-in https://mystudio.shotgrid.autodesk.com\n\nIf the app is already running, --sign-in is handed to it."
+)]
 struct Args {
     /// Open the web sign-in for this site right away.
     #[arg(long, value_name = "URL")]
@@ -109,36 +115,38 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
     if let Some(site) = &args.site {
         *state.prefill_site.lock().expect("prefill lock") = Some(site.clone());
     }
-    match &args.sign_in {
-        Some(raw) => match Site::parse(raw) {
-            Ok(site) => login::open_web_sign_in(app, &site),
-            Err(e) => {
-                *state.prefill_site.lock().expect("prefill lock") = Some(raw.clone());
-                state.report(
-                    app,
-                    SignInStatus {
-                        state: "failed",
-                        site: raw.clone(),
-                        message: e.to_string(),
-                    },
-                );
-            }
-        },
-        None => {
-            let signed_in = state.accounts.user(None, None).is_ok();
-            if !signed_in || args.site.is_some() {
-                show_main_window(app);
-            }
+    let Some(raw) = &args.sign_in else {
+        let signed_in = state.accounts.user(None, None).is_ok();
+        if !signed_in || args.site.is_some() {
+            show_main_window(app);
+        }
+        return;
+    };
+    match Site::parse(raw) {
+        Ok(site) => login::open_web_sign_in(app, &site),
+        Err(e) => {
+            *state.prefill_site.lock().expect("prefill lock") = Some(raw.clone());
+            state.report(
+                app,
+                SignInStatus {
+                    state: "failed",
+                    site: raw.clone(),
+                    message: e.to_string(),
+                },
+            );
         }
     }
 }
 
 /// Quits like the tray's "Quit" on SIGTERM (a session logout) or SIGINT (Ctrl-C).
 fn quit_on_signals<R: Runtime>(app: &AppHandle<R>) -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
+    use tokio::signal::unix::{SignalKind, signal};
     // Registering needs the runtime's reactor; the handlers then live as long as the app.
     let (mut term, mut int) = tauri::async_runtime::block_on(async {
-        Ok::<_, std::io::Error>((signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?))
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        ))
     })?;
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -225,7 +233,9 @@ pub fn run() {
     app.run(|app, event| match event {
         // Closing the last window keeps the app in the tray; only "Quit" (an explicit exit
         // code) ends it.
-        RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
         // Clients then see "not running" at once instead of a refused connection.
         RunEvent::Exit => {
             let _ = std::fs::remove_file(app.state::<AppState>().paths.socket_file());

@@ -6,8 +6,8 @@
 //! finished loading: navigation events fire before the landing response has set them, and
 //! reading cookies from another thread can deadlock.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::Context as _;
 use fpt_login_core::accounts::NewSession;
@@ -15,7 +15,9 @@ use fpt_login_core::api3::Api3;
 use fpt_login_core::landing::{self, Cookie, WebSession};
 use fpt_login_core::{Accounts, Secret, Site};
 use tauri::webview::{NewWindowResponse, PageLoadEvent};
-use tauri::{AppHandle, Manager as _, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent};
+use tauri::{
+    AppHandle, Manager as _, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent,
+};
 use url::Url;
 
 use crate::{AppState, SignInStatus};
@@ -61,7 +63,10 @@ pub fn renew_url(site: &Site, product: &str) -> Url {
 pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let state = app.state::<AppState>();
     if let Some(error) = &state.keyring_error {
-        state.report(app, status("failed", site, format!("cannot sign in: {error}")));
+        state.report(
+            app,
+            status("failed", site, format!("cannot sign in: {error}")),
+        );
         return;
     }
     if let Some(previous) = app.get_webview_window(WEB_SIGN_IN_WINDOW) {
@@ -75,7 +80,11 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let url = renew_url(site, &state.product);
     state.report(
         app,
-        status("waiting", site, format!("Sign in to {site} in the window that opened.")),
+        status(
+            "waiting",
+            site,
+            format!("Sign in to {site} in the window that opened."),
+        ),
     );
 
     let on_nav = Arc::clone(&attempt);
@@ -103,7 +112,14 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         Ok(window) => window,
         Err(e) => {
             attempt.finish();
-            state.report(app, status("failed", site, format!("cannot open the sign-in window: {e}")));
+            state.report(
+                app,
+                status(
+                    "failed",
+                    site,
+                    format!("cannot open the sign-in window: {e}"),
+                ),
+            );
             return;
         }
     };
@@ -113,7 +129,11 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
             let state = close_app.state::<AppState>();
             state.report(
                 &close_app,
-                status("cancelled", &attempt.site, "Sign-in cancelled: the window was closed before it finished."),
+                status(
+                    "cancelled",
+                    &attempt.site,
+                    "Sign-in cancelled: the window was closed before it finished.",
+                ),
             );
         }
     });
@@ -123,7 +143,10 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
 /// keeps sending the user back to `/auth/renew`.
 fn navigation_allowed<R: Runtime>(app: &AppHandle<R>, attempt: &Arc<Attempt>, url: &Url) -> bool {
     if !matches!(url.scheme(), "https" | "http") {
-        tracing::warn!(scheme = url.scheme(), "blocked a non-web navigation in the sign-in window");
+        tracing::warn!(
+            scheme = url.scheme(),
+            "blocked a non-web navigation in the sign-in window"
+        );
         return false;
     }
     if attempt.site.is_same_origin(url) && url.path() == landing::RENEW_PATH {
@@ -165,9 +188,10 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
                 .map(|c| Cookie {
                     name: c.name().to_owned(),
                     value: Secret::new(c.value()),
-                    domain: c
-                        .domain()
-                        .map_or_else(|| url.host_str().unwrap_or_default().to_owned(), str::to_owned),
+                    domain: c.domain().map_or_else(
+                        || url.host_str().unwrap_or_default().to_owned(),
+                        str::to_owned,
+                    ),
                     http_only: c.http_only().unwrap_or(false),
                 })
                 .collect::<Vec<_>>()
@@ -187,17 +211,32 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
         match validate_and_store(accounts, &site, session).await {
             Ok(()) => {
                 let state = app.state::<AppState>();
-                state.report(&app, status("signed_in", &site, format!("Signed in to {site} as {login}.")));
+                state.report(
+                    &app,
+                    status(
+                        "signed_in",
+                        &site,
+                        format!("Signed in to {site} as {login}."),
+                    ),
+                );
                 let _ = window.destroy();
             }
-            Err(e) => fail_and_close(&app, &site, &format!("the sign-in finished but could not be used: {e:#}")),
+            Err(e) => fail_and_close(
+                &app,
+                &site,
+                &format!("the sign-in finished but could not be used: {e:#}"),
+            ),
         }
     });
 }
 
 /// Checks the token with one authenticated call for the login the cookies named, then stores
 /// it as the site's current user.
-async fn validate_and_store(accounts: Arc<Accounts>, site: &Site, session: WebSession) -> anyhow::Result<()> {
+async fn validate_and_store(
+    accounts: Arc<Accounts>,
+    site: &Site,
+    session: WebSession,
+) -> anyhow::Result<()> {
     let user = Api3::new(site)?
         .find_human_user(&session.token, &session.login)
         .await?;

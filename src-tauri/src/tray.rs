@@ -8,7 +8,7 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{show_main_window, AppState};
+use crate::{AppState, show_main_window};
 
 const TRAY_ID: &str = "fpt-login";
 const MENU_SIGN_IN: &str = "sign-in";
@@ -30,7 +30,10 @@ pub fn headline(status: &StatusInfo) -> String {
 fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String)> {
     let state = app.state::<AppState>();
     let (text, signed_in) = match (&state.keyring_error, state.accounts.status()) {
-        (Some(_), _) => ("Keyring unavailable — see the sign-in window".to_owned(), false),
+        (Some(_), _) => (
+            "Keyring unavailable — see the sign-in window".to_owned(),
+            false,
+        ),
         (None, Ok(status)) => {
             let text = headline(&status);
             let signed_in = text != "Not signed in";
@@ -87,11 +90,9 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let mut changes = app.state::<AppState>().accounts.subscribe();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        loop {
-            match changes.recv().await {
-                Ok(_) | Err(RecvError::Lagged(_)) => refresh(&app),
-                Err(RecvError::Closed) => break,
-            }
+        // A lagged receiver only means several changes at once: one refresh covers them.
+        while !matches!(changes.recv().await, Err(RecvError::Closed)) {
+            refresh(&app);
         }
     });
     Ok(())
@@ -109,8 +110,8 @@ fn sign_out<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fpt_login_core::protocol::SiteStatus;
     use fpt_login_core::Site;
+    use fpt_login_core::protocol::SiteStatus;
 
     #[test]
     fn headline_names_the_default_sites_current_user() {

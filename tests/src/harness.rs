@@ -61,7 +61,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -137,11 +140,15 @@ impl Profile {
 
     /// Waits until an app serves this profile's socket.
     pub async fn wait_for_app(&self) {
-        wait_for("the app's socket to answer", Duration::from_secs(60), || async {
-            let out = self.cli(&["status", "--json"]).await;
-            let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-            (json["app_running"] == true).then_some(())
-        })
+        wait_for(
+            "the app's socket to answer",
+            Duration::from_secs(60),
+            || async {
+                let out = self.cli(&["status", "--json"]).await;
+                let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+                (json["app_running"] == true).then_some(())
+            },
+        )
         .await;
     }
 }
@@ -161,9 +168,11 @@ impl App {
 
     /// Waits for the app's log to contain `needle`.
     pub async fn wait_for_log(&self, needle: &str) {
-        wait_for(&format!("the app to log {needle:?}"), Duration::from_secs(60), || async {
-            self.log().contains(needle).then_some(())
-        })
+        wait_for(
+            &format!("the app to log {needle:?}"),
+            Duration::from_secs(60),
+            || async { self.log().contains(needle).then_some(()) },
+        )
         .await;
     }
 
@@ -196,9 +205,16 @@ impl WebDriver {
             .stderr(file)
             .spawn()
             .expect("WebKitWebDriver starts (Debian package webkit2gtk-driver)");
-        wait_for("WebKitWebDriver to listen", Duration::from_secs(20), || async {
-            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
-        })
+        wait_for(
+            "WebKitWebDriver to listen",
+            Duration::from_secs(20),
+            || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .ok()
+                    .map(|_| ())
+            },
+        )
         .await;
         Self { child, port, log }
     }
@@ -230,6 +246,25 @@ impl Drop for WebDriver {
     }
 }
 
+/// Launches the app with `--sign-in <site>` under WebDriver and waits until its webview shows
+/// the IdP's form, which lives on `idp_origin`.
+pub async fn open_idp_form(driver: &WebDriver, site: &str, idp_origin: &str) -> fantoccini::Client {
+    let browser = driver.launch_app(&["--sign-in", site]).await;
+    wait_for("the IdP sign-in page", Duration::from_secs(60), || async {
+        let url = browser.current_url().await.ok()?;
+        url.as_str().starts_with(idp_origin).then_some(())
+    })
+    .await;
+    browser
+}
+
+/// Types a login and password into the IdP form and presses "Sign in", as a person would.
+pub async fn submit_idp_form(browser: &fantoccini::Client, login: &str, password: &str) {
+    type_into(browser, "#username", login).await;
+    type_into(browser, "#password", password).await;
+    click(browser, "#sign-in").await;
+}
+
 /// Types `text` into the element matching `css`, waiting for it to appear.
 pub async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
     let element = client
@@ -238,7 +273,10 @@ pub async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
         .for_element(fantoccini::Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("element {css}: {e}"));
-    element.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    element
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
 }
 
 /// Clicks the element matching `css`.

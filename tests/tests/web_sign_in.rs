@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use fpt_login_tests::harness::{click, python, type_into, wait_for, Profile, WebDriver};
+use fpt_login_tests::harness::{
+    Profile, WebDriver, bin, open_idp_form, python, submit_idp_form, wait_for,
+};
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use serde_json::Value;
 
@@ -13,7 +15,13 @@ const WAIT: Duration = Duration::from_secs(60);
 /// `secret-tool lookup` of the keyring entry FPT Login files a user under.
 async fn keyring_lookup(site: &str, login: &str) -> Option<String> {
     let out = tokio::process::Command::new("secret-tool")
-        .args(["lookup", "service", "fpt-login", "username", &format!("{login} @ {site}")])
+        .args([
+            "lookup",
+            "service",
+            "fpt-login",
+            "username",
+            &format!("{login} @ {site}"),
+        ])
         .output()
         .await
         .expect("secret-tool runs (Debian package libsecret-tools)");
@@ -47,61 +55,42 @@ async fn shotgun_projects(site: &str, token: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() {
-    let site = MockSite::start(MockConfig::saml2()).await.expect("mock site");
-    let profile = Profile::new();
-    let driver = WebDriver::start(&profile).await;
-    let browser = driver.launch_app(&["--sign-in", site.url()]).await;
-
-    // The webview went through /auth/renew to the IdP, which is another origin.
-    let idp_page = wait_for("the IdP sign-in page", WAIT, || async {
-        let url = browser.current_url().await.ok()?;
-        url.as_str().starts_with(site.idp_url()).then_some(url)
-    })
-    .await;
-    assert!(!idp_page.as_str().starts_with(site.url()));
-    type_into(&browser, "#username", "artist").await;
-    type_into(&browser, "#password", "sesame").await;
-    click(&browser, "#sign-in").await;
-
-    // Another program asks for the user.
-    let user: Value = wait_for("fpt-login token --json to succeed", WAIT, || async {
+/// `fpt-login token --json`, once it succeeds.
+async fn wait_for_user(profile: &Profile) -> Value {
+    wait_for("fpt-login token --json to succeed", WAIT, || async {
         let out = profile.cli(&["token", "--json"]).await;
-        out.status.success().then(|| serde_json::from_slice(&out.stdout).expect("JSON output"))
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).expect("JSON output"))
+    })
+    .await
+}
+
+/// Sends SIGTERM to the running app (as a session logout does) and waits until it is gone.
+async fn quit_app(profile: &Profile) {
+    let status: Value =
+        serde_json::from_slice(&profile.cli(&["status", "--json"]).await.stdout).expect("JSON");
+    let pid = status["app_pid"]
+        .as_u64()
+        .expect("the app says its pid")
+        .to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await;
+    assert!(killed.expect("kill runs").success());
+    wait_for("the app to be gone", WAIT, || async {
+        let out = profile.cli(&["status", "--json"]).await;
+        let json: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (json["app_running"] == false).then_some(())
     })
     .await;
-    let token = user["session_token"].as_str().expect("session_token").to_owned();
-    let mut keys: Vec<&str> = user.as_object().expect("an object").keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    assert_eq!(keys, ["expires_at", "http_proxy", "login", "session_token", "site"]);
-    assert_eq!(user["site"], site.url());
-    assert_eq!(user["login"], "artist");
-    assert!(user["expires_at"].as_i64().is_some(), "SAML claims expiry is known: {user}");
-    assert_eq!(site.session_login(&token).as_deref(), Some("artist"), "a live mock session");
+}
 
-    let plain = profile.cli(&["token"]).await;
-    assert!(plain.status.success());
-    assert_eq!(String::from_utf8_lossy(&plain.stdout).trim(), token);
-
-    let status = profile.cli(&["status"]).await;
-    let status_text = String::from_utf8_lossy(&status.stdout);
-    assert!(status_text.contains(site.url()) && status_text.contains("artist (Ada Artist)"), "{status_text}");
-    assert!(status_text.contains("app: running"), "{status_text}");
-
-    assert_eq!(shotgun_projects(site.url(), &token).await, site.config().projects);
-    assert_eq!(keyring_lookup(site.url(), "artist").await.as_deref(), Some(token.as_str()));
-
-    // The tray names the user (Linux trays cannot be read back, so the app logs what it shows).
-    let expected_tray = format!("tray=artist @ {}", site.url());
-    wait_for("the tray to show the user", WAIT, || async {
-        driver.log().contains(&expected_tray).then_some(())
-    })
-    .await;
-
-    // The most verbose logs of the app and the CLI never contain the token.
+/// The most verbose logs of the app (`app_log`) and of the CLI never contain `token`.
+async fn assert_token_not_logged(profile: &Profile, app_log: &str, token: &str) {
     let verbose = profile
-        .command(fpt_login_tests::harness::bin("fpt-login"))
+        .command(bin("fpt-login"))
         .args(["-vv", "token", "--json"])
         .env("FPT_LOGIN_LOG", "trace")
         .output()
@@ -109,40 +98,112 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
         .expect("fpt-login runs");
     let cli_log = String::from_utf8_lossy(&verbose.stderr);
     assert!(cli_log.contains("asking the running app"), "{cli_log}");
-    assert!(!cli_log.contains(&token), "the CLI logged the token");
-    let app_log = driver.log();
+    assert!(!cli_log.contains(token), "the CLI logged the token");
     assert!(app_log.contains("TRACE"), "the app ran with trace logging");
-    assert!(!app_log.contains(&token), "the app logged the token");
+    assert!(!app_log.contains(token), "the app logged the token");
+}
 
-    // Quit (as a session logout does: SIGTERM), and the user is still signed in when the app
-    // starts again.
-    let status: Value =
-        serde_json::from_slice(&profile.cli(&["status", "--json"]).await.stdout).expect("JSON");
-    let pid = status["app_pid"].as_u64().expect("the app says its pid").to_string();
-    let killed = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await;
-    assert!(killed.expect("kill runs").success());
-    wait_for("the first app to be gone", WAIT, || async {
-        let out = profile.cli(&["status", "--json"]).await;
-        let json: Value = serde_json::from_slice(&out.stdout).ok()?;
-        (json["app_running"] == false).then_some(())
+#[tokio::test(flavor = "multi_thread")]
+async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() {
+    let site = MockSite::start(MockConfig::saml2())
+        .await
+        .expect("mock site");
+    let profile = Profile::new();
+    let driver = WebDriver::start(&profile).await;
+    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
+    assert_ne!(site.idp_url(), site.url(), "the IdP is another origin");
+    submit_idp_form(&browser, "artist", "sesame").await;
+
+    // Another program asks for the user.
+    let user = wait_for_user(&profile).await;
+    let token = user["session_token"]
+        .as_str()
+        .expect("session_token")
+        .to_owned();
+    let mut keys: Vec<&str> = user
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["expires_at", "http_proxy", "login", "session_token", "site"]
+    );
+    assert_eq!(user["site"], site.url());
+    assert_eq!(user["login"], "artist");
+    assert!(
+        user["expires_at"].as_i64().is_some(),
+        "SAML claims expiry is known: {user}"
+    );
+    assert_eq!(
+        site.session_login(&token).as_deref(),
+        Some("artist"),
+        "a live mock session"
+    );
+
+    let plain = profile.cli(&["token"]).await;
+    assert!(plain.status.success());
+    assert_eq!(String::from_utf8_lossy(&plain.stdout).trim(), token);
+
+    let status = profile.cli(&["status"]).await;
+    let status_text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status_text.contains(site.url()) && status_text.contains("artist (Ada Artist)"),
+        "{status_text}"
+    );
+    assert!(status_text.contains("app: running"), "{status_text}");
+
+    assert_eq!(
+        shotgun_projects(site.url(), &token).await,
+        site.config().projects
+    );
+    assert_eq!(
+        keyring_lookup(site.url(), "artist").await.as_deref(),
+        Some(token.as_str())
+    );
+
+    // The tray names the user (Linux trays cannot be read back, so the app logs what it shows).
+    let expected_tray = format!("tray=artist @ {}", site.url());
+    wait_for("the tray to show the user", WAIT, || async {
+        driver.log().contains(&expected_tray).then_some(())
     })
     .await;
+    assert_token_not_logged(&profile, &driver.log(), &token).await;
+
+    // Quit, and the user is still signed in when the app starts again.
+    quit_app(&profile).await;
     let mut app = profile.spawn_app(&[]);
     profile.wait_for_app().await;
     let again = profile.cli(&["token"]).await;
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), token);
 
     // Sign out: the keyring entry goes, and asking for the token says to sign in (exit 4).
     let logout = profile.cli(&["logout"]).await;
-    assert!(logout.status.success(), "{}", String::from_utf8_lossy(&logout.stderr));
+    assert!(
+        logout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&logout.stderr)
+    );
     assert!(String::from_utf8_lossy(&logout.stdout).contains("Signed artist out"));
     assert_eq!(keyring_lookup(site.url(), "artist").await, None);
     let after = profile.cli(&["token"]).await;
     assert_eq!(after.status.code(), Some(4));
     let message = String::from_utf8_lossy(&after.stderr);
-    assert!(message.contains("nobody is signed in") && message.contains("--sign-in"), "{message}");
-    assert!(!app.log().contains(&token), "the restarted app logged the token");
+    assert!(
+        message.contains("nobody is signed in") && message.contains("--sign-in"),
+        "{message}"
+    );
+    assert!(
+        !app.log().contains(&token),
+        "the restarted app logged the token"
+    );
     app.stop().await;
     drop(browser);
 }

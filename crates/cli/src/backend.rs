@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use fpt_login_core::Accounts;
 use fpt_login_core::local_api::{self, Client, ClientError};
 use fpt_login_core::paths::Paths;
 use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response};
-use fpt_login_core::Accounts;
 
 /// Exit codes, as documented in `--help` and the README.
 pub const EXIT_FAILURE: u8 = 1;

@@ -7,8 +7,8 @@ use fpt_login_core::site::Site;
 use fpt_login_core::time;
 use serde_json::json;
 
-use crate::backend::{Backend, Failure, EXIT_FAILURE, EXIT_USAGE};
 use crate::Command;
+use crate::backend::{Backend, EXIT_FAILURE, EXIT_USAGE, Failure};
 
 pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
     match command {
@@ -51,7 +51,12 @@ fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(value).expect("protocol types serialise")
 }
 
-fn token(site: Option<String>, json: bool, min_ttl: Option<u64>, verbose: bool) -> Result<(), Failure> {
+fn token(
+    site: Option<String>,
+    json: bool,
+    min_ttl: Option<u64>,
+    verbose: bool,
+) -> Result<(), Failure> {
     let site = checked_site(site)?;
     let mut backend = Backend::open(verbose)?;
     match backend.request(&Request::GetUser { site, min_ttl })? {
@@ -80,9 +85,15 @@ fn status(json: bool, verbose: bool) -> Result<(), Failure> {
 
 fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
     let mut lines = Vec::new();
-    let signed_in: Vec<_> = status.sites.iter().filter(|s| !s.users.is_empty()).collect();
+    let signed_in: Vec<_> = status
+        .sites
+        .iter()
+        .filter(|s| !s.users.is_empty())
+        .collect();
     if signed_in.is_empty() {
-        lines.push("Nobody is signed in. Sign in with `fpt-login-desktop --sign-in <site>`.".to_owned());
+        lines.push(
+            "Nobody is signed in. Sign in with `fpt-login-desktop --sign-in <site>`.".to_owned(),
+        );
     }
     for site in signed_in {
         let default = if status.default_site.as_ref() == Some(&site.site) {
@@ -97,8 +108,14 @@ fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
             } else {
                 " "
             };
-            let name = user.name.as_deref().map_or_else(String::new, |n| format!(" ({n})"));
-            let method = user.method.as_deref().map_or_else(String::new, |m| format!(" via {m}"));
+            let name = user
+                .name
+                .as_deref()
+                .map_or_else(String::new, |n| format!(" ({n})"));
+            let method = user
+                .method
+                .as_deref()
+                .map_or_else(String::new, |m| format!(" via {m}"));
             let expiry = match user.expires_at {
                 Some(at) if at <= now => ", session has ended".to_owned(),
                 Some(at) => format!(", session ends in {}", duration(at - now)),
@@ -133,7 +150,12 @@ fn duration(secs: i64) -> String {
     }
 }
 
-fn logout(site: Option<String>, login: Option<String>, json: bool, verbose: bool) -> Result<(), Failure> {
+fn logout(
+    site: Option<String>,
+    login: Option<String>,
+    json: bool,
+    verbose: bool,
+) -> Result<(), Failure> {
     let site = checked_site(site)?;
     let mut backend = Backend::open(verbose)?;
     match backend.request(&Request::Logout { site, login })? {
@@ -183,7 +205,10 @@ mod tests {
         };
         let text = describe_status(&status, true, 1000 + 600);
         assert!(text.contains("https://a.example.com (default)"), "{text}");
-        assert!(text.contains("* jane (Jane Doe), signed in 10 min ago via web, session ends in 1 h"), "{text}");
+        assert!(
+            text.contains("* jane (Jane Doe), signed in 10 min ago via web, session ends in 1 h"),
+            "{text}"
+        );
         assert!(text.contains("app: running"), "{text}");
     }
 

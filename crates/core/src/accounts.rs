@@ -6,9 +6,11 @@ use std::sync::Mutex;
 use tokio::sync::broadcast;
 
 use crate::paths::Paths;
-use crate::protocol::{ErrorInfo, ErrorKind, LoggedOut, SiteStatus, StatusInfo, UserInfo, UserStatus};
+use crate::protocol::{
+    ErrorInfo, ErrorKind, LoggedOut, SiteStatus, StatusInfo, UserInfo, UserStatus,
+};
 use crate::secret::Secret;
-use crate::settings::{push_recent, SettingsError, SettingsFile, UserRecord};
+use crate::settings::{SettingsError, SettingsFile, UserRecord, push_recent};
 use crate::site::{Site, SiteError};
 use crate::store::{StoreError, TokenStore};
 use crate::time;
@@ -100,15 +102,20 @@ impl Accounts {
     }
 
     /// The current user of `site` (or of the default site) with their token.
-    pub fn user(&self, site: Option<&Site>, min_ttl: Option<u64>) -> Result<UserInfo, AccountsError> {
+    pub fn user(
+        &self,
+        site: Option<&Site>,
+        min_ttl: Option<u64>,
+    ) -> Result<UserInfo, AccountsError> {
         let settings = self.settings.load()?;
-        let site = settings
-            .resolve_site(site)
-            .cloned()
-            .ok_or_else(|| AccountsError::SignInRequired {
-                site: None,
-                reason: "no site is signed in yet".to_owned(),
-            })?;
+        let site =
+            settings
+                .resolve_site(site)
+                .cloned()
+                .ok_or_else(|| AccountsError::SignInRequired {
+                    site: None,
+                    reason: "no site is signed in yet".to_owned(),
+                })?;
         let required = |reason: String| AccountsError::SignInRequired {
             site: Some(site.clone()),
             reason,
@@ -233,15 +240,20 @@ impl Accounts {
 
     /// Removes the token of `login` (default: the current user) on `site` (default: the
     /// default site). The login stays in the recent list so the next sign-in can offer it.
-    pub fn sign_out(&self, site: Option<&Site>, login: Option<&str>) -> Result<LoggedOut, AccountsError> {
+    pub fn sign_out(
+        &self,
+        site: Option<&Site>,
+        login: Option<&str>,
+    ) -> Result<LoggedOut, AccountsError> {
         let settings = self.settings.load()?;
-        let site = settings
-            .resolve_site(site)
-            .cloned()
-            .ok_or_else(|| AccountsError::SignInRequired {
-                site: None,
-                reason: "no site is signed in yet".to_owned(),
-            })?;
+        let site =
+            settings
+                .resolve_site(site)
+                .cloned()
+                .ok_or_else(|| AccountsError::SignInRequired {
+                    site: None,
+                    reason: "no site is signed in yet".to_owned(),
+                })?;
         let login = login
             .map(str::to_owned)
             .or_else(|| settings.sites.get(&site)?.current_user.clone());

@@ -8,7 +8,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use url::Url;
 
 use crate::secret::Secret;
@@ -31,7 +31,11 @@ pub enum Api3Error {
     #[error("the site refused the session: {message}")]
     SessionExpired { url: Url, message: String },
     #[error("{url} answered with error {code}: {message}")]
-    Fault { url: Url, code: i64, message: String },
+    Fault {
+        url: Url,
+        code: i64,
+        message: String,
+    },
     #[error("{url} does not look like a Flow Production Tracking site: {detail}")]
     NotFpt { url: Url, detail: String },
     #[error("the site has no user with login {login:?} for this session")]
@@ -41,7 +45,10 @@ pub enum Api3Error {
 impl Api3Error {
     /// True when the token itself is no good any more (as opposed to the network).
     pub fn is_session_expired(&self) -> bool {
-        matches!(self, Self::SessionExpired { .. } | Self::ClaimsExpired { .. })
+        matches!(
+            self,
+            Self::SessionExpired { .. } | Self::ClaimsExpired { .. }
+        )
     }
 }
 
@@ -94,12 +101,17 @@ impl Api3 {
     /// The unauthenticated `info` call.
     pub async fn info(&self) -> Result<SiteInfo, Api3Error> {
         let value = self.call("info", json!([])).await?;
-        serde_json::from_value(value).map_err(|e| self.not_fpt(format!("unexpected info reply: {e}")))
+        serde_json::from_value(value)
+            .map_err(|e| self.not_fpt(format!("unexpected info reply: {e}")))
     }
 
     /// Checks `token` by reading the `HumanUser` whose login is `login`, as tk-core's
     /// `find_one("HumanUser", [["login", "is", login]])` would.
-    pub async fn find_human_user(&self, token: &Secret, login: &str) -> Result<HumanUser, Api3Error> {
+    pub async fn find_human_user(
+        &self,
+        token: &Secret,
+        login: &str,
+    ) -> Result<HumanUser, Api3Error> {
         let params = json!([
             {"session_token": token.expose(), "reject_if_expired": true},
             {

@@ -59,9 +59,13 @@ pub enum LandingError {
         host: String,
         other_domains: Vec<String>,
     },
-    #[error("reached {url} but the site did not say who signed in (no shotgun_current_user_login cookie)")]
+    #[error(
+        "reached {url} but the site did not say who signed in (no shotgun_current_user_login cookie)"
+    )]
     NoLogin { url: String },
-    #[error("reached {url} with cookies from two different users ({first} and {second}); sign out of the site in the browser and try again")]
+    #[error(
+        "reached {url} with cookies from two different users ({first} and {second}); sign out of the site in the browser and try again"
+    )]
     TwoUsers {
         url: String,
         first: String,
@@ -210,7 +214,10 @@ mod tests {
     fn landing_needs_the_site_origin() {
         let site = site();
         assert!(is_landing(&site, &landing()));
-        assert!(is_landing(&site, &Url::parse("https://mystudio.shotgrid.autodesk.com/auth/landing/").unwrap()));
+        assert!(is_landing(
+            &site,
+            &Url::parse("https://mystudio.shotgrid.autodesk.com/auth/landing/").unwrap()
+        ));
         for lookalike in [
             "https://evil.example.com/auth/landing",
             "https://mystudio.shotgrid.autodesk.com.evil.com/auth/landing",
@@ -220,7 +227,10 @@ mod tests {
             "https://mystudio.shotgrid.autodesk.com/auth/renew",
             "https://mystudio.shotgrid.autodesk.com/x/auth/landing",
         ] {
-            assert!(!is_landing(&site, &Url::parse(lookalike).unwrap()), "{lookalike}");
+            assert!(
+                !is_landing(&site, &Url::parse(lookalike).unwrap()),
+                "{lookalike}"
+            );
         }
     }
 
@@ -269,9 +279,14 @@ mod tests {
             cookie(LOGIN_COOKIE, "jane", "mystudio.shotgrid.autodesk.com"),
         ];
         let e = session_from_cookies(&site(), &landing(), &jar).unwrap_err();
-        assert!(matches!(&e, LandingError::NoSessionCookie { other_domains, .. } if other_domains == &["evil.example.com"]));
+        assert!(
+            matches!(&e, LandingError::NoSessionCookie { other_domains, .. } if other_domains == &["evil.example.com"])
+        );
         let message = e.to_string();
-        assert!(message.contains("evil.example.com") && !message.contains("foreign"), "{message}");
+        assert!(
+            message.contains("evil.example.com") && !message.contains("foreign"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -285,7 +300,11 @@ mod tests {
 
     #[test]
     fn missing_login_is_an_error() {
-        let jar = vec![cookie(SESSION_COOKIE, "t", "mystudio.shotgrid.autodesk.com")];
+        let jar = vec![cookie(
+            SESSION_COOKIE,
+            "t",
+            "mystudio.shotgrid.autodesk.com",
+        )];
         assert!(matches!(
             session_from_cookies(&site(), &landing(), &jar),
             Err(LandingError::NoLogin { .. })
@@ -295,7 +314,11 @@ mod tests {
     #[test]
     fn two_users_in_one_jar_is_an_error() {
         let mut jar = real_jar();
-        jar.push(cookie("csrf_token_u43", "c", "mystudio.shotgrid.autodesk.com"));
+        jar.push(cookie(
+            "csrf_token_u43",
+            "c",
+            "mystudio.shotgrid.autodesk.com",
+        ));
         assert!(matches!(
             session_from_cookies(&site(), &landing(), &jar),
             Err(LandingError::TwoUsers { .. })

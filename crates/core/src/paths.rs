@@ -63,9 +63,9 @@ impl Paths {
     /// All paths under one folder.
     pub fn under(home: PathBuf) -> Self {
         Self {
-            config: home.clone(),
             data: home.join("data"),
             runtime: home.join("run"),
+            config: home,
         }
     }
 
@@ -151,7 +151,10 @@ mod tests {
         assert_eq!(p.settings_file(), PathBuf::from("/x/settings.json"));
         assert_eq!(p.socket_file(), PathBuf::from("/x/run/fpt-login.sock"));
         let site = Site::parse("http://127.0.0.1:9").unwrap();
-        assert_eq!(p.webview_dir(&site), PathBuf::from("/x/data/webview/127.0.0.1_9"));
+        assert_eq!(
+            p.webview_dir(&site),
+            PathBuf::from("/x/data/webview/127.0.0.1_9")
+        );
     }
 
     #[test]
@@ -164,7 +167,10 @@ mod tests {
 
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         let e = ensure_private_dir(&dir).unwrap_err();
-        assert!(matches!(e, PathsError::NotPrivate { mode: 0o755, .. }), "{e}");
+        assert!(
+            matches!(e, PathsError::NotPrivate { mode: 0o755, .. }),
+            "{e}"
+        );
         assert!(e.to_string().contains("chmod 700"));
     }
 
@@ -175,6 +181,9 @@ mod tests {
         fs::DirBuilder::new().mode(0o700).create(&real).unwrap();
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        assert!(matches!(ensure_private_dir(&link), Err(PathsError::Symlink { .. })));
+        assert!(matches!(
+            ensure_private_dir(&link),
+            Err(PathsError::Symlink { .. })
+        ));
     }
 }

@@ -158,7 +158,10 @@ mod tests {
             .unwrap(),
             json!({"type": "hello", "version": 1})
         );
-        assert_eq!(serde_json::to_value(Request::Status).unwrap(), json!({"type": "status"}));
+        assert_eq!(
+            serde_json::to_value(Request::Status).unwrap(),
+            json!({"type": "status"})
+        );
     }
 
     #[test]

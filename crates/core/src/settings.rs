@@ -166,7 +166,9 @@ impl SettingsFile {
         tmp.as_file().sync_all().map_err(write_err)?;
         tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
         // The rename is only durable once the directory entry is on disk.
-        File::open(dir).and_then(|d| d.sync_all()).map_err(write_err)?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(write_err)?;
         drop(lock);
         Ok((settings, result))
     }
@@ -212,7 +214,10 @@ mod tests {
         let raw: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert_eq!(raw["future_key"]["a"], 1);
         assert_eq!(raw["sites"]["https://a.example.com"]["pinned"], true);
-        assert_eq!(raw["sites"]["https://a.example.com"]["users"]["jane"]["colour"], "red");
+        assert_eq!(
+            raw["sites"]["https://a.example.com"]["users"]["jane"]["colour"],
+            "red"
+        );
         assert_eq!(raw["default_site"], "https://a.example.com");
     }
 

@@ -14,17 +14,23 @@ use url::{Host, Url};
 /// Why a site URL was refused. Each message names the problem and what to type instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SiteError {
-    #[error("the site URL is empty; type the address of your site, e.g. https://mystudio.shotgrid.autodesk.com")]
+    #[error(
+        "the site URL is empty; type the address of your site, e.g. https://mystudio.shotgrid.autodesk.com"
+    )]
     Empty,
     #[error("the site URL {input:?} contains spaces; type the address without spaces")]
     Whitespace { input: String },
     #[error("the site URL {input:?} uses the {scheme}: scheme; only https:// sites are supported")]
     UnsupportedScheme { input: String, scheme: String },
-    #[error("the site URL {input:?} uses plain http; only https is allowed for sites that are not on this machine")]
+    #[error(
+        "the site URL {input:?} uses plain http; only https is allowed for sites that are not on this machine"
+    )]
     InsecureScheme { input: String },
     #[error("the site URL {input:?} contains a user name or password; remove the part before '@'")]
     UserInfo { input: String },
-    #[error("the site URL {input:?} has a path ({path}); type only the site address, e.g. https://{host}")]
+    #[error(
+        "the site URL {input:?} has a path ({path}); type only the site address, e.g. https://{host}"
+    )]
     Path {
         input: String,
         path: String,
@@ -102,10 +108,7 @@ impl Site {
                 });
             }
         };
-        let path_part = after_authority
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default();
+        let path_part = after_authority.split(['?', '#']).next().unwrap_or_default();
         if !(path_part.is_empty() || path_part == "/") {
             return Err(SiteError::Path {
                 input: input.to_owned(),
@@ -127,7 +130,10 @@ impl Site {
             Some(port) => format!("{}://{host}:{port}", url.scheme()),
             None => format!("{}://{host}", url.scheme()),
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         Ok(Self { normalised, host })
     }
 
@@ -270,13 +276,20 @@ mod tests {
             "HTTPS://MyStudio.Shotgrid.Autodesk.com/",
             "  https://mystudio.shotgrid.autodesk.com:443  ",
         ] {
-            assert_eq!(ok(input), "https://mystudio.shotgrid.autodesk.com", "{input}");
+            assert_eq!(
+                ok(input),
+                "https://mystudio.shotgrid.autodesk.com",
+                "{input}"
+            );
         }
         assert_eq!(ok("sg.corp.local:8080"), "https://sg.corp.local:8080");
         assert_eq!(ok("http://127.0.0.1:8090"), "http://127.0.0.1:8090");
         assert_eq!(ok("http://localhost:8090/"), "http://localhost:8090");
         assert_eq!(ok("http://[::1]:8090"), "http://[::1]:8090");
-        assert_eq!(ok("https://bücher.example"), "https://xn--bcher-kva.example");
+        assert_eq!(
+            ok("https://bücher.example"),
+            "https://xn--bcher-kva.example"
+        );
     }
 
     #[test]
@@ -295,38 +308,76 @@ mod tests {
     #[test]
     fn javascript_and_file_are_refused_by_scheme() {
         let e = err("javascript:alert(1)");
-        assert!(matches!(&e, SiteError::UnsupportedScheme { scheme, .. } if scheme == "javascript"));
+        assert!(
+            matches!(&e, SiteError::UnsupportedScheme { scheme, .. } if scheme == "javascript")
+        );
         assert!(e.to_string().contains("only https://"), "{e}");
-        assert!(matches!(err("file:///etc/passwd"), SiteError::UnsupportedScheme { scheme, .. } if scheme == "file"));
-        assert!(matches!(err("FTP://example.com"), SiteError::UnsupportedScheme { .. }));
+        assert!(
+            matches!(err("file:///etc/passwd"), SiteError::UnsupportedScheme { scheme, .. } if scheme == "file")
+        );
+        assert!(matches!(
+            err("FTP://example.com"),
+            SiteError::UnsupportedScheme { .. }
+        ));
     }
 
     #[test]
     fn user_info_is_refused() {
-        assert!(matches!(err("https://user:pw@example.com"), SiteError::UserInfo { .. }));
-        assert!(matches!(err("https://user@example.com"), SiteError::UserInfo { .. }));
-        assert!(err("https://evil.com@example.com").to_string().contains("before '@'"));
+        assert!(matches!(
+            err("https://user:pw@example.com"),
+            SiteError::UserInfo { .. }
+        ));
+        assert!(matches!(
+            err("https://user@example.com"),
+            SiteError::UserInfo { .. }
+        ));
+        assert!(
+            err("https://evil.com@example.com")
+                .to_string()
+                .contains("before '@'")
+        );
     }
 
     #[test]
     fn spaces_are_refused() {
-        assert!(matches!(err("https://my studio.com"), SiteError::Whitespace { .. }));
-        assert!(matches!(err("my\tstudio.com"), SiteError::Whitespace { .. }));
+        assert!(matches!(
+            err("https://my studio.com"),
+            SiteError::Whitespace { .. }
+        ));
+        assert!(matches!(
+            err("my\tstudio.com"),
+            SiteError::Whitespace { .. }
+        ));
     }
 
     #[test]
     fn paths_are_refused_with_the_host_to_type_instead() {
         let e = err("https://mystudio.example.com/page/123");
         assert!(matches!(&e, SiteError::Path { path, .. } if path == "/page/123"));
-        assert!(e.to_string().contains("https://mystudio.example.com"), "{e}");
-        assert!(matches!(err("https://example.com/a/../"), SiteError::Path { .. }));
-        assert!(matches!(err("https://example.com/.."), SiteError::Path { .. }));
-        assert!(matches!(err("https://example.com/?x=1"), SiteError::QueryOrFragment { .. }));
+        assert!(
+            e.to_string().contains("https://mystudio.example.com"),
+            "{e}"
+        );
+        assert!(matches!(
+            err("https://example.com/a/../"),
+            SiteError::Path { .. }
+        ));
+        assert!(matches!(
+            err("https://example.com/.."),
+            SiteError::Path { .. }
+        ));
+        assert!(matches!(
+            err("https://example.com/?x=1"),
+            SiteError::QueryOrFragment { .. }
+        ));
     }
 
     #[test]
     fn plain_http_only_for_loopback_or_when_allowed() {
-        assert!(matches!(err("http://example.com"), SiteError::InsecureScheme { .. }));
+        assert!(matches!(
+            err("http://example.com"),
+            SiteError::InsecureScheme { .. }
+        ));
         let allowed = Site::parse_with("http://example.com", true).unwrap();
         assert_eq!(allowed.as_str(), "http://example.com");
         assert!(allowed.is_http());
@@ -351,7 +402,13 @@ mod tests {
 
     #[test]
     fn folder_name_is_filesystem_safe() {
-        assert_eq!(Site::parse("http://127.0.0.1:8090").unwrap().folder_name(), "127.0.0.1_8090");
-        assert_eq!(Site::parse("http://[::1]:8090").unwrap().folder_name(), "___1__8090");
+        assert_eq!(
+            Site::parse("http://127.0.0.1:8090").unwrap().folder_name(),
+            "127.0.0.1_8090"
+        );
+        assert_eq!(
+            Site::parse("http://[::1]:8090").unwrap().folder_name(),
+            "___1__8090"
+        );
     }
 }

@@ -11,15 +11,21 @@ const PROBE_USER: &str = "fpt-login self-test";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the OS keyring is locked or cannot be reached ({detail}); unlock it (log in to the desktop session) and try again")]
+    #[error(
+        "the OS keyring is locked or cannot be reached ({detail}); unlock it (log in to the desktop session) and try again"
+    )]
     Locked { detail: String },
-    #[error("no OS keyring is available ({detail}); on Linux start a Secret Service provider such as gnome-keyring or KWallet in your session")]
+    #[error(
+        "no OS keyring is available ({detail}); on Linux start a Secret Service provider such as gnome-keyring or KWallet in your session"
+    )]
     Unavailable { detail: String },
     #[error("the OS keyring failed for {entry}: {detail}")]
     Failed { entry: String, detail: String },
     #[error("the OS keyring returned a token for {entry} that is not text")]
     NotText { entry: String },
-    #[error("the OS keyring self-test failed: it stored a value but read back something else; the keyring backend is not usable")]
+    #[error(
+        "the OS keyring self-test failed: it stored a value but read back something else; the keyring backend is not usable"
+    )]
     ProbeMismatch,
 }
 

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use clap::Parser;
 use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
 
@@ -12,7 +12,10 @@ use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
 /// Sign-ins go /auth/renew → IdP form → auto-submitted SAML POST → /auth/landing with the real
 /// FPT cookies. /api3/json answers info, and read of HumanUser and Project with session tokens.
 #[derive(Debug, Parser)]
-#[command(version, after_help = "Example:\n  fpt-mock-site --demo\n  fpt-mock-site --user jane:secret:'Jane Doe' --project Alpha --claims-lifetime 20")]
+#[command(
+    version,
+    after_help = "Example:\n  fpt-mock-site --demo\n  fpt-mock-site --user jane:secret:'Jane Doe' --project Alpha --claims-lifetime 20"
+)]
 struct Args {
     /// Fixed demo ports (site 127.0.0.1:8090, IdP 127.0.0.2:8091), user artist / sesame.
     #[arg(long)]
@@ -41,7 +44,11 @@ struct Args {
 }
 
 fn config(args: &Args) -> anyhow::Result<MockConfig> {
-    let mut config = if args.demo { MockConfig::demo() } else { MockConfig::saml2() };
+    let mut config = if args.demo {
+        MockConfig::demo()
+    } else {
+        MockConfig::saml2()
+    };
     config.kind = args.kind;
     if let Some(addr) = args.site_addr {
         config.site_addr = addr;
@@ -89,13 +96,19 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let config = config(&args)?;
-    let site = MockSite::start(config.clone())
-        .await
-        .with_context(|| format!("cannot listen on {} and {}", config.site_addr, config.idp_addr))?;
+    let site = MockSite::start(config.clone()).await.with_context(|| {
+        format!(
+            "cannot listen on {} and {}",
+            config.site_addr, config.idp_addr
+        )
+    })?;
     println!("mock FPT site: {}", site.url());
     println!("mock IdP:      {}", site.idp_url());
     for user in &config.users {
-        println!("user:          {} / {} ({})", user.login, user.password, user.name);
+        println!(
+            "user:          {} / {} ({})",
+            user.login, user.password, user.name
+        );
     }
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -7,10 +7,10 @@ use axum::body::Bytes;
 use axum::extract::State as Extract;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::web::redirect;
-use super::{epoch_now, AtomicCounters, MockUser, State};
+use super::{AtomicCounters, State, epoch_now};
 
 const ERR_AUTH: i64 = 102;
 /// Not in the reference; any non-auth `error_code` reads as a generic `Fault` to clients.
@@ -21,7 +21,10 @@ pub(super) async fn rpc(Extract(state): Extract<Arc<State>>, body: Bytes) -> Res
     let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
         return fault(ERR_GENERIC, "the request body is not JSON");
     };
-    let method = payload.get("method_name").and_then(Value::as_str).unwrap_or_default();
+    let method = payload
+        .get("method_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let params = payload
         .get("params")
         .and_then(Value::as_array)
@@ -30,9 +33,20 @@ pub(super) async fn rpc(Extract(state): Extract<Arc<State>>, body: Bytes) -> Res
     if method == "info" {
         return results(&info(&state));
     }
-    let auth = params.first().and_then(Value::as_object).cloned().unwrap_or_default();
-    if let Err(response) = authenticate(&state, &auth) {
-        return response;
+    let auth = params
+        .first()
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    match authenticate(&state, &auth) {
+        Ok(()) => {}
+        Err(Refusal::Session(message)) => {
+            AtomicCounters::bump(&state.counters.rejected_sessions);
+            return fault(ERR_AUTH, message);
+        }
+        Err(Refusal::ClaimsLapsed) => {
+            return redirect(&format!("{}/saml/saml_login_request", state.site_origin));
+        }
     }
     match method {
         "read" => read(&state, params.get(1).unwrap_or(&Value::Null)),
@@ -60,40 +74,54 @@ fn fault(code: i64, message: &str) -> Response {
 }
 
 fn json_response(value: &Value) -> Response {
-    ([(CONTENT_TYPE, "application/json; charset=utf-8")], value.to_string()).into_response()
+    (
+        [(CONTENT_TYPE, "application/json; charset=utf-8")],
+        value.to_string(),
+    )
+        .into_response()
 }
 
-/// The user behind a call's auth params, or the reply that refuses it: 102 for an unknown or
-/// idle-expired session, a 302 to the IdP once the SAML claims lapsed.
-fn authenticate(state: &State, auth: &Map<String, Value>) -> Result<MockUser, Response> {
-    let refuse = |message: &str| {
-        AtomicCounters::bump(&state.counters.rejected_sessions);
-        Err(fault(ERR_AUTH, message))
-    };
+/// Why a call's credentials are refused.
+enum Refusal {
+    /// Unknown or idle-expired session: `error_code` 102.
+    Session(&'static str),
+    /// The SAML claims lapsed: a 302 to the IdP (the token itself may still be valid).
+    ClaimsLapsed,
+}
+
+/// Checks a call's auth params and counts the call as use of the session.
+fn authenticate(state: &State, auth: &Map<String, Value>) -> Result<(), Refusal> {
     let Some(token) = auth.get("session_token").and_then(Value::as_str) else {
-        return refuse("Can't authenticate user. Authentication parameters are missing.");
+        return Err(Refusal::Session(
+            "Can't authenticate user. Authentication parameters are missing.",
+        ));
     };
     let mut sessions = state.sessions.lock().expect("sessions lock");
     let Some(session) = sessions.get_mut(token) else {
-        return refuse("Can't authenticate user. The session token is invalid or has expired.");
+        return Err(Refusal::Session(
+            "Can't authenticate user. The session token is invalid or has expired.",
+        ));
     };
     if session.last_used.elapsed() > state.config.session_inactivity {
         sessions.remove(token);
-        return refuse("Can't authenticate user. The session has expired.");
+        return Err(Refusal::Session(
+            "Can't authenticate user. The session has expired.",
+        ));
     }
     if epoch_now() >= session.claims_expire_at {
-        return Err(redirect(&format!("{}/saml/saml_login_request", state.site_origin)));
+        return Err(Refusal::ClaimsLapsed);
     }
     session.last_used = Instant::now();
-    let user_id = session.user_id;
-    drop(sessions);
-    state.user(user_id).cloned().map_or_else(|| refuse("Can't authenticate user."), Ok)
+    Ok(())
 }
 
 /// `read` (what `find` and `find_one` send) of `HumanUser` or `Project`, with `is` / `is_not`
 /// filters, paging and return fields.
 fn read(state: &State, params: &Value) -> Response {
-    let entity_type = params.get("type").and_then(Value::as_str).unwrap_or_default();
+    let entity_type = params
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let records: Vec<Value> = match entity_type {
         "HumanUser" => state
             .config
@@ -147,7 +175,11 @@ fn read(state: &State, params: &Value) -> Response {
     let fields: Vec<String> = params
         .get("return_fields")
         .and_then(Value::as_array)
-        .map(|f| f.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|f| {
+            f.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let entities: Vec<Value> = matching
         .into_iter()
@@ -164,8 +196,14 @@ fn read(state: &State, params: &Value) -> Response {
 }
 
 fn matches(record: &Value, condition: &Value) -> Result<bool, String> {
-    let path = condition.get("path").and_then(Value::as_str).unwrap_or_default();
-    let relation = condition.get("relation").and_then(Value::as_str).unwrap_or_default();
+    let path = condition
+        .get("path")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let relation = condition
+        .get("relation")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let wanted = condition.pointer("/values/0").unwrap_or(&Value::Null);
     let actual = record.get(path).unwrap_or(&Value::Null);
     let equal = match (actual, wanted) {
@@ -175,7 +213,9 @@ fn matches(record: &Value, condition: &Value) -> Result<bool, String> {
     match relation {
         "is" => Ok(equal),
         "is_not" => Ok(!equal),
-        other => Err(format!("filter relation {other} is not supported by this mock")),
+        other => Err(format!(
+            "filter relation {other} is not supported by this mock"
+        )),
     }
 }
 
@@ -187,7 +227,10 @@ fn project_fields(record: &Value, fields: &[String]) -> Value {
         }
     }
     for field in fields {
-        out.insert(field.clone(), record.get(field).cloned().unwrap_or(Value::Null));
+        out.insert(
+            field.clone(),
+            record.get(field).cloned().unwrap_or(Value::Null),
+        );
     }
     Value::Object(out)
 }

@@ -13,7 +13,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::web::{cookie, issue_assertion};
-use super::{html_escape, page, random_token, AtomicCounters, IdpSession, State};
+use super::{AtomicCounters, IdpSession, State, html_escape, page, random_token};
 
 const IDP_COOKIE: &str = "idp_session";
 
@@ -50,12 +50,19 @@ async fn sso(
         AtomicCounters::bump(&state.counters.idp_silent_passes);
         return post_back(&state, user_id, &query.relay_state).into_response();
     }
-    login_form(&query.request, &query.relay_state, query.login_hint.as_deref().unwrap_or(""), None)
-        .into_response()
+    login_form(
+        &query.request,
+        &query.relay_state,
+        query.login_hint.as_deref().unwrap_or(""),
+        None,
+    )
+    .into_response()
 }
 
 fn login_form(request: &str, relay_state: &str, login: &str, error: Option<&str>) -> Html<String> {
-    let error = error.map_or_else(String::new, |e| format!("<p class=\"error\" id=\"error\">{}</p>", html_escape(e)));
+    let error = error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\" id=\"error\">{}</p>", html_escape(e))
+    });
     Html(page(
         "Mock IdP — Sign in",
         &format!(
@@ -105,13 +112,17 @@ async fn login(Extract(state): Extract<Arc<State>>, Form(form): Form<LoginForm>)
     };
     AtomicCounters::bump(&state.counters.idp_logins);
     let session_id = random_token(24);
-    state.idp_sessions.lock().expect("idp sessions lock").insert(
-        session_id.clone(),
-        IdpSession {
-            user_id: user.id,
-            expires: Instant::now() + state.config.idp_session_lifetime,
-        },
-    );
+    state
+        .idp_sessions
+        .lock()
+        .expect("idp sessions lock")
+        .insert(
+            session_id.clone(),
+            IdpSession {
+                user_id: user.id,
+                expires: Instant::now() + state.config.idp_session_lifetime,
+            },
+        );
     let mut response = post_back(&state, user.id, &form.relay_state).into_response();
     response.headers_mut().append(
         SET_COOKIE,

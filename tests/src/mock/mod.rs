@@ -295,7 +295,9 @@ impl Drop for MockSite {
 }
 
 fn random_token(len: usize) -> String {
-    Alphanumeric.sample_string(&mut rand::rng(), len).to_ascii_lowercase()
+    Alphanumeric
+        .sample_string(&mut rand::rng(), len)
+        .to_ascii_lowercase()
 }
 
 fn epoch_now() -> i64 {

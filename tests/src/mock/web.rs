@@ -12,7 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use url::form_urlencoded;
 
-use super::{html_escape, page, random_token, State};
+use super::{State, html_escape, page, random_token};
 
 /// How long an assertion may take from the IdP to the site.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
@@ -47,7 +47,14 @@ pub(super) fn redirect(location: &str) -> Response {
 
 async fn home(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Html<String> {
     let who = cookie(&headers, "_session_id")
-        .and_then(|t| state.sessions.lock().expect("sessions lock").get(&t).map(|s| s.user_id))
+        .and_then(|t| {
+            state
+                .sessions
+                .lock()
+                .expect("sessions lock")
+                .get(&t)
+                .map(|s| s.user_id)
+        })
         .and_then(|id| state.user(id))
         .map_or_else(
             || "Not signed in.".to_owned(),
@@ -79,7 +86,11 @@ async fn renew(Extract(state): Extract<Arc<State>>, Query(query): Query<RenewQue
     if let Some(email) = &query.email {
         query_string.append_pair("login_hint", email);
     }
-    redirect(&format!("{}/idp/sso?{}", state.idp_origin, query_string.finish()))
+    redirect(&format!(
+        "{}/idp/sso?{}",
+        state.idp_origin,
+        query_string.finish()
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,9 +123,15 @@ async fn consume(Extract(state): Extract<Arc<State>>, Form(post): Form<SamlPost>
     let login: String = form_urlencoded::byte_serialize(user.login.as_bytes()).collect();
     let cookies = [
         format!("_session_id={token}; Path=/; HttpOnly; SameSite=Lax"),
-        format!("csrf_token_u{}={}; Path=/; SameSite=Lax", user.id, random_token(24)),
+        format!(
+            "csrf_token_u{}={}; Path=/; SameSite=Lax",
+            user.id,
+            random_token(24)
+        ),
         format!("shotgun_current_user_login={login}; Path=/; SameSite=Lax"),
-        format!("shotgun_current_user_sso_claims_expiration={claims_expire_at}; Path=/; SameSite=Lax"),
+        format!(
+            "shotgun_current_user_sso_claims_expiration={claims_expire_at}; Path=/; SameSite=Lax"
+        ),
     ];
     let next = if post.relay_state.starts_with('/') && !post.relay_state.starts_with("//") {
         post.relay_state
@@ -123,9 +140,10 @@ async fn consume(Extract(state): Extract<Arc<State>>, Form(post): Form<SamlPost>
     };
     let mut response = redirect(&next);
     for c in cookies {
-        response
-            .headers_mut()
-            .append(SET_COOKIE, HeaderValue::from_str(&c).expect("cookie is a header value"));
+        response.headers_mut().append(
+            SET_COOKIE,
+            HeaderValue::from_str(&c).expect("cookie is a header value"),
+        );
     }
     response
 }
@@ -137,14 +155,24 @@ async fn login_request() -> Response {
 
 async fn landing(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Html<String> {
     let name = cookie(&headers, "_session_id")
-        .and_then(|t| state.sessions.lock().expect("sessions lock").get(&t).map(|s| s.user_id))
+        .and_then(|t| {
+            state
+                .sessions
+                .lock()
+                .expect("sessions lock")
+                .get(&t)
+                .map(|s| s.user_id)
+        })
         .and_then(|id| state.user(id))
         .map(|u| u.name.clone());
     let text = name.map_or_else(
         || "You are signed in.".to_owned(),
         |n| format!("You are signed in as {}.", html_escape(&n)),
     );
-    Html(page("Signed in", &format!("<h1>Signed in</h1><p>{text}</p>")))
+    Html(page(
+        "Signed in",
+        &format!("<h1>Signed in</h1><p>{text}</p>"),
+    ))
 }
 
 async fn counters(Extract(state): Extract<Arc<State>>) -> Json<super::Counters> {

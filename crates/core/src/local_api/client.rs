@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::paths::{self, PathsError};
-use crate::protocol::{ErrorInfo, Request, Response, MAX_LINE, PROTOCOL_VERSION};
+use crate::protocol::{ErrorInfo, MAX_LINE, PROTOCOL_VERSION, Request, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

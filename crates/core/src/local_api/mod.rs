@@ -9,4 +9,4 @@ mod client;
 mod server;
 
 pub use client::{Client, ClientError};
-pub use server::{answer, bind, serve, AccountsHandler, BindError, Handler};
+pub use server::{AccountsHandler, BindError, Handler, answer, bind, serve};

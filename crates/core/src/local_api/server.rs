@@ -12,7 +12,7 @@ use tokio::net::{UnixListener, UnixStream};
 
 use crate::accounts::Accounts;
 use crate::paths::{self, PathsError};
-use crate::protocol::{ErrorInfo, ErrorKind, Request, Response, MAX_LINE, PROTOCOL_VERSION};
+use crate::protocol::{ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response};
 use crate::site::Site;
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +143,10 @@ async fn connection<H: Handler>(
     }
 }
 
-async fn write<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W, response: &Response) -> io::Result<()> {
+async fn write<W: tokio::io::AsyncWrite + Unpin>(
+    writer: &mut W,
+    response: &Response,
+) -> io::Result<()> {
     let mut line = serde_json::to_vec(response).map_err(io::Error::other)?;
     line.push(b'\n');
     writer.write_all(&line).await
@@ -168,7 +171,10 @@ impl Handler for AccountsHandler {
         tokio::task::spawn_blocking(move || answer(&accounts, request))
             .await
             .unwrap_or_else(|e| {
-                Response::Error(ErrorInfo::new(ErrorKind::Internal, format!("request failed: {e}")))
+                Response::Error(ErrorInfo::new(
+                    ErrorKind::Internal,
+                    format!("request failed: {e}"),
+                ))
             })
     }
 }
@@ -178,7 +184,10 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
     let parse_site = |site: Option<String>| site.as_deref().map(Site::parse).transpose();
     let result = match request {
         Request::Hello { .. } => {
-            return Response::Error(ErrorInfo::new(ErrorKind::BadRequest, "hello was already sent"));
+            return Response::Error(ErrorInfo::new(
+                ErrorKind::BadRequest,
+                "hello was already sent",
+            ));
         }
         Request::GetUser { site, min_ttl } => parse_site(site)
             .map_err(Into::into)
