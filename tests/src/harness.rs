@@ -246,16 +246,64 @@ impl Drop for WebDriver {
     }
 }
 
+/// The token the keyring holds for `login` on `site`, read with `secret-tool` as any other
+/// Secret Service client would.
+pub async fn keyring_lookup(site: &str, login: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "fpt-login",
+            "username",
+            &format!("{login} @ {site}"),
+        ])
+        .output()
+        .await
+        .expect("secret-tool runs (Debian package libsecret-tools)");
+    let value = String::from_utf8(out.stdout).expect("utf-8");
+    (out.status.success() && !value.is_empty()).then_some(value)
+}
+
+/// Closes the X11 window whose title contains `title` the way a person does (the window
+/// manager's close request), retrying until the window exists.
+pub async fn close_window_like_a_person(title: &str) {
+    let script = workspace_root().join("tests/support/close_window.py");
+    wait_for(
+        &format!("a window titled like {title:?} to close"),
+        Duration::from_secs(30),
+        || async {
+            let out = Command::new(python())
+                .arg(&script)
+                .arg(title)
+                .output()
+                .await
+                .ok()?;
+            out.status.success().then_some(())
+        },
+    )
+    .await;
+}
+
 /// Launches the app with `--sign-in <site>` under WebDriver and waits until its webview shows
 /// the IdP's form, which lives on `idp_origin`.
 pub async fn open_idp_form(driver: &WebDriver, site: &str, idp_origin: &str) -> fantoccini::Client {
     let browser = driver.launch_app(&["--sign-in", site]).await;
-    wait_for("the IdP sign-in page", Duration::from_secs(60), || async {
-        let url = browser.current_url().await.ok()?;
-        url.as_str().starts_with(idp_origin).then_some(())
-    })
-    .await;
-    browser
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let url = browser.current_url().await;
+        if url
+            .as_ref()
+            .is_ok_and(|u| u.as_str().starts_with(idp_origin))
+        {
+            return browser;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the app's webview never showed the IdP at {idp_origin}; it is at {url:?}\n{}",
+            driver.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Types a login and password into the IdP form and presses "Sign in", as a person would.

@@ -5,29 +5,12 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, open_idp_form, python, submit_idp_form, wait_for,
+    Profile, WebDriver, bin, keyring_lookup, open_idp_form, python, submit_idp_form, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// `secret-tool lookup` of the keyring entry FPT Login files a user under.
-async fn keyring_lookup(site: &str, login: &str) -> Option<String> {
-    let out = tokio::process::Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "fpt-login",
-            "username",
-            &format!("{login} @ {site}"),
-        ])
-        .output()
-        .await
-        .expect("secret-tool runs (Debian package libsecret-tools)");
-    let value = String::from_utf8(out.stdout).expect("utf-8");
-    (out.status.success() && !value.is_empty()).then_some(value)
-}
 
 /// Lists the site's projects with the real shotgun_api3 and a session token.
 async fn shotgun_projects(site: &str, token: &str) -> Vec<String> {

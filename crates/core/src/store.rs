@@ -7,7 +7,6 @@ use crate::site::Site;
 
 /// The keyring service name every entry is filed under.
 pub const SERVICE: &str = "fpt-login";
-const PROBE_USER: &str = "fpt-login self-test";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -86,15 +85,19 @@ impl TokenStore {
 
     /// Writes, reads back and deletes a probe entry, so a missing or mock backend is found at
     /// start-up instead of when a token silently fails to persist.
+    ///
+    /// The entry is this process's own, so processes starting together do not read each
+    /// other's probe.
     pub fn probe(&self) -> Result<(), StoreError> {
-        let entry = self.entry(PROBE_USER)?;
-        let value = format!("probe-{}", std::process::id());
+        let account = format!("self-test of process {}", std::process::id());
+        let entry = self.entry(&account)?;
+        let value = format!("probe-{}", crate::time::now());
         entry
             .set_password(&value)
-            .map_err(|e| StoreError::from_keyring(PROBE_USER, e))?;
+            .map_err(|e| StoreError::from_keyring(&account, e))?;
         let read = entry
             .get_password()
-            .map_err(|e| StoreError::from_keyring(PROBE_USER, e))?;
+            .map_err(|e| StoreError::from_keyring(&account, e))?;
         // Best effort: a leftover probe entry is harmless and is overwritten next time.
         let _ = entry.delete_credential();
         if read == value {

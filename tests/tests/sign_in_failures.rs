@@ -1,0 +1,96 @@
+//! Web sign-ins that do not finish store nothing: a wrong password at the IdP, and a person
+//! closing the sign-in window.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use fpt_login_tests::harness::{
+    Profile, WebDriver, close_window_like_a_person, keyring_lookup, open_idp_form, submit_idp_form,
+    wait_for,
+};
+use fpt_login_tests::mock::{MockConfig, MockSite};
+
+/// Nothing is stored: the CLI says to sign in (exit 4) and the keyring has no entry.
+async fn assert_nothing_stored(profile: &Profile, site: &MockSite) {
+    let out = profile.cli(&["token"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(keyring_lookup(site.url(), "artist").await, None);
+    let status = String::from_utf8(profile.cli(&["status"]).await.stdout).expect("utf-8");
+    assert!(status.contains("Nobody is signed in"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_at_the_idp_stores_nothing() {
+    let site = MockSite::start(MockConfig::saml2())
+        .await
+        .expect("mock site");
+    let profile = Profile::new();
+    let driver = WebDriver::start(&profile).await;
+    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
+    submit_idp_form(&browser, "artist", "not-the-password").await;
+
+    let error = browser
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#error"))
+        .await
+        .expect("the IdP's error page");
+    assert_eq!(
+        error.text().await.expect("text"),
+        "Incorrect login or password."
+    );
+    assert!(
+        browser
+            .current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .starts_with(site.idp_url())
+    );
+
+    let counters = site.counters();
+    assert_eq!(counters.idp_failed_logins, 1);
+    assert_eq!(
+        counters.sessions_created, 0,
+        "the site never started a session"
+    );
+    assert_nothing_stored(&profile, &site).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_the_sign_in_window_is_reported_as_cancelled() {
+    let site = MockSite::start(MockConfig::saml2())
+        .await
+        .expect("mock site");
+    let profile = Profile::new();
+    let driver = WebDriver::start(&profile).await;
+    let _browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
+
+    close_window_like_a_person(&format!("Sign in to {}", site.url())).await;
+
+    wait_for(
+        "the app to report the cancellation",
+        Duration::from_secs(30),
+        || async {
+            driver
+                .log()
+                .lines()
+                .find(|l| l.contains("state=\"cancelled\""))
+                .map(str::to_owned)
+        },
+    )
+    .await;
+    assert!(
+        driver
+            .log()
+            .contains("Sign-in cancelled: the window was closed")
+    );
+    assert_eq!(site.counters().sessions_created, 0);
+    assert_nothing_stored(&profile, &site).await;
+}
