@@ -10,15 +10,21 @@ const siteError = document.getElementById("site-error");
 const button = document.getElementById("continue");
 const statusLine = document.getElementById("status");
 
+// Errors from the app are lowercase sentence fragments (they also end up in logs); the window
+// shows them as sentences.
+function sentence(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function showStatus(status) {
   if (!status) return;
-  statusLine.textContent = status.message;
+  statusLine.textContent = sentence(status.message);
   statusLine.className = status.state;
   button.disabled = status.state === "waiting";
 }
 
 function showSiteError(message) {
-  siteError.textContent = message;
+  siteError.textContent = message ? sentence(message) : "";
   siteError.hidden = !message;
   siteInput.setAttribute("aria-invalid", message ? "true" : "false");
 }

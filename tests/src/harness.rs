@@ -50,6 +50,24 @@ pub fn python() -> PathBuf {
     path
 }
 
+/// Runs a Python `script` in the venv (with the real `shotgun_api3`), with `SITE` and `TOKEN`
+/// in its environment; returns what it printed. A failing script fails the test.
+pub async fn run_python(script: &str, site: &str, token: &str) -> String {
+    let out = Command::new(python())
+        .args(["-c", script])
+        .env("SITE", site)
+        .env("TOKEN", token)
+        .output()
+        .await
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 /// Polls `check` until it yields a value. Panics with `what` after `timeout`.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where

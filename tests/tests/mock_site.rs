@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fpt_login_tests::harness::python;
+use fpt_login_tests::harness::run_python;
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode};
@@ -213,27 +213,13 @@ async fn a_live_idp_session_skips_the_form_and_a_wrong_password_gets_the_error_p
 
 /// Runs `sg.find("Project", [], ["name"])` with the real shotgun_api3 and reports how it ended.
 async fn shotgun_find(site: &MockSite, token: &str) -> String {
-    let out = tokio::process::Command::new(python())
-        .args([
-            "-c",
-            "import os, shotgun_api3\n\
-             sg = shotgun_api3.Shotgun(os.environ['SITE'], session_token=os.environ['TOKEN'])\n\
-             try:\n    print(len(sg.find('Project', [], ['name'])))\n\
-             except shotgun_api3.AuthenticationFault:\n    print('AuthenticationFault')\n\
-             except shotgun_api3.ProtocolError as e:\n    print('ProtocolError', e.errcode, e.headers.get('location'))",
-        ])
-        .env("SITE", site.url())
-        .env("TOKEN", token)
-        .output()
+    let script = "import os, shotgun_api3\n\
+        sg = shotgun_api3.Shotgun(os.environ['SITE'], session_token=os.environ['TOKEN'])\n\
+        try:\n    print(len(sg.find('Project', [], ['name'])))\n\
+        except shotgun_api3.AuthenticationFault:\n    print('AuthenticationFault')\n\
+        except shotgun_api3.ProtocolError as e:\n    print('ProtocolError', e.errcode, e.headers.get('location'))";
+    run_python(script, site.url(), token)
         .await
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
         .trim()
         .to_owned()
 }

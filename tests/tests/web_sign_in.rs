@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, keyring_lookup, open_idp_form, python, submit_idp_form, wait_for,
+    Profile, WebDriver, bin, keyring_lookup, open_idp_form, run_python, submit_idp_form, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use serde_json::Value;
@@ -14,25 +14,11 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// Lists the site's projects with the real shotgun_api3 and a session token.
 async fn shotgun_projects(site: &str, token: &str) -> Vec<String> {
-    let out = tokio::process::Command::new(python())
-        .args([
-            "-c",
-            "import os, shotgun_api3\n\
-             sg = shotgun_api3.Shotgun(os.environ['SITE'], session_token=os.environ['TOKEN'])\n\
-             print('\\n'.join(p['name'] for p in sg.find('Project', [], ['name'])))",
-        ])
-        .env("SITE", site)
-        .env("TOKEN", token)
-        .output()
+    let script = "import os, shotgun_api3\n\
+        sg = shotgun_api3.Shotgun(os.environ['SITE'], session_token=os.environ['TOKEN'])\n\
+        print('\\n'.join(p['name'] for p in sg.find('Project', [], ['name'])))";
+    run_python(script, site, token)
         .await
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "shotgun_api3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
         .lines()
         .map(str::to_owned)
         .collect()

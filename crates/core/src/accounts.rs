@@ -10,7 +10,7 @@ use crate::protocol::{
     ErrorInfo, ErrorKind, LoggedOut, SiteStatus, StatusInfo, UserInfo, UserStatus,
 };
 use crate::secret::Secret;
-use crate::settings::{SettingsError, SettingsFile, UserRecord, push_recent};
+use crate::settings::{Settings, SettingsError, SettingsFile, UserRecord, push_recent};
 use crate::site::{Site, SiteError};
 use crate::store::{StoreError, TokenStore};
 use crate::time;
@@ -45,6 +45,17 @@ impl AccountsError {
         };
         ErrorInfo::new(kind, self.to_string())
     }
+}
+
+/// `site`, or the default site when none is named.
+fn site_or_default(settings: &Settings, site: Option<&Site>) -> Result<Site, AccountsError> {
+    settings
+        .resolve_site(site)
+        .cloned()
+        .ok_or_else(|| AccountsError::SignInRequired {
+            site: None,
+            reason: "no site is signed in yet".to_owned(),
+        })
 }
 
 /// A validated sign-in, ready to be stored.
@@ -108,14 +119,7 @@ impl Accounts {
         min_ttl: Option<u64>,
     ) -> Result<UserInfo, AccountsError> {
         let settings = self.settings.load()?;
-        let site =
-            settings
-                .resolve_site(site)
-                .cloned()
-                .ok_or_else(|| AccountsError::SignInRequired {
-                    site: None,
-                    reason: "no site is signed in yet".to_owned(),
-                })?;
+        let site = site_or_default(&settings, site)?;
         let required = |reason: String| AccountsError::SignInRequired {
             site: Some(site.clone()),
             reason,
@@ -246,14 +250,7 @@ impl Accounts {
         login: Option<&str>,
     ) -> Result<LoggedOut, AccountsError> {
         let settings = self.settings.load()?;
-        let site =
-            settings
-                .resolve_site(site)
-                .cloned()
-                .ok_or_else(|| AccountsError::SignInRequired {
-                    site: None,
-                    reason: "no site is signed in yet".to_owned(),
-                })?;
+        let site = site_or_default(&settings, site)?;
         let login = login
             .map(str::to_owned)
             .or_else(|| settings.sites.get(&site)?.current_user.clone());

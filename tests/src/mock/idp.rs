@@ -51,6 +51,7 @@ async fn sso(
         return post_back(&state, user_id, &query.relay_state).into_response();
     }
     login_form(
+        &state,
         &query.request,
         &query.relay_state,
         query.login_hint.as_deref().unwrap_or(""),
@@ -59,14 +60,27 @@ async fn sso(
     .into_response()
 }
 
-fn login_form(request: &str, relay_state: &str, login: &str, error: Option<&str>) -> Html<String> {
+fn login_form(
+    state: &State,
+    request: &str,
+    relay_state: &str,
+    login: &str,
+    error: Option<&str>,
+) -> Html<String> {
+    let hint = state
+        .config
+        .idp_hint
+        .as_deref()
+        .map_or_else(String::new, |h| {
+            format!("<p class=\"hint\">{}</p>", html_escape(h))
+        });
     let error = error.map_or_else(String::new, |e| {
         format!("<p class=\"error\" id=\"error\">{}</p>", html_escape(e))
     });
     Html(page(
         "Mock IdP — Sign in",
         &format!(
-            "<h1>Mock Identity Provider</h1><p>Sign in to continue to Flow Production Tracking.</p>{error}\
+            "<h1>Mock Identity Provider</h1><p>Sign in to continue to Flow Production Tracking.</p>{hint}{error}\
              <form method=\"post\" action=\"/idp/login\">\
              <input type=\"hidden\" name=\"SAMLRequest\" value=\"{request}\">\
              <input type=\"hidden\" name=\"RelayState\" value=\"{relay}\">\
@@ -101,6 +115,7 @@ async fn login(Extract(state): Extract<Arc<State>>, Form(form): Form<LoginForm>)
         AtomicCounters::bump(&state.counters.idp_failed_logins);
         // Like a real IdP: an error page with the form again, nothing for the site.
         let mut response = login_form(
+            &state,
             &form.request,
             &form.relay_state,
             &form.username,

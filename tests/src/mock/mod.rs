@@ -72,6 +72,8 @@ pub struct MockConfig {
     /// The IdP remembers a signed-in browser for this long.
     pub idp_session_lifetime: Duration,
     pub asl_enabled: bool,
+    /// Shown on the IdP's form (the demo prints its credentials there).
+    pub idp_hint: Option<String>,
 }
 
 impl MockConfig {
@@ -93,6 +95,7 @@ impl MockConfig {
             claims_lifetime: Duration::from_secs(3600),
             idp_session_lifetime: Duration::from_secs(8 * 3600),
             asl_enabled: true,
+            idp_hint: None,
         }
     }
 
@@ -106,6 +109,7 @@ impl MockConfig {
                 "Demo: Sintel".into(),
                 "Demo: Tears of Steel".into(),
             ],
+            idp_hint: Some("Demo sign-in: artist / sesame".into()),
             ..Self::saml2()
         }
     }

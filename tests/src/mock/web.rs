@@ -45,21 +45,23 @@ pub(super) fn redirect(location: &str) -> Response {
     (StatusCode::FOUND, [(LOCATION, location.to_owned())]).into_response()
 }
 
+/// The user whose live `_session_id` cookie came with a request.
+fn signed_in_user<'s>(state: &'s State, headers: &HeaderMap) -> Option<&'s super::MockUser> {
+    let token = cookie(headers, "_session_id")?;
+    let user_id = state
+        .sessions
+        .lock()
+        .expect("sessions lock")
+        .get(&token)?
+        .user_id;
+    state.user(user_id)
+}
+
 async fn home(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Html<String> {
-    let who = cookie(&headers, "_session_id")
-        .and_then(|t| {
-            state
-                .sessions
-                .lock()
-                .expect("sessions lock")
-                .get(&t)
-                .map(|s| s.user_id)
-        })
-        .and_then(|id| state.user(id))
-        .map_or_else(
-            || "Not signed in.".to_owned(),
-            |u| format!("Signed in as {}.", html_escape(&u.name)),
-        );
+    let who = signed_in_user(&state, &headers).map_or_else(
+        || "Not signed in.".to_owned(),
+        |u| format!("Signed in as {}.", html_escape(&u.name)),
+    );
     Html(page(
         "Mock Flow Production Tracking",
         &format!(
@@ -154,17 +156,7 @@ async fn login_request() -> Response {
 }
 
 async fn landing(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Html<String> {
-    let name = cookie(&headers, "_session_id")
-        .and_then(|t| {
-            state
-                .sessions
-                .lock()
-                .expect("sessions lock")
-                .get(&t)
-                .map(|s| s.user_id)
-        })
-        .and_then(|id| state.user(id))
-        .map(|u| u.name.clone());
+    let name = signed_in_user(&state, &headers).map(|u| u.name.clone());
     let text = name.map_or_else(
         || "You are signed in.".to_owned(),
         |n| format!("You are signed in as {}.", html_escape(&n)),
