@@ -142,8 +142,12 @@ impl Profile {
 
     /// Starts the desktop app with `args`; its log goes to a file in the profile.
     pub fn spawn_app(&self, args: &[&str]) -> App {
-        let log = self.home().join(format!("app-{}.log", free_port()));
-        let file = std::fs::File::create(&log).expect("app log file");
+        let (file, log) = tempfile::Builder::new()
+            .prefix("app-")
+            .suffix(".log")
+            .tempfile_in(self.home())
+            .and_then(|f| f.keep().map_err(|e| e.error))
+            .expect("app log file");
         let child = self
             .command(bin("fpt-login-desktop"))
             .args(args)

@@ -94,3 +94,28 @@ async fn closing_the_sign_in_window_is_reported_as_cancelled() {
     assert_eq!(site.counters().sessions_created, 0);
     assert_nothing_stored(&profile, &site).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idp_that_keeps_sending_the_browser_back_is_reported_with_the_url() {
+    let site = MockSite::start(MockConfig {
+        idp_loops: true,
+        ..MockConfig::saml2()
+    })
+    .await
+    .expect("mock site");
+    let profile = Profile::new();
+    let app = profile.spawn_app(&["--sign-in", site.url()]);
+
+    app.wait_for_log("state=\"failed\"").await;
+    let log = app.log();
+    let failure = log
+        .lines()
+        .find(|l| l.contains("state=\"failed\""))
+        .expect("the failure line");
+    assert!(
+        failure.contains(&format!("keeps coming back to {}/auth/renew", site.url())),
+        "{failure}"
+    );
+    assert_eq!(site.counters().sessions_created, 0);
+    assert_nothing_stored(&profile, &site).await;
+}

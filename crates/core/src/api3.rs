@@ -42,16 +42,6 @@ pub enum Api3Error {
     UnknownUser { login: String },
 }
 
-impl Api3Error {
-    /// True when the token itself is no good any more (as opposed to the network).
-    pub fn is_session_expired(&self) -> bool {
-        matches!(
-            self,
-            Self::SessionExpired { .. } | Self::ClaimsExpired { .. }
-        )
-    }
-}
-
 /// The login-related flags of a site's unauthenticated `info`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct SiteInfo {

@@ -46,6 +46,17 @@ async fn sso(
             .filter(|s| s.expires > Instant::now())
             .map(|s| s.user_id)
     });
+    if state.config.idp_loops {
+        let back = format!("{}/auth/renew?product=idp_loop", state.site_origin);
+        return Html(page(
+            "Redirecting…",
+            &format!(
+                "<meta http-equiv=\"refresh\" content=\"0;url={}\"><p>Redirecting…</p>",
+                html_escape(&back)
+            ),
+        ))
+        .into_response();
+    }
     if let Some(user_id) = live_user {
         AtomicCounters::bump(&state.counters.idp_silent_passes);
         return post_back(&state, user_id, &query.relay_state).into_response();

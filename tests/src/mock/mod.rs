@@ -74,6 +74,9 @@ pub struct MockConfig {
     pub asl_enabled: bool,
     /// Shown on the IdP's form (the demo prints its credentials there).
     pub idp_hint: Option<String>,
+    /// A misconfigured IdP: it sends every browser straight back to the site's
+    /// `/auth/renew`, which sends it to the IdP again, forever.
+    pub idp_loops: bool,
 }
 
 impl MockConfig {
@@ -96,6 +99,7 @@ impl MockConfig {
             idp_session_lifetime: Duration::from_secs(8 * 3600),
             asl_enabled: true,
             idp_hint: None,
+            idp_loops: false,
         }
     }
 
