@@ -5,7 +5,6 @@
 //! says the claims lapsed, and must be seen as such.
 
 use std::error::Error as _;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,8 +13,14 @@ use url::Url;
 use crate::secret::Secret;
 use crate::site::Site;
 
-/// `error_code` of an unknown or expired session (`AuthenticationFault`).
+/// `error_code` of an unknown or expired session, or wrong credentials (`AuthenticationFault`).
 pub const ERR_AUTH: i64 = 102;
+/// A two-factor code is needed, or the one sent was wrong.
+pub const ERR_2FA: i64 = 106;
+/// Passwords are not allowed on this SSO site.
+pub const ERR_SSO: i64 = 108;
+/// Passwords are not allowed on this Autodesk Identity site.
+pub const ERR_OXYGEN: i64 = 110;
 const CLAIMS_EXPIRED_PATH: &str = "/saml/saml_login_request";
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +45,18 @@ pub enum Api3Error {
     NotFpt { url: Url, detail: String },
     #[error("the site has no user with login {login:?} for this session")]
     UnknownUser { login: String },
+    #[error("wrong login or password")]
+    WrongPassword,
+    #[error("this account uses two-factor authentication: enter the code from the authenticator app, or a backup code")]
+    TwoFactorRequired,
+    #[error("the two-factor code was not accepted; enter a current code, or a backup code not used before")]
+    WrongTwoFactorCode,
+    #[error("this site signs in with single sign-on (SSO), not a password; use the web sign-in or the App Session Launcher")]
+    SsoOnly,
+    #[error("this site signs in with Autodesk Identity, not a site password; use the web sign-in or the App Session Launcher")]
+    IdentityOnly,
+    #[error("the site does not know script {name:?} with that key; check the script name and key in the site's Scripts page")]
+    WrongScriptKey { name: String },
 }
 
 /// The login-related flags of a site's unauthenticated `info`.
@@ -75,16 +92,10 @@ pub struct Api3 {
 impl Api3 {
     pub fn new(site: &Site) -> Result<Self, Api3Error> {
         let endpoint = site.join("/api3/json");
-        let http = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| Api3Error::Network {
-                url: endpoint.clone(),
-                detail: error_chain(&e),
-            })?;
+        let http = crate::http::client().map_err(|e| Api3Error::Network {
+            url: endpoint.clone(),
+            detail: error_chain(&e),
+        })?;
         Ok(Self { http, endpoint })
     }
 
@@ -126,6 +137,63 @@ impl Api3 {
             .ok_or_else(|| Api3Error::UnknownUser {
                 login: login.to_owned(),
             })
+    }
+
+    /// `get_session_token`: a session token for a login and password, with a two-factor or
+    /// backup code as `auth_token` when the account needs one.
+    pub async fn get_session_token(
+        &self,
+        login: &str,
+        password: &Secret,
+        code: Option<&str>,
+    ) -> Result<Secret, Api3Error> {
+        let mut auth = json!({"user_login": login, "user_password": password.expose()});
+        if let Some(code) = code {
+            auth["auth_token"] = json!(code);
+        }
+        let results = self
+            .call("get_session_token", json!([auth]))
+            .await
+            .map_err(|e| match e {
+                Api3Error::SessionExpired { .. } => Api3Error::WrongPassword,
+                Api3Error::Fault { code: ERR_2FA, .. } if code.is_some() => {
+                    Api3Error::WrongTwoFactorCode
+                }
+                Api3Error::Fault { code: ERR_2FA, .. } => Api3Error::TwoFactorRequired,
+                Api3Error::Fault { code: ERR_SSO, .. } => Api3Error::SsoOnly,
+                Api3Error::Fault {
+                    code: ERR_OXYGEN, ..
+                } => Api3Error::IdentityOnly,
+                other => other,
+            })?;
+        results
+            .get("session_id")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(Secret::new)
+            .ok_or_else(|| self.not_fpt("get_session_token returned no session_id".to_owned()))
+    }
+
+    /// Checks a script's name and key with one authenticated `read`.
+    pub async fn check_script(&self, name: &str, key: &Secret) -> Result<(), Api3Error> {
+        let params = json!([
+            {"script_name": name, "script_key": key.expose()},
+            {
+                "type": "HumanUser",
+                "return_fields": ["login"],
+                "filters": {"logical_operator": "and", "conditions": []},
+                "return_only": "active",
+                "paging": {"entities_per_page": 1, "current_page": 1},
+                "return_paging_info_without_counts": false
+            }
+        ]);
+        match self.call("read", params).await {
+            Ok(_) => Ok(()),
+            Err(Api3Error::SessionExpired { .. }) => Err(Api3Error::WrongScriptKey {
+                name: name.to_owned(),
+            }),
+            Err(e) => Err(e),
+        }
     }
 
     async fn call(&self, method: &str, params: Value) -> Result<Value, Api3Error> {

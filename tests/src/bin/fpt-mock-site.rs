@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
-use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
+use fpt_login_tests::mock::{MockConfig, MockScript, MockSite, MockUser, SiteKind};
 
 /// A mock Flow Production Tracking site with a SAML identity provider on another origin.
 ///
@@ -32,6 +32,12 @@ struct Args {
     /// A user as LOGIN:PASSWORD[:NAME]; repeat for more. Replaces the default user.
     #[arg(long = "user", value_name = "LOGIN:PASSWORD[:NAME]")]
     users: Vec<String>,
+    /// An API script as NAME:KEY; repeat for more.
+    #[arg(long = "script", value_name = "NAME:KEY")]
+    scripts: Vec<String>,
+    /// Turn the App Session Launcher off (its endpoints answer 403).
+    #[arg(long)]
+    no_asl: bool,
     /// A project name; repeat for more. Replaces the default projects.
     #[arg(long = "project", value_name = "NAME")]
     projects: Vec<String>,
@@ -66,15 +72,20 @@ fn config(args: &Args) -> anyhow::Result<MockConfig> {
                 let (Some(login), Some(password)) = (parts.next(), parts.next()) else {
                     bail!("--user {spec:?} must be LOGIN:PASSWORD[:NAME]");
                 };
-                Ok(MockUser {
-                    id,
-                    login: login.to_owned(),
-                    password: password.to_owned(),
-                    name: parts.next().unwrap_or(login).to_owned(),
-                })
+                Ok(MockUser::new(id, login, password, parts.next().unwrap_or(login)))
             })
             .collect::<anyhow::Result<_>>()?;
     }
+    for spec in &args.scripts {
+        let Some((name, key)) = spec.split_once(':') else {
+            bail!("--script {spec:?} must be NAME:KEY");
+        };
+        config.scripts.push(MockScript {
+            name: name.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    config.asl_enabled &= !args.no_asl;
     if !args.projects.is_empty() {
         config.projects.clone_from(&args.projects);
     }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::web::redirect;
-use super::{AtomicCounters, State, epoch_now};
+use super::{AtomicCounters, SiteKind, State, epoch_now};
 
 const ERR_AUTH: i64 = 102;
 /// Not in the reference; any non-auth `error_code` reads as a generic `Fault` to clients.
@@ -33,6 +33,10 @@ pub(super) async fn rpc(Extract(state): Extract<Arc<State>>, body: Bytes) -> Res
     if method == "info" {
         return results(&info(&state));
     }
+    let auth_params = params.first().and_then(Value::as_object);
+    if method == "get_session_token" {
+        return get_session_token(&state, auth_params);
+    }
     let auth = params
         .first()
         .and_then(Value::as_object)
@@ -40,9 +44,9 @@ pub(super) async fn rpc(Extract(state): Extract<Arc<State>>, body: Bytes) -> Res
         .unwrap_or_default();
     match authenticate(&state, &auth) {
         Ok(()) => {}
-        Err(Refusal::Session(message)) => {
+        Err(Refusal::Credentials(code, message)) => {
             AtomicCounters::bump(&state.counters.rejected_sessions);
-            return fault(ERR_AUTH, message);
+            return fault(code, message);
         }
         Err(Refusal::ClaimsLapsed) => {
             return redirect(&format!("{}/saml/saml_login_request", state.site_origin));
@@ -60,7 +64,7 @@ fn info(state: &State) -> Value {
         "full_version": [8, 50, 0, 0],
         "s3_uploads_enabled": false,
         "user_authentication_method": state.config.kind.wire_name(),
-        "unified_login_flow_enabled": true,
+        "unified_login_flow_enabled": state.config.ulf_enabled,
         "authentication_app_session_launcher_enabled": state.config.asl_enabled,
     })
 }
@@ -81,34 +85,70 @@ fn json_response(value: &Value) -> Response {
         .into_response()
 }
 
+/// `get_session_token`: a login and password (and a 2FA or backup code as `auth_token`) for a
+/// session token, or the error code that says why not (102, 106, 108, 110).
+fn get_session_token(state: &State, auth: Option<&Map<String, Value>>) -> Response {
+    let field = |name: &str| {
+        auth.and_then(|a| a.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let code = Some(field("auth_token")).filter(|c| !c.is_empty());
+    match state.check_password(field("user_login"), field("user_password"), code) {
+        Ok(user) => {
+            let (token, _) = state.create_session(user.id);
+            AtomicCounters::bump(&state.counters.password_logins);
+            results(&json!({ "session_id": token }))
+        }
+        Err(refusal) => fault(refusal.error_code(), refusal.message()),
+    }
+}
+
 /// Why a call's credentials are refused.
 enum Refusal {
-    /// Unknown or idle-expired session: `error_code` 102.
-    Session(&'static str),
+    /// Bad credentials or an unknown or idle-expired session, with the `error_code` to send.
+    Credentials(i64, &'static str),
     /// The SAML claims lapsed: a 302 to the IdP (the token itself may still be valid).
     ClaimsLapsed,
 }
 
-/// Checks a call's auth params and counts the call as use of the session.
+/// Checks a call's auth params (a session token, a script's name and key, or a login and
+/// password) and counts the call as use of the session.
 fn authenticate(state: &State, auth: &Map<String, Value>) -> Result<(), Refusal> {
-    let Some(token) = auth.get("session_token").and_then(Value::as_str) else {
-        return Err(Refusal::Session(
+    let field = |name: &str| auth.get(name).and_then(Value::as_str);
+    if let (Some(name), Some(key)) = (field("script_name"), field("script_key")) {
+        let known = state.config.scripts.iter().any(|s| s.name == name && s.key == key);
+        return if known {
+            Ok(())
+        } else {
+            Err(Refusal::Credentials(ERR_AUTH, "Can't authenticate script. Wrong script name or key."))
+        };
+    }
+    if let (Some(login), Some(password)) = (field("user_login"), field("user_password")) {
+        return state
+            .check_password(login, password, field("auth_token"))
+            .map(|_| ())
+            .map_err(|r| Refusal::Credentials(r.error_code(), r.message()));
+    }
+    let Some(token) = field("session_token") else {
+        return Err(Refusal::Credentials(
+            ERR_AUTH,
             "Can't authenticate user. Authentication parameters are missing.",
         ));
     };
     let mut sessions = state.sessions.lock().expect("sessions lock");
     let Some(session) = sessions.get_mut(token) else {
-        return Err(Refusal::Session(
+        return Err(Refusal::Credentials(
+            ERR_AUTH,
             "Can't authenticate user. The session token is invalid or has expired.",
         ));
     };
     if session.last_used.elapsed() > state.config.session_inactivity {
         sessions.remove(token);
-        return Err(Refusal::Session(
-            "Can't authenticate user. The session has expired.",
-        ));
+        return Err(Refusal::Credentials(ERR_AUTH, "Can't authenticate user. The session has expired."));
     }
-    if epoch_now() >= session.claims_expire_at {
+    // Only SAML sessions carry claims that lapse.
+    if state.config.kind == SiteKind::Saml2 && epoch_now() >= session.claims_expire_at {
         return Err(Refusal::ClaimsLapsed);
     }
     session.last_used = Instant::now();

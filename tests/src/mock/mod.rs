@@ -7,6 +7,7 @@
 //! Lifetimes are configurable so tests can watch sessions expire in seconds.
 
 mod api3;
+mod asl;
 mod idp;
 mod web;
 
@@ -52,6 +53,37 @@ pub struct MockUser {
     pub login: String,
     pub password: String,
     pub name: String,
+    /// The one code the user's authenticator app shows, when 2FA is on.
+    pub two_factor_code: Option<String>,
+    /// Single-use backup codes for 2FA.
+    pub backup_codes: Vec<String>,
+}
+
+impl MockUser {
+    pub fn new(id: u64, login: &str, password: &str, name: &str) -> Self {
+        Self {
+            id,
+            login: login.to_owned(),
+            password: password.to_owned(),
+            name: name.to_owned(),
+            two_factor_code: None,
+            backup_codes: Vec::new(),
+        }
+    }
+
+    /// The same user with 2FA on: `code` is what the authenticator shows.
+    pub fn with_two_factor(mut self, code: &str, backup_codes: &[&str]) -> Self {
+        self.two_factor_code = Some(code.to_owned());
+        self.backup_codes = backup_codes.iter().map(|c| (*c).to_owned()).collect();
+        self
+    }
+}
+
+/// An API script (a non-human "ApiUser") with its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockScript {
+    pub name: String,
+    pub key: String,
 }
 
 /// What the mock serves and how its sessions behave.
@@ -71,7 +103,13 @@ pub struct MockConfig {
     pub claims_lifetime: Duration,
     /// The IdP remembers a signed-in browser for this long.
     pub idp_session_lifetime: Duration,
+    /// `authentication_app_session_launcher_enabled`: the ASL endpoints answer 403 without it.
     pub asl_enabled: bool,
+    /// `unified_login_flow_enabled`.
+    pub ulf_enabled: bool,
+    /// An App Session Launcher request nobody approves is gone after this long.
+    pub asl_request_lifetime: Duration,
+    pub scripts: Vec<MockScript>,
     /// Shown on the IdP's form (the demo prints its credentials there).
     pub idp_hint: Option<String>,
     /// A misconfigured IdP: it sends every browser straight back to the site's
@@ -87,17 +125,15 @@ impl MockConfig {
             kind: SiteKind::Saml2,
             site_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             idp_addr: SocketAddr::from(([127, 0, 0, 2], 0)),
-            users: vec![MockUser {
-                id: 42,
-                login: "artist".into(),
-                password: "sesame".into(),
-                name: "Ada Artist".into(),
-            }],
+            users: vec![MockUser::new(42, "artist", "sesame", "Ada Artist")],
             projects: vec!["Big Buck Bunny".into(), "Sintel".into()],
             session_inactivity: Duration::from_secs(24 * 3600),
             claims_lifetime: Duration::from_secs(3600),
             idp_session_lifetime: Duration::from_secs(8 * 3600),
             asl_enabled: true,
+            ulf_enabled: true,
+            asl_request_lifetime: Duration::from_secs(305),
+            scripts: Vec::new(),
             idp_hint: None,
             idp_loops: false,
         }
@@ -132,8 +168,16 @@ pub struct Counters {
     pub idp_failed_logins: u64,
     /// Passes through the IdP without the form (live IdP session).
     pub idp_silent_passes: u64,
-    /// Sessions the site created (one per landing).
+    /// Sessions the site created (landings, password logins, approved ASL requests).
     pub sessions_created: u64,
+    /// `get_session_token` calls that handed out a token.
+    pub password_logins: u64,
+    /// App Session Launcher requests created.
+    pub asl_requests: u64,
+    /// App Session Launcher polls (PUTs).
+    pub asl_polls: u64,
+    /// App Session Launcher tokens handed out.
+    pub asl_handed_out: u64,
 }
 
 #[derive(Debug, Default)]
@@ -144,6 +188,10 @@ struct AtomicCounters {
     idp_failed_logins: AtomicU64,
     idp_silent_passes: AtomicU64,
     sessions_created: AtomicU64,
+    password_logins: AtomicU64,
+    asl_requests: AtomicU64,
+    asl_polls: AtomicU64,
+    asl_handed_out: AtomicU64,
 }
 
 impl AtomicCounters {
@@ -160,6 +208,10 @@ impl AtomicCounters {
             idp_failed_logins: get(&self.idp_failed_logins),
             idp_silent_passes: get(&self.idp_silent_passes),
             sessions_created: get(&self.sessions_created),
+            password_logins: get(&self.password_logins),
+            asl_requests: get(&self.asl_requests),
+            asl_polls: get(&self.asl_polls),
+            asl_handed_out: get(&self.asl_handed_out),
         }
     }
 }
@@ -192,12 +244,86 @@ struct State {
     sessions: Mutex<HashMap<String, Session>>,
     idp_sessions: Mutex<HashMap<String, IdpSession>>,
     assertions: Mutex<HashMap<String, Assertion>>,
+    asl_requests: Mutex<HashMap<String, asl::Request>>,
+    used_backup_codes: Mutex<Vec<(u64, String)>>,
+    /// The query string of the latest `/auth/renew`.
+    last_renew_query: Mutex<Option<String>>,
     counters: AtomicCounters,
+}
+
+/// Why a login and password were refused, with the api3 `error_code` of each case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PasswordRefusal {
+    Wrong,
+    TwoFactorRequired,
+    SsoOnly,
+    IdentityOnly,
+}
+
+impl PasswordRefusal {
+    fn error_code(self) -> i64 {
+        match self {
+            Self::Wrong => 102,
+            Self::TwoFactorRequired => 106,
+            Self::SsoOnly => 108,
+            Self::IdentityOnly => 110,
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::Wrong => "Can't authenticate user. Wrong login or password.",
+            Self::TwoFactorRequired => "2FA authentication is required for this user.",
+            Self::SsoOnly => {
+                "Authentication using username/password is not allowed for an SSO-enabled Flow Production Tracking site"
+            }
+            Self::IdentityOnly => {
+                "Authentication using username/password is not allowed for an Autodesk Identity enabled Flow Production Tracking site"
+            }
+        }
+    }
 }
 
 impl State {
     fn user(&self, id: u64) -> Option<&MockUser> {
         self.config.users.iter().find(|u| u.id == id)
+    }
+
+    /// Checks a login, password and (for 2FA users) a code or unused backup code, as
+    /// `get_session_token` and the site's login page do.
+    fn check_password(
+        &self,
+        login: &str,
+        password: &str,
+        code: Option<&str>,
+    ) -> Result<MockUser, PasswordRefusal> {
+        match self.config.kind {
+            SiteKind::Saml2 => return Err(PasswordRefusal::SsoOnly),
+            SiteKind::Oxygen => return Err(PasswordRefusal::IdentityOnly),
+            SiteKind::Default | SiteKind::Ldap => {}
+        }
+        let user = self
+            .config
+            .users
+            .iter()
+            .find(|u| u.login.eq_ignore_ascii_case(login.trim()) && u.password == password)
+            .ok_or(PasswordRefusal::Wrong)?;
+        let Some(totp) = &user.two_factor_code else {
+            return Ok(user.clone());
+        };
+        let code = code.ok_or(PasswordRefusal::TwoFactorRequired)?;
+        if code == totp {
+            return Ok(user.clone());
+        }
+        let mut used = self.used_backup_codes.lock().expect("backup codes lock");
+        let fresh = user.backup_codes.iter().any(|c| c == code)
+            && !used.iter().any(|(id, c)| *id == user.id && c == code);
+        if !fresh {
+            // The API answers a wrong code with the same 106 as a missing one.
+            return Err(PasswordRefusal::TwoFactorRequired);
+        }
+        used.push((user.id, code.to_owned()));
+        Ok(user.clone())
     }
 
     /// Starts a session for `user_id` with fresh claims; returns its token.
@@ -238,9 +364,12 @@ impl MockSite {
             sessions: Mutex::default(),
             idp_sessions: Mutex::default(),
             assertions: Mutex::default(),
+            asl_requests: Mutex::default(),
+            used_backup_codes: Mutex::default(),
+            last_renew_query: Mutex::default(),
             counters: AtomicCounters::default(),
         });
-        let site_app = web::router(Arc::clone(&state));
+        let site_app = web::router(Arc::clone(&state)).merge(asl::router(Arc::clone(&state)));
         let idp_app = idp::router(Arc::clone(&state));
         let tasks = vec![
             tokio::spawn(async move {
@@ -269,6 +398,11 @@ impl MockSite {
 
     pub fn config(&self) -> &MockConfig {
         &self.state.config
+    }
+
+    /// The query string of the latest `/auth/renew` (`product`, `email`, `sso_domain`, …).
+    pub fn last_renew_query(&self) -> Option<String> {
+        self.state.last_renew_query.lock().expect("renew query lock").clone()
     }
 
     pub fn counters(&self) -> Counters {

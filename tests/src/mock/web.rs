@@ -12,7 +12,9 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use url::form_urlencoded;
 
-use super::{State, html_escape, page, random_token};
+use super::{MockUser, SiteKind, State, html_escape, page, random_token};
+
+const LANDING: &str = "/auth/landing";
 
 /// How long an assertion may take from the IdP to the site.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
@@ -25,6 +27,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/saml/saml_consume", post(consume))
         .route("/saml/saml_login_request", get(login_request))
         .route("/auth/landing", get(landing))
+        .route("/user/login", get(login_page).post(login_post))
         .route("/__mock/counters", get(counters))
         .with_state(state)
 }
@@ -46,7 +49,7 @@ pub(super) fn redirect(location: &str) -> Response {
 }
 
 /// The user whose live `_session_id` cookie came with a request.
-fn signed_in_user<'s>(state: &'s State, headers: &HeaderMap) -> Option<&'s super::MockUser> {
+pub(super) fn signed_in_user<'s>(state: &'s State, headers: &HeaderMap) -> Option<&'s super::MockUser> {
     let token = cookie(headers, "_session_id")?;
     let user_id = state
         .sessions
@@ -77,16 +80,44 @@ struct RenewQuery {
     product: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    sso_domain: Option<String>,
+    /// Where to go once signed in (the site's own pages use it; apps land on /auth/landing).
+    #[serde(default)]
+    return_path: Option<String>,
 }
 
-/// Starts a SAML sign-in: off to the IdP with a request and where to come back to.
-async fn renew(Extract(state): Extract<Arc<State>>, Query(query): Query<RenewQuery>) -> Response {
+/// A same-site path to go to next, never another origin.
+fn local_path(path: Option<&str>, fallback: &str) -> String {
+    match path {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") => p.to_owned(),
+        _ => fallback.to_owned(),
+    }
+}
+
+/// Starts a web sign-in: SSO and Autodesk Identity sites send the browser to the IdP, the
+/// others to the site's own login page.
+async fn renew(
+    Extract(state): Extract<Arc<State>>,
+    Query(query): Query<RenewQuery>,
+    raw: axum::extract::RawQuery,
+) -> Response {
     tracing::info!(product = ?query.product, "auth/renew");
+    *state.last_renew_query.lock().expect("renew query lock") = raw.0;
+    let next = local_path(query.return_path.as_deref(), LANDING);
+    if !matches!(state.config.kind, SiteKind::Saml2 | SiteKind::Oxygen) {
+        let mut login = form_urlencoded::Serializer::new(String::new());
+        login.append_pair("return_path", &next);
+        return redirect(&format!("/user/login?{}", login.finish()));
+    }
     let mut query_string = form_urlencoded::Serializer::new(String::new());
     query_string.append_pair("SAMLRequest", &random_token(16));
-    query_string.append_pair("RelayState", "/auth/landing");
+    query_string.append_pair("RelayState", &next);
     if let Some(email) = &query.email {
         query_string.append_pair("login_hint", email);
+    }
+    if let Some(domain) = &query.sso_domain {
+        query_string.append_pair("sso_domain", domain);
     }
     redirect(&format!(
         "{}/idp/sso?{}",
@@ -121,8 +152,21 @@ async fn consume(Extract(state): Extract<Arc<State>>, Form(post): Form<SamlPost>
     let Some(user) = state.user(assertion.user_id).cloned() else {
         return (StatusCode::FORBIDDEN, "unknown user").into_response();
     };
+    signed_in(&state, &user, &local_path(Some(&post.relay_state), LANDING))
+}
+
+/// Starts a session for `user` and redirects to `next` with the cookies FPT sets: the token,
+/// the CSRF cookie that carries the user id, the login, and the expiry that tells SAML users
+/// (claims) from other web users (session).
+fn signed_in(state: &State, user: &MockUser, next: &str) -> Response {
     let (token, claims_expire_at) = state.create_session(user.id);
     let login: String = form_urlencoded::byte_serialize(user.login.as_bytes()).collect();
+    let expiry = if state.config.kind == SiteKind::Saml2 {
+        format!("shotgun_current_user_sso_claims_expiration={claims_expire_at}")
+    } else {
+        let ends = super::epoch_now() + super::secs(state.config.session_inactivity);
+        format!("shotgun_current_session_expiration={ends}")
+    };
     let cookies = [
         format!("_session_id={token}; Path=/; HttpOnly; SameSite=Lax"),
         format!(
@@ -131,16 +175,9 @@ async fn consume(Extract(state): Extract<Arc<State>>, Form(post): Form<SamlPost>
             random_token(24)
         ),
         format!("shotgun_current_user_login={login}; Path=/; SameSite=Lax"),
-        format!(
-            "shotgun_current_user_sso_claims_expiration={claims_expire_at}; Path=/; SameSite=Lax"
-        ),
+        format!("{expiry}; Path=/; SameSite=Lax"),
     ];
-    let next = if post.relay_state.starts_with('/') && !post.relay_state.starts_with("//") {
-        post.relay_state
-    } else {
-        "/auth/landing".to_owned()
-    };
-    let mut response = redirect(&next);
+    let mut response = redirect(next);
     for c in cookies {
         response.headers_mut().append(
             SET_COOKIE,
@@ -148,6 +185,69 @@ async fn consume(Extract(state): Extract<Arc<State>>, Form(post): Form<SamlPost>
         );
     }
     response
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    return_path: Option<String>,
+}
+
+/// The site's own login page. SSO and Identity sites send it through the IdP instead.
+async fn login_page(
+    Extract(state): Extract<Arc<State>>,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let next = local_path(query.return_path.as_deref(), "/");
+    if matches!(state.config.kind, SiteKind::Saml2 | SiteKind::Oxygen) {
+        let mut renew = form_urlencoded::Serializer::new(String::new());
+        renew.append_pair("product", "browser");
+        renew.append_pair("return_path", &next);
+        return redirect(&format!("/auth/renew?{}", renew.finish()));
+    }
+    login_form(&next, None).into_response()
+}
+
+fn login_form(next: &str, error: Option<&str>) -> Html<String> {
+    let error = error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\" id=\"error\">{}</p>", html_escape(e))
+    });
+    Html(page(
+        "Flow Production Tracking — Sign in",
+        &format!(
+            "<h1>Sign in to Flow Production Tracking</h1>{error}\
+             <form method=\"post\" action=\"/user/login\">\
+             <input type=\"hidden\" name=\"return_path\" value=\"{next}\">\
+             <label for=\"username\">Login</label><input id=\"username\" name=\"username\" autofocus>\
+             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\">\
+             <label for=\"code\">Two-factor code (if you use one)</label><input id=\"code\" name=\"code\" inputmode=\"numeric\">\
+             <button id=\"sign-in\" type=\"submit\">Sign in</button></form>",
+            next = html_escape(next),
+        ),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginPost {
+    username: String,
+    password: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    return_path: String,
+}
+
+async fn login_post(Extract(state): Extract<Arc<State>>, Form(form): Form<LoginPost>) -> Response {
+    let next = local_path(Some(&form.return_path), "/");
+    let code = Some(form.code.trim()).filter(|c| !c.is_empty());
+    match state.check_password(&form.username, &form.password, code) {
+        Ok(user) => signed_in(&state, &user, &next),
+        Err(refusal) => {
+            let mut response = login_form(&next, Some(refusal.message())).into_response();
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            response
+        }
+    }
 }
 
 /// Where a lapsed SAML session is sent: back through the IdP.

@@ -1,0 +1,209 @@
+//! The ways into a site, and which one to offer first.
+//!
+//! Availability and order follow tk-core's login dialog (protocol reference §2.3): the App
+//! Session Launcher when the site enables it, the web sign-in for SSO and Autodesk Identity
+//! sites (and any site with the unified login flow), and login + password always as the last
+//! resort. The default is the first that is available of: the choice saved for the site,
+//! `SGTK_DEFAULT_AUTH_METHOD`, then App Session Launcher > web > credentials.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api3::SiteInfo;
+
+/// Environment variable Toolkit uses to pick the default method.
+pub const DEFAULT_METHOD_ENV: &str = "SGTK_DEFAULT_AUTH_METHOD";
+
+/// A way to sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Method {
+    /// App Session Launcher: approve the sign-in in the system browser.
+    #[serde(rename = "asl")]
+    AppSessionLauncher,
+    /// The site's web sign-in (SSO, Autodesk Identity) in an embedded webview.
+    #[serde(rename = "web")]
+    Web,
+    /// Login and password (and a two-factor code) sent to the site.
+    #[serde(rename = "credentials")]
+    Credentials,
+}
+
+/// Tried in this order when nothing else decides.
+const PREFERENCE: [Method; 3] = [Method::AppSessionLauncher, Method::Web, Method::Credentials];
+
+impl Method {
+    /// The short name used on the command line and in settings: `asl`, `web`, `credentials`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AppSessionLauncher => "asl",
+            Self::Web => "web",
+            Self::Credentials => "credentials",
+        }
+    }
+
+    /// The name tk-core stores and reads from `SGTK_DEFAULT_AUTH_METHOD`.
+    pub fn toolkit_name(self) -> &'static str {
+        match self {
+            Self::AppSessionLauncher => "app_session_launcher",
+            Self::Web => "qt_web_login",
+            Self::Credentials => "credentials",
+        }
+    }
+
+    /// Either kind of name.
+    pub fn from_any_name(name: &str) -> Option<Self> {
+        PREFERENCE
+            .into_iter()
+            .find(|m| m.name() == name || m.toolkit_name() == name)
+    }
+
+    /// What a person reads on the button.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AppSessionLauncher => "Approve in your web browser",
+            Self::Web => "Sign in with the site's web page",
+            Self::Credentials => "Login and password",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An unknown method name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown sign-in method {0:?}; use asl, web or credentials")]
+pub struct UnknownMethod(pub String);
+
+impl FromStr for Method {
+    type Err = UnknownMethod;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_any_name(s).ok_or_else(|| UnknownMethod(s.to_owned()))
+    }
+}
+
+/// What to offer for a site: the default, and the other ways in, one click away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Offer {
+    pub default: Method,
+    pub others: Vec<Method>,
+}
+
+/// The methods `info` says the site supports, in preference order.
+pub fn available(info: &SiteInfo) -> Vec<Method> {
+    let sso_or_identity = matches!(
+        info.user_authentication_method.as_deref(),
+        Some("saml2" | "oxygen")
+    );
+    PREFERENCE
+        .into_iter()
+        .filter(|m| match m {
+            Method::AppSessionLauncher => info.authentication_app_session_launcher_enabled,
+            Method::Web => sso_or_identity || info.unified_login_flow_enabled,
+            // Always offered, as tk-core does: Autodesk Identity accounts may still sign in
+            // with a personal access token, and the site says clearly when it refuses.
+            Method::Credentials => true,
+        })
+        .collect()
+}
+
+/// The default and the alternatives for a site. `saved` is the choice remembered for the site,
+/// `env_default` the value of `SGTK_DEFAULT_AUTH_METHOD`.
+pub fn offer(info: &SiteInfo, saved: Option<Method>, env_default: Option<&str>) -> Offer {
+    let available = available(info);
+    let env_default = env_default.and_then(Method::from_any_name);
+    let default = [saved, env_default]
+        .into_iter()
+        .flatten()
+        .chain(PREFERENCE)
+        .find(|m| available.contains(m))
+        .unwrap_or(Method::Credentials);
+    Offer {
+        default,
+        others: available.into_iter().filter(|m| *m != default).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Method::{AppSessionLauncher as Asl, Credentials, Web};
+
+    fn info(kind: &str, asl: bool, ulf: bool) -> SiteInfo {
+        SiteInfo {
+            user_authentication_method: Some(kind.to_owned()),
+            unified_login_flow_enabled: ulf,
+            authentication_app_session_launcher_enabled: asl,
+            ..SiteInfo::default()
+        }
+    }
+
+    #[test]
+    fn with_the_launcher_every_kind_of_site_defaults_to_it() {
+        for kind in ["default", "ldap", "saml2", "oxygen"] {
+            let o = offer(&info(kind, true, true), None, None);
+            assert_eq!(o.default, Asl, "{kind}");
+            assert_eq!(o.others, [Web, Credentials], "{kind}");
+        }
+    }
+
+    #[test]
+    fn without_the_launcher_sso_and_identity_sites_default_to_web() {
+        for kind in ["saml2", "oxygen"] {
+            let o = offer(&info(kind, false, false), None, None);
+            assert_eq!(o.default, Web, "{kind}");
+            assert_eq!(o.others, [Credentials], "{kind}");
+        }
+    }
+
+    #[test]
+    fn password_sites_without_launcher_or_unified_login_default_to_credentials() {
+        for kind in ["default", "ldap"] {
+            let o = offer(&info(kind, false, false), None, None);
+            assert_eq!(o.default, Credentials, "{kind}");
+            assert!(o.others.is_empty(), "{kind}");
+        }
+        // The unified login flow makes the site's own web page a way in too.
+        let o = offer(&info("default", false, true), None, None);
+        assert_eq!((o.default, o.others), (Web, vec![Credentials]));
+    }
+
+    #[test]
+    fn the_saved_choice_wins_then_the_environment() {
+        let site = info("saml2", true, true);
+        assert_eq!(offer(&site, Some(Credentials), Some("qt_web_login")).default, Credentials);
+        assert_eq!(offer(&site, None, Some("qt_web_login")).default, Web);
+        assert_eq!(offer(&site, None, Some("credentials")).default, Credentials);
+        let o = offer(&site, None, Some("web"));
+        assert_eq!((o.default, o.others), (Web, vec![Asl, Credentials]));
+    }
+
+    #[test]
+    fn choices_the_site_does_not_offer_are_skipped() {
+        let site = info("saml2", false, false);
+        assert_eq!(offer(&site, Some(Asl), Some("app_session_launcher")).default, Web);
+        assert_eq!(offer(&site, None, Some("nonsense")).default, Web);
+    }
+
+    #[test]
+    fn an_unreachable_site_still_offers_credentials() {
+        let o = offer(&SiteInfo::default(), None, None);
+        assert_eq!(o.default, Credentials);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for m in PREFERENCE {
+            assert_eq!(m.name().parse::<Method>().unwrap(), m);
+            assert_eq!(m.toolkit_name().parse::<Method>().unwrap(), m);
+            assert_eq!(serde_json::to_value(m).unwrap(), m.name());
+        }
+        assert!("password".parse::<Method>().unwrap_err().to_string().contains("asl, web or credentials"));
+    }
+}
