@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::Context as _;
-use fpt_login_core::accounts::NewSession;
-use fpt_login_core::api3::Api3;
 use fpt_login_core::landing::{self, Cookie, WebSession};
+use fpt_login_core::method::Method;
+use fpt_login_core::session::Expiry;
 use fpt_login_core::{Accounts, Secret, Site};
 use tauri::webview::{NewWindowResponse, PageLoadEvent};
 use tauri::{
@@ -237,19 +237,14 @@ async fn validate_and_store(
     site: &Site,
     session: WebSession,
 ) -> anyhow::Result<()> {
-    let user = Api3::new(site)?
-        .find_human_user(&session.token, &session.login)
-        .await?;
-    let site = site.clone();
-    let new_session = NewSession {
-        login: user.login,
-        token: session.token,
-        user_id: Some(user.id).or(session.user_id),
-        name: user.name,
-        method: "web",
+    let expiry = Expiry {
         claims_expire_at: session.claims_expire_at,
         session_expires_at: session.session_expires_at,
     };
+    let new_session =
+        fpt_login_core::session::validate(site, &session.login, session.token, Method::Web, expiry)
+            .await?;
+    let site = site.clone();
     tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, new_session))
         .await
         .context("storing the session stopped unexpectedly")??;

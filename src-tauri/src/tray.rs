@@ -122,6 +122,8 @@ mod tests {
                 site,
                 current_user: Some("artist".into()),
                 users: vec![],
+                scripts: vec![],
+                current_script: None,
             }],
         };
         assert_eq!(headline(&status), "artist @ http://127.0.0.1:8090");

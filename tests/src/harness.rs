@@ -306,6 +306,128 @@ pub async fn close_window_like_a_person(title: &str) {
     .await;
 }
 
+/// A stand-in for the person's web browser (`BROWSER`): it records the addresses it is asked to
+/// open.
+#[derive(Debug)]
+pub struct RecordingBrowser {
+    log: PathBuf,
+}
+
+impl RecordingBrowser {
+    pub fn new(profile: &Profile) -> Self {
+        Self {
+            log: profile.home().join("browser.log"),
+        }
+    }
+
+    /// Sets `BROWSER` (and where to record) on `command`.
+    pub fn apply(&self, command: &mut Command) {
+        command
+            .env(
+                "BROWSER",
+                workspace_root().join("tests/support/record_browser.sh"),
+            )
+            .env("FPT_TEST_BROWSER_LOG", &self.log);
+    }
+
+    /// The first address opened, once there is one.
+    pub async fn opened(&self) -> String {
+        wait_for(
+            "the browser to be asked to open a page",
+            Duration::from_secs(60),
+            || async {
+                let text = std::fs::read_to_string(&self.log).ok()?;
+                text.lines().next().map(str::to_owned)
+            },
+        )
+        .await
+    }
+}
+
+/// Acts as the person in their own browser: signs in to the site (its login page, or the IdP
+/// for SSO sites) and answers the App Session Launcher page at `approval_url`.
+pub async fn answer_approval(approval_url: &str, login: &str, password: &str, approve: bool) {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("http client");
+    // Unsigned, the approval page sends the browser to sign in first (with redirects).
+    let page = browser
+        .get(approval_url)
+        .send()
+        .await
+        .expect("approval page");
+    let url = page.url().clone();
+    let html = page.text().await.expect("html");
+    let form_value = |html: &str, field: &str| {
+        let marker = format!("name=\"{field}\" value=\"");
+        html.find(&marker).map(|i| {
+            html[i + marker.len()..]
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+    };
+    let approval_page = if html.contains("id=\"approve\"") {
+        html
+    } else {
+        let mut form = vec![
+            ("username", login.to_owned()),
+            ("password", password.to_owned()),
+        ];
+        for field in ["SAMLRequest", "RelayState", "return_path"] {
+            if let Some(value) = form_value(&html, field) {
+                form.push((field, value));
+            }
+        }
+        let action = if html.contains("action=\"/idp/login\"") {
+            "/idp/login"
+        } else {
+            "/user/login"
+        };
+        let signed_in = browser
+            .post(url.join(action).expect("form action"))
+            .form(&form)
+            .send()
+            .await
+            .expect("sign in");
+        let mut html = signed_in.text().await.expect("html");
+        // SSO: the IdP answers with the SAML POST binding the browser submits by itself.
+        if let Some(assertion) = form_value(&html, "SAMLResponse") {
+            let relay = form_value(&html, "RelayState").unwrap_or_default();
+            let acs = html
+                .split("action=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .expect("SAML form action")
+                .to_owned();
+            html = browser
+                .post(acs)
+                .form(&[("SAMLResponse", assertion), ("RelayState", relay)])
+                .send()
+                .await
+                .expect("SAML post")
+                .text()
+                .await
+                .expect("html");
+        }
+        html
+    };
+    assert!(
+        approval_page.contains("id=\"approve\""),
+        "no approval page: {approval_page}"
+    );
+    let decision = if approve { "approve" } else { "deny" };
+    let answered = browser
+        .post(approval_url)
+        .form(&[("decision", decision)])
+        .send()
+        .await
+        .expect("answer");
+    assert!(answered.status().is_success(), "{}", answered.status());
+}
+
 /// Launches the app with `--sign-in <site>` under WebDriver and waits until its webview shows
 /// the IdP's form, which lives on `idp_origin`.
 pub async fn open_idp_form(driver: &WebDriver, site: &str, idp_origin: &str) -> fantoccini::Client {

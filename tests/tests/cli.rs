@@ -86,7 +86,8 @@ async fn help_documents_the_exit_codes_and_the_json_fields() {
     let token_help =
         String::from_utf8(profile.cli(&["token", "--help"]).await.stdout).expect("utf-8");
     assert!(
-        token_help.contains(r#"{"site", "login", "session_token", "expires_at""#),
+        token_help
+            .contains(r#"{"site", "kind": "session", "login", "session_token", "expires_at""#),
         "{token_help}"
     );
     assert!(token_help.contains("Examples:"), "{token_help}");

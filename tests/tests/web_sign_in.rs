@@ -98,9 +98,17 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["expires_at", "http_proxy", "login", "session_token", "site"]
+        [
+            "expires_at",
+            "http_proxy",
+            "kind",
+            "login",
+            "session_token",
+            "site"
+        ]
     );
     assert_eq!(user["site"], site.url());
+    assert_eq!(user["kind"], "session");
     assert_eq!(user["login"], "artist");
     assert!(
         user["expires_at"].as_i64().is_some(),

@@ -80,6 +80,12 @@ impl Backend {
         }
     }
 
+    /// The accounts on this machine, for what the CLI does without the app.
+    pub fn accounts() -> Result<Accounts, Failure> {
+        let paths = Paths::from_env().map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
+        Ok(Accounts::new(&paths))
+    }
+
     /// Sends `request` and turns an error response into a [`Failure`].
     pub fn request(&mut self, request: &Request) -> Result<Response, Failure> {
         let response = match self {

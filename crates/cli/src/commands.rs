@@ -2,13 +2,14 @@
 
 use std::io::Write as _;
 
-use fpt_login_core::protocol::{Request, Response, StatusInfo};
+use fpt_login_core::protocol::{Credentials, Request, Response, StatusInfo};
 use fpt_login_core::site::Site;
 use fpt_login_core::time;
 use serde_json::json;
 
-use crate::Command;
 use crate::backend::{Backend, EXIT_FAILURE, EXIT_USAGE, Failure};
+use crate::login::{self, LoginArgs};
+use crate::{Command, ScriptCommand};
 
 pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
     match command {
@@ -19,12 +20,40 @@ pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
         } => token(site, json, min_ttl, verbose),
         Command::Status { json } => status(json, verbose),
         Command::Logout { site, login, json } => logout(site, login, json, verbose),
+        Command::Login {
+            site,
+            method,
+            login,
+            password_stdin,
+            code,
+            timeout,
+            no_browser,
+            json,
+        } => login::login(
+            &LoginArgs {
+                site,
+                method,
+                login,
+                password_stdin,
+                code,
+                timeout,
+                no_browser,
+                json,
+            },
+            verbose,
+        ),
+        Command::Script(ScriptCommand::Add {
+            site,
+            name,
+            default,
+        }) => login::add_script(&site, &name, default),
+        Command::Script(ScriptCommand::Remove { site, name }) => login::remove_script(&site, &name),
     }
 }
 
 /// Checks a `--site` value before anything else, so a typo is a usage error (exit 2) that
 /// says what is wrong with it.
-fn checked_site(site: Option<String>) -> Result<Option<String>, Failure> {
+pub fn checked_site(site: Option<String>) -> Result<Option<String>, Failure> {
     match site {
         Some(raw) => Site::parse(&raw)
             .map(|s| Some(s.to_string()))
@@ -33,21 +62,21 @@ fn checked_site(site: Option<String>) -> Result<Option<String>, Failure> {
     }
 }
 
-fn unexpected(response: &Response) -> Failure {
+pub fn unexpected(response: &Response) -> Failure {
     Failure::new(
         EXIT_FAILURE,
         format!("unexpected answer from the FPT Login app: {response:?}"),
     )
 }
 
-fn print(text: &str) -> Result<(), Failure> {
+pub fn print(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{text}")
         .and_then(|()| out.flush())
         .map_err(|e| Failure::new(EXIT_FAILURE, format!("cannot write to stdout: {e}")))
 }
 
-fn to_json(value: &impl serde::Serialize) -> String {
+pub fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(value).expect("protocol types serialise")
 }
 
@@ -61,7 +90,16 @@ fn token(
     let mut backend = Backend::open(verbose)?;
     match backend.request(&Request::GetUser { site, min_ttl })? {
         Response::User(user) if json => print(&to_json(&user)),
-        Response::User(user) => print(user.session_token.expose()),
+        Response::User(user) => match &user.credentials {
+            Credentials::Session { session_token, .. } => print(session_token.expose()),
+            Credentials::Script { api_script, .. } => Err(Failure::new(
+                EXIT_FAILURE,
+                format!(
+                    "the default user of {} is the API script {api_script}, which has a key, not a token; use `fpt-login token --json`",
+                    user.site
+                ),
+            )),
+        },
         other => Err(unexpected(&other)),
     }
 }
@@ -88,7 +126,7 @@ fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
     let signed_in: Vec<_> = status
         .sites
         .iter()
-        .filter(|s| !s.users.is_empty())
+        .filter(|s| !s.users.is_empty() || !s.scripts.is_empty())
         .collect();
     if signed_in.is_empty() {
         lines.push(
@@ -125,6 +163,16 @@ fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
                 "  {current} {}{name}, signed in {} ago{method}{expiry}",
                 user.login,
                 duration(now - user.signed_in_at)
+            ));
+        }
+        for script in &site.scripts {
+            let current = if site.current_script.as_ref() == Some(script) {
+                "*"
+            } else {
+                " "
+            };
+            lines.push(format!(
+                "  {current} script {script} (API key in the keyring)"
             ));
         }
     }
@@ -201,6 +249,8 @@ mod tests {
                     signed_in_at: 1000,
                     expires_at: Some(1000 + 3600 + 600),
                 }],
+                scripts: vec!["farm".into()],
+                current_script: None,
             }],
         };
         let text = describe_status(&status, true, 1000 + 600);
@@ -210,6 +260,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("app: running"), "{text}");
+        assert!(
+            text.contains("    script farm (API key in the keyring)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 
 mod backend;
 mod commands;
+mod login;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fpt_login_core::method::Method;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -41,8 +43,10 @@ enum Command {
   fpt-login token --site https://mystudio.shotgrid.autodesk.com --json
   python -c \"import shotgun_api3, subprocess; t = subprocess.check_output(['fpt-login', 'token'], text=True).strip(); ...\"
 
-With --json the output is one object:
-  {\"site\", \"login\", \"session_token\", \"expires_at\" (epoch seconds or null), \"http_proxy\" (or null)}
+With --json the output is one object, for a person's session:
+  {\"site\", \"kind\": \"session\", \"login\", \"session_token\", \"expires_at\" (epoch seconds or null), \"http_proxy\" (or null)}
+and, where an API script is the site's default user (see `fpt-login script add`):
+  {\"site\", \"kind\": \"script\", \"api_script\", \"api_key\", \"http_proxy\"}
 
 Exits with 4 when nobody is signed in, so scripts can tell the user to sign in.")]
     Token {
@@ -65,6 +69,51 @@ Exits with 4 when nobody is signed in, so scripts can tell the user to sign in."
         #[arg(long)]
         json: bool,
     },
+    /// Sign in to a site, without the desktop app if need be.
+    #[command(after_help = "Methods:
+  asl          App Session Launcher: approve the sign-in in your web browser (works over SSH:
+               open the printed address on any machine where you can sign in to the site)
+  credentials  login and password, plus a two-factor code when the account has one
+  web          the site's own web sign-in, in the FPT Login app's window (needs the app)
+Without --method, the site's default is used (the method last chosen for the site, then
+SGTK_DEFAULT_AUTH_METHOD, then asl > web > credentials, among those the site offers).
+
+Examples:
+  fpt-login login --site https://mystudio.shotgrid.autodesk.com
+  fpt-login login --site https://mystudio.shotgrid.autodesk.com --method asl --no-browser
+  printf '%s\\n' \"$PASSWORD\" | fpt-login login --site URL --method credentials --login jane --password-stdin --code 123456
+
+Exits with 0 when signed in, 4 when the sign-in did not go through (cancelled, rejected,
+wrong password, a two-factor code needed without a terminal), 1 on errors and --timeout.")]
+    Login {
+        /// The site (default: the default site).
+        #[arg(long, value_name = "URL")]
+        site: Option<String>,
+        /// How to sign in: asl, web or credentials.
+        #[arg(long, value_name = "METHOD")]
+        method: Option<Method>,
+        /// The login, for --method credentials (asked on the terminal when missing).
+        #[arg(long)]
+        login: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The two-factor code (or a backup code), when the account needs one.
+        #[arg(long, value_name = "CODE")]
+        code: Option<String>,
+        /// Give up after this many seconds (default: 180 for asl, no limit for web).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Print the approval address for asl but do not open a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Print the signed-in user as JSON (the object `token --json` prints).
+        #[arg(long)]
+        json: bool,
+    },
+    /// API script credentials, for render farms and other unattended tools.
+    #[command(subcommand)]
+    Script(ScriptCommand),
     /// Sign out: remove the user's token from the keyring.
     #[command(after_help = "Examples:
   fpt-login logout
@@ -79,6 +128,31 @@ Exits with 4 when nobody is signed in, so scripts can tell the user to sign in."
         /// Print a JSON object: {\"site\", \"login\" (null when nobody was signed in)}.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ScriptCommand {
+    /// Store a script's key (read from standard input) after checking it against the site.
+    #[command(after_help = "Examples:
+  fpt-login script add --site https://mystudio.shotgrid.autodesk.com --name farm --default < farm.key
+  fpt-login token --json   # then {\"kind\": \"script\", \"api_script\": \"farm\", \"api_key\": ...}")]
+    Add {
+        #[arg(long, value_name = "URL")]
+        site: String,
+        /// The script's name, as on the site's Scripts page.
+        #[arg(long)]
+        name: String,
+        /// Make the script the site's default user (what `token` returns), e.g. on a farm node.
+        #[arg(long)]
+        default: bool,
+    },
+    /// Remove a script's key from the keyring.
+    Remove {
+        #[arg(long, value_name = "URL")]
+        site: String,
+        #[arg(long)]
+        name: String,
     },
 }
 

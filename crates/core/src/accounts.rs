@@ -5,9 +5,11 @@ use std::sync::Mutex;
 
 use tokio::sync::broadcast;
 
+use crate::method::Method;
 use crate::paths::Paths;
 use crate::protocol::{
-    ErrorInfo, ErrorKind, LoggedOut, SiteStatus, StatusInfo, UserInfo, UserStatus,
+    Credentials, ErrorInfo, ErrorKind, LoggedOut, NewSession, SiteStatus, StatusInfo, UserInfo,
+    UserStatus,
 };
 use crate::secret::Secret;
 use crate::settings::{Settings, SettingsError, SettingsFile, UserRecord, push_recent};
@@ -56,18 +58,6 @@ fn site_or_default(settings: &Settings, site: Option<&Site>) -> Result<Site, Acc
             site: None,
             reason: "no site is signed in yet".to_owned(),
         })
-}
-
-/// A validated sign-in, ready to be stored.
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub login: String,
-    pub token: Secret,
-    pub user_id: Option<u64>,
-    pub name: Option<String>,
-    pub method: &'static str,
-    pub claims_expire_at: Option<i64>,
-    pub session_expires_at: Option<i64>,
 }
 
 /// A change others may want to react to (the tray, subscribers).
@@ -125,6 +115,21 @@ impl Accounts {
             reason,
         };
         let site_settings = settings.sites.get(&site);
+        if let Some(name) = site_settings.and_then(|s| s.current_script.as_ref()) {
+            let key = self.store.load_script(&site, name)?.ok_or_else(|| {
+                required(format!(
+                    "the keyring holds no key for script {name} on {site}"
+                ))
+            })?;
+            return Ok(UserInfo {
+                site: site.clone(),
+                credentials: Credentials::Script {
+                    api_script: name.clone(),
+                    api_key: key,
+                },
+                http_proxy: None,
+            });
+        }
         let (login, record) = site_settings
             .and_then(|s| {
                 let login = s.current_user.as_ref()?;
@@ -145,9 +150,11 @@ impl Accounts {
             .ok_or_else(|| required(format!("the keyring holds no token for {login} on {site}")))?;
         Ok(UserInfo {
             site: site.clone(),
-            login,
-            session_token: token,
-            expires_at: record.expires_at(),
+            credentials: Credentials::Session {
+                login,
+                session_token: token,
+                expires_at: record.expires_at(),
+            },
             http_proxy: None,
         })
     }
@@ -194,6 +201,8 @@ impl Accounts {
                         expires_at: r.expires_at(),
                     })
                     .collect(),
+                scripts: s.scripts.keys().cloned().collect(),
+                current_script: s.current_script.clone(),
             })
             .collect();
         // Most recently used first, the way people think of their sites.
@@ -223,12 +232,14 @@ impl Accounts {
             settings.default_site = Some(site.clone());
             let s = settings.sites.entry(site.clone()).or_default();
             s.current_user = Some(login.clone());
+            // A person signing in on a farm machine takes over from its script.
+            s.current_script = None;
             push_recent(&mut s.recent_users, login.clone());
             let record = s.users.entry(login.clone()).or_default();
             *record = UserRecord {
                 user_id: session.user_id,
                 name: session.name,
-                method: Some(session.method.to_owned()),
+                method: Some(session.method.name().to_owned()),
                 signed_in_at: time::now(),
                 claims_expire_at: session.claims_expire_at,
                 session_expires_at: session.session_expires_at,
@@ -240,6 +251,69 @@ impl Accounts {
             login,
         });
         Ok(())
+    }
+
+    /// The way in last chosen for `site`, if any.
+    pub fn saved_method(&self, site: &Site) -> Result<Option<Method>, AccountsError> {
+        let settings = self.settings.load()?;
+        Ok(settings
+            .sites
+            .get(site)
+            .and_then(|s| s.method.as_deref())
+            .and_then(Method::from_any_name))
+    }
+
+    /// Remembers that the person chose `method` for `site`.
+    pub fn remember_method(&self, site: &Site, method: Method) -> Result<(), AccountsError> {
+        self.settings.update(|settings| {
+            settings.sites.entry(site.clone()).or_default().method = Some(method.name().to_owned());
+        })?;
+        Ok(())
+    }
+
+    /// Stores an API script's key (checked against the site by the caller). With
+    /// `make_default` the script becomes the site's default user and the site the default
+    /// site.
+    pub fn add_script(
+        &self,
+        site: &Site,
+        name: &str,
+        key: &Secret,
+        make_default: bool,
+    ) -> Result<(), AccountsError> {
+        self.store.save_script(site, name, key)?;
+        self.settings.update(|settings| {
+            push_recent(&mut settings.recent_sites, site.clone());
+            if make_default || settings.default_site.is_none() {
+                settings.default_site = Some(site.clone());
+            }
+            let s = settings.sites.entry(site.clone()).or_default();
+            s.scripts.entry(name.to_owned()).or_default().added_at = time::now();
+            if make_default {
+                s.current_script = Some(name.to_owned());
+            }
+        })?;
+        let _ = self.changes.send(Change::SignedIn {
+            site: site.clone(),
+            login: format!("script {name}"),
+        });
+        Ok(())
+    }
+
+    /// Removes a script's key; returns whether there was one. A script that was the site's
+    /// default user stops being it.
+    pub fn remove_script(&self, site: &Site, name: &str) -> Result<bool, AccountsError> {
+        let had_key = self.store.delete_script(site, name)?;
+        let (_, had_record) = self.settings.update(|settings| {
+            let Some(s) = settings.sites.get_mut(site) else {
+                return false;
+            };
+            if s.current_script.as_deref() == Some(name) {
+                s.current_script = None;
+            }
+            s.scripts.remove(name).is_some()
+        })?;
+        Ok(had_key || had_record)
     }
 
     /// Removes the token of `login` (default: the current user) on `site` (default: the

@@ -47,15 +47,25 @@ pub enum Api3Error {
     UnknownUser { login: String },
     #[error("wrong login or password")]
     WrongPassword,
-    #[error("this account uses two-factor authentication: enter the code from the authenticator app, or a backup code")]
+    #[error(
+        "this account uses two-factor authentication: enter the code from the authenticator app, or a backup code"
+    )]
     TwoFactorRequired,
-    #[error("the two-factor code was not accepted; enter a current code, or a backup code not used before")]
+    #[error(
+        "the two-factor code was not accepted; enter a current code, or a backup code not used before"
+    )]
     WrongTwoFactorCode,
-    #[error("this site signs in with single sign-on (SSO), not a password; use the web sign-in or the App Session Launcher")]
+    #[error(
+        "this site signs in with single sign-on (SSO), not a password; use the web sign-in or the App Session Launcher"
+    )]
     SsoOnly,
-    #[error("this site signs in with Autodesk Identity, not a site password; use the web sign-in or the App Session Launcher")]
+    #[error(
+        "this site signs in with Autodesk Identity, not a site password; use the web sign-in or the App Session Launcher"
+    )]
     IdentityOnly,
-    #[error("the site does not know script {name:?} with that key; check the script name and key in the site's Scripts page")]
+    #[error(
+        "the site does not know script {name:?} with that key; check the script name and key in the site's Scripts page"
+    )]
     WrongScriptKey { name: String },
 }
 

@@ -22,7 +22,9 @@ const ATTEMPTS: u32 = 4;
 pub enum AslError {
     #[error("cannot reach {url}: {detail}")]
     Network { url: Url, detail: String },
-    #[error("unable to establish a stable communication with {url} (HTTP {status}); try again later")]
+    #[error(
+        "unable to establish a stable communication with {url} (HTTP {status}); try again later"
+    )]
     Unstable { url: Url, status: u16 },
     #[error("the App Session Launcher is not enabled on this site; use another way to sign in")]
     Disabled,
@@ -212,7 +214,10 @@ impl AslClient {
     }
 }
 
-async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response, url: &Url) -> Result<T, AslError> {
+async fn json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+    url: &Url,
+) -> Result<T, AslError> {
     let value: Value = response.json().await.map_err(|e| AslError::Unexpected {
         url: url.clone(),
         detail: format!("the reply is not JSON ({})", error_chain(&e)),

@@ -15,6 +15,7 @@ pub mod method;
 pub mod paths;
 pub mod protocol;
 pub mod secret;
+pub mod session;
 pub mod settings;
 pub mod site;
 pub mod store;

@@ -177,7 +177,10 @@ mod tests {
     #[test]
     fn the_saved_choice_wins_then_the_environment() {
         let site = info("saml2", true, true);
-        assert_eq!(offer(&site, Some(Credentials), Some("qt_web_login")).default, Credentials);
+        assert_eq!(
+            offer(&site, Some(Credentials), Some("qt_web_login")).default,
+            Credentials
+        );
         assert_eq!(offer(&site, None, Some("qt_web_login")).default, Web);
         assert_eq!(offer(&site, None, Some("credentials")).default, Credentials);
         let o = offer(&site, None, Some("web"));
@@ -187,7 +190,10 @@ mod tests {
     #[test]
     fn choices_the_site_does_not_offer_are_skipped() {
         let site = info("saml2", false, false);
-        assert_eq!(offer(&site, Some(Asl), Some("app_session_launcher")).default, Web);
+        assert_eq!(
+            offer(&site, Some(Asl), Some("app_session_launcher")).default,
+            Web
+        );
         assert_eq!(offer(&site, None, Some("nonsense")).default, Web);
     }
 
@@ -204,6 +210,12 @@ mod tests {
             assert_eq!(m.toolkit_name().parse::<Method>().unwrap(), m);
             assert_eq!(serde_json::to_value(m).unwrap(), m.name());
         }
-        assert!("password".parse::<Method>().unwrap_err().to_string().contains("asl, web or credentials"));
+        assert!(
+            "password"
+                .parse::<Method>()
+                .unwrap_err()
+                .to_string()
+                .contains("asl, web or credentials")
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::method::Method;
 use crate::secret::Secret;
 use crate::site::Site;
 
@@ -41,6 +42,39 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         login: Option<String>,
     },
+    /// Signs in to `site` (the default site when absent) with `method` (the site's default
+    /// when absent) and answers once the sign-in has finished, failed or been cancelled.
+    /// Only the desktop app can do this; it shows its own windows.
+    Login {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<Method>,
+    },
+    /// Stores a session a client signed in to itself (App Session Launcher or password from
+    /// the command line), so that the app serves and shows it.
+    StoreSession {
+        site: String,
+        session: NewSession,
+    },
+}
+
+/// A session that was checked against its site and is ready to be stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewSession {
+    pub login: String,
+    pub token: Secret,
+    #[serde(default)]
+    pub user_id: Option<u64>,
+    #[serde(default)]
+    pub name: Option<String>,
+    pub method: Method,
+    /// When the SAML claims lapse (epoch seconds), for SSO users.
+    #[serde(default)]
+    pub claims_expire_at: Option<i64>,
+    /// `shotgun_current_session_expiration` (epoch seconds) when the site set it.
+    #[serde(default)]
+    pub session_expires_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,17 +93,31 @@ pub enum Response {
     Error(ErrorInfo),
 }
 
-/// A signed-in user, as handed to other programs. The field names are a public contract
+/// A site's default user, as handed to other programs. The field names are a public contract
 /// (`fpt-login token --json` prints exactly this object).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {
     pub site: Site,
-    pub login: String,
-    pub session_token: Secret,
-    /// Epoch seconds when the session is known to end, or `null` when the site does not say.
-    pub expires_at: Option<i64>,
+    #[serde(flatten)]
+    pub credentials: Credentials,
     /// The proxy clients should use, in Toolkit's `[user:pass@]host[:port]` form.
     pub http_proxy: Option<String>,
+}
+
+/// What a client authenticates with, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Credentials {
+    /// A person's session: `Shotgun(site, session_token=…)`.
+    Session {
+        login: String,
+        session_token: Secret,
+        /// Epoch seconds when the session is known to end, or `null` when the site does not
+        /// say.
+        expires_at: Option<i64>,
+    },
+    /// An API script, for unattended tools: `Shotgun(site, script_name=…, api_key=…)`.
+    Script { api_script: String, api_key: Secret },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -83,6 +131,12 @@ pub struct SiteStatus {
     pub site: Site,
     pub current_user: Option<String>,
     pub users: Vec<UserStatus>,
+    /// API scripts with a key in the keyring.
+    #[serde(default)]
+    pub scripts: Vec<String>,
+    /// The script that is the site's default user, when one is.
+    #[serde(default)]
+    pub current_script: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +175,12 @@ pub enum ErrorKind {
     Forbidden,
     /// The OS keyring could not be used.
     Keyring,
+    /// The person closed the sign-in or pressed Cancel.
+    Cancelled,
+    /// The sign-in did not go through (wrong password, request rejected, …).
+    SignInFailed,
+    /// Only the desktop app can do this (it needs a window).
+    NeedsApp,
     /// Anything else; the message says what.
     Internal,
 }
@@ -168,15 +228,31 @@ mod tests {
     fn user_response_has_the_documented_fields() {
         let resp = Response::User(UserInfo {
             site: Site::parse("https://a.example.com").unwrap(),
-            login: "jane".into(),
-            session_token: Secret::new("tok"),
-            expires_at: None,
+            credentials: Credentials::Session {
+                login: "jane".into(),
+                session_token: Secret::new("tok"),
+                expires_at: None,
+            },
             http_proxy: None,
         });
+        let json = json!({"type": "user", "site": "https://a.example.com", "kind": "session",
+                          "login": "jane", "session_token": "tok", "expires_at": null,
+                          "http_proxy": null});
+        assert_eq!(serde_json::to_value(&resp).unwrap(), json);
+        assert_eq!(serde_json::from_value::<Response>(json).unwrap(), resp);
+
+        let script = UserInfo {
+            site: Site::parse("https://a.example.com").unwrap(),
+            credentials: Credentials::Script {
+                api_script: "farm".into(),
+                api_key: Secret::new("key"),
+            },
+            http_proxy: None,
+        };
         assert_eq!(
-            serde_json::to_value(&resp).unwrap(),
-            json!({"type": "user", "site": "https://a.example.com", "login": "jane",
-                   "session_token": "tok", "expires_at": null, "http_proxy": null})
+            serde_json::to_value(&script).unwrap(),
+            json!({"site": "https://a.example.com", "kind": "script", "api_script": "farm",
+                   "api_key": "key", "http_proxy": null})
         );
     }
 

@@ -57,6 +57,26 @@ pub struct SiteSettings {
     /// Users with a token in the keyring, by login.
     #[serde(default)]
     pub users: BTreeMap<String, UserRecord>,
+    /// API scripts with a key in the keyring, by script name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scripts: BTreeMap<String, ScriptRecord>,
+    /// The way in the person last chose for this site (`asl`, `web`, `credentials`), offered
+    /// first next time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// When set, this script is the site's default user (farm machines), not `current_user`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_script: Option<String>,
+    #[serde(flatten)]
+    pub unknown: Map<String, Value>,
+}
+
+/// An API script whose key is in the keyring.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScriptRecord {
+    /// Epoch seconds.
+    #[serde(default)]
+    pub added_at: i64,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
 }
@@ -68,7 +88,7 @@ pub struct UserRecord {
     pub user_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// How the user signed in (`web`, …).
+    /// How the user signed in: `asl`, `web` or `credentials`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     /// Epoch seconds.

@@ -107,30 +107,56 @@ impl TokenStore {
         }
     }
 
+    /// The keyring account name of an API script on a site: `script <name> @ <site>`.
+    pub fn script_account(site: &Site, name: &str) -> String {
+        format!("script {name} @ {site}")
+    }
+
     pub fn save(&self, site: &Site, login: &str, token: &Secret) -> Result<(), StoreError> {
-        let account = Self::account(site, login);
-        self.entry(&account)?
-            .set_password(token.expose())
-            .map_err(|e| StoreError::from_keyring(&account, e))
+        self.save_account(&Self::account(site, login), token)
     }
 
     /// The token of `login` on `site`, or `None` when there is none.
     pub fn load(&self, site: &Site, login: &str) -> Result<Option<Secret>, StoreError> {
-        let account = Self::account(site, login);
-        match self.entry(&account)?.get_password() {
-            Ok(token) => Ok(Some(Secret::new(token))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(StoreError::from_keyring(&account, e)),
-        }
+        self.load_account(&Self::account(site, login))
     }
 
     /// Removes the token; returns whether there was one.
     pub fn delete(&self, site: &Site, login: &str) -> Result<bool, StoreError> {
-        let account = Self::account(site, login);
-        match self.entry(&account)?.delete_credential() {
+        self.delete_account(&Self::account(site, login))
+    }
+
+    pub fn save_script(&self, site: &Site, name: &str, key: &Secret) -> Result<(), StoreError> {
+        self.save_account(&Self::script_account(site, name), key)
+    }
+
+    pub fn load_script(&self, site: &Site, name: &str) -> Result<Option<Secret>, StoreError> {
+        self.load_account(&Self::script_account(site, name))
+    }
+
+    pub fn delete_script(&self, site: &Site, name: &str) -> Result<bool, StoreError> {
+        self.delete_account(&Self::script_account(site, name))
+    }
+
+    fn save_account(&self, account: &str, secret: &Secret) -> Result<(), StoreError> {
+        self.entry(account)?
+            .set_password(secret.expose())
+            .map_err(|e| StoreError::from_keyring(account, e))
+    }
+
+    fn load_account(&self, account: &str) -> Result<Option<Secret>, StoreError> {
+        match self.entry(account)?.get_password() {
+            Ok(secret) => Ok(Some(Secret::new(secret))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(StoreError::from_keyring(account, e)),
+        }
+    }
+
+    fn delete_account(&self, account: &str) -> Result<bool, StoreError> {
+        match self.entry(account)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(StoreError::from_keyring(&account, e)),
+            Err(e) => Err(StoreError::from_keyring(account, e)),
         }
     }
 }

@@ -72,7 +72,12 @@ fn config(args: &Args) -> anyhow::Result<MockConfig> {
                 let (Some(login), Some(password)) = (parts.next(), parts.next()) else {
                     bail!("--user {spec:?} must be LOGIN:PASSWORD[:NAME]");
                 };
-                Ok(MockUser::new(id, login, password, parts.next().unwrap_or(login)))
+                Ok(MockUser::new(
+                    id,
+                    login,
+                    password,
+                    parts.next().unwrap_or(login),
+                ))
             })
             .collect::<anyhow::Result<_>>()?;
     }

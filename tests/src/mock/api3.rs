@@ -117,11 +117,18 @@ enum Refusal {
 fn authenticate(state: &State, auth: &Map<String, Value>) -> Result<(), Refusal> {
     let field = |name: &str| auth.get(name).and_then(Value::as_str);
     if let (Some(name), Some(key)) = (field("script_name"), field("script_key")) {
-        let known = state.config.scripts.iter().any(|s| s.name == name && s.key == key);
+        let known = state
+            .config
+            .scripts
+            .iter()
+            .any(|s| s.name == name && s.key == key);
         return if known {
             Ok(())
         } else {
-            Err(Refusal::Credentials(ERR_AUTH, "Can't authenticate script. Wrong script name or key."))
+            Err(Refusal::Credentials(
+                ERR_AUTH,
+                "Can't authenticate script. Wrong script name or key.",
+            ))
         };
     }
     if let (Some(login), Some(password)) = (field("user_login"), field("user_password")) {
@@ -145,7 +152,10 @@ fn authenticate(state: &State, auth: &Map<String, Value>) -> Result<(), Refusal>
     };
     if session.last_used.elapsed() > state.config.session_inactivity {
         sessions.remove(token);
-        return Err(Refusal::Credentials(ERR_AUTH, "Can't authenticate user. The session has expired."));
+        return Err(Refusal::Credentials(
+            ERR_AUTH,
+            "Can't authenticate user. The session has expired.",
+        ));
     }
     // Only SAML sessions carry claims that lapse.
     if state.config.kind == SiteKind::Saml2 && epoch_now() >= session.claims_expire_at {

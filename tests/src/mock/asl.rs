@@ -29,7 +29,10 @@ pub(super) struct Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Decision {
     Pending,
-    Approved { token: String, login: String },
+    Approved {
+        token: String,
+        login: String,
+    },
     /// Denied, or the token was already handed out: both read as 404 from now on.
     Gone,
 }
@@ -43,7 +46,12 @@ pub(super) fn router(state: Arc<State>) -> Router {
 }
 
 fn json_reply(status: StatusCode, body: &Value) -> Response {
-    (status, [(CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn not_found() -> Response {
@@ -100,7 +108,10 @@ async fn create(
         },
     );
     AtomicCounters::bump(&state.counters.asl_requests);
-    let url = format!("{}/app_session_request/{id}?sticky_id={id}", state.site_origin);
+    let url = format!(
+        "{}/app_session_request/{id}?sticky_id={id}",
+        state.site_origin
+    );
     json_reply(StatusCode::OK, &json!({"sessionRequestId": id, "url": url}))
 }
 
@@ -147,11 +158,18 @@ async fn approval_page(
         login.append_pair("return_path", &format!("/app_session_request/{id}"));
         return redirect(&format!("/user/login?{}", login.finish()));
     };
-    let request = live(&state, &mut state.asl_requests.lock().expect("asl lock"), &id);
+    let request = live(
+        &state,
+        &mut state.asl_requests.lock().expect("asl lock"),
+        &id,
+    );
     let Some(request) = request.filter(|r| r.decision == Decision::Pending) else {
         return (
             StatusCode::NOT_FOUND,
-            Html(page("Request not found", "<h1>This request has expired or was already answered.</h1>")),
+            Html(page(
+                "Request not found",
+                "<h1>This request has expired or was already answered.</h1>",
+            )),
         )
             .into_response();
     };

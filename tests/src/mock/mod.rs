@@ -72,6 +72,7 @@ impl MockUser {
     }
 
     /// The same user with 2FA on: `code` is what the authenticator shows.
+    #[must_use]
     pub fn with_two_factor(mut self, code: &str, backup_codes: &[&str]) -> Self {
         self.two_factor_code = Some(code.to_owned());
         self.backup_codes = backup_codes.iter().map(|c| (*c).to_owned()).collect();
@@ -402,7 +403,11 @@ impl MockSite {
 
     /// The query string of the latest `/auth/renew` (`product`, `email`, `sso_domain`, …).
     pub fn last_renew_query(&self) -> Option<String> {
-        self.state.last_renew_query.lock().expect("renew query lock").clone()
+        self.state
+            .last_renew_query
+            .lock()
+            .expect("renew query lock")
+            .clone()
     }
 
     pub fn counters(&self) -> Counters {

@@ -49,7 +49,10 @@ pub(super) fn redirect(location: &str) -> Response {
 }
 
 /// The user whose live `_session_id` cookie came with a request.
-pub(super) fn signed_in_user<'s>(state: &'s State, headers: &HeaderMap) -> Option<&'s super::MockUser> {
+pub(super) fn signed_in_user<'s>(
+    state: &'s State,
+    headers: &HeaderMap,
+) -> Option<&'s super::MockUser> {
     let token = cookie(headers, "_session_id")?;
     let user_id = state
         .sessions

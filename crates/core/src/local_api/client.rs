@@ -101,6 +101,16 @@ impl Client {
         self.server_pid
     }
 
+    /// Changes how long a response may take; `None` waits for ever.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<(), ClientError> {
+        self.writer
+            .set_read_timeout(timeout)
+            .map_err(|source| ClientError::Io {
+                socket: self.socket.clone(),
+                source,
+            })
+    }
+
     /// Sends one request and reads its response.
     pub fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
         let io_err = |source| ClientError::Io {

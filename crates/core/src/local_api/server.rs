@@ -198,6 +198,19 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
             .map_err(Into::into)
             .and_then(|site| accounts.sign_out(site.as_ref(), login.as_deref()))
             .map(Response::LoggedOut),
+        Request::StoreSession { site, session } => Site::parse(&site)
+            .map_err(Into::into)
+            .and_then(|site| {
+                accounts.sign_in(&site, session)?;
+                accounts.user(Some(&site), None)
+            })
+            .map(Response::User),
+        Request::Login { .. } => {
+            return Response::Error(ErrorInfo::new(
+                ErrorKind::NeedsApp,
+                "signing in with a window needs the FPT Login app; start fpt-login-desktop, or use --method asl or --method credentials",
+            ));
+        }
     };
     result.unwrap_or_else(|e| Response::Error(e.to_error_info()))
 }
