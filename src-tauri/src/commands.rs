@@ -3,11 +3,14 @@
 // Tauri hands command arguments over by value.
 #![allow(clippy::needless_pass_by_value)]
 
-use fpt_login_core::Site;
+use fpt_login_core::api3::Api3;
+use fpt_login_core::method::{self, Method};
+use fpt_login_core::{Secret, Site};
 use serde::Serialize;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager as _, Runtime, State};
 
-use crate::{AppState, SignInStatus, login};
+use crate::login::{self, PasswordOutcome};
+use crate::{AppState, SignInStatus};
 
 /// What the sign-in window shows when it opens.
 #[derive(Debug, Serialize)]
@@ -42,11 +45,103 @@ pub fn initial_state(state: State<'_, AppState>) -> InitialState {
     }
 }
 
-/// Checks the typed site and opens the web sign-in for it; a bad URL comes back as the
-/// message to show under the field.
+/// One way in, as the window lists it.
+#[derive(Debug, Serialize)]
+pub struct MethodChoice {
+    method: Method,
+    label: &'static str,
+}
+
+impl From<Method> for MethodChoice {
+    fn from(method: Method) -> Self {
+        Self {
+            method,
+            label: method.label(),
+        }
+    }
+}
+
+/// What a site offers, once its `info` answered.
+#[derive(Debug, Serialize)]
+pub struct SiteOffer {
+    /// The normalised site URL.
+    site: String,
+    /// `default`, `ldap`, `saml2` or `oxygen`, as the site says.
+    kind: Option<String>,
+    default: MethodChoice,
+    others: Vec<MethodChoice>,
+}
+
+/// Asks the site how it signs people in. An unreachable site, a TLS failure or a URL that is
+/// not an FPT site comes back as the message to show on the form.
 #[tauri::command]
-pub fn start_web_sign_in<R: Runtime>(app: AppHandle<R>, site: String) -> Result<String, String> {
+pub async fn site_info(state: State<'_, AppState>, site: String) -> Result<SiteOffer, String> {
     let site = Site::parse(&site).map_err(|e| e.to_string())?;
-    login::open_web_sign_in(&app, &site);
+    let info = async { Api3::new(&site)?.info().await }
+        .await
+        .map_err(|e| e.to_string())?;
+    if info.version.is_empty() {
+        return Err(format!(
+            "{site} answered, but not like a Flow Production Tracking site (no version in its info)"
+        ));
+    }
+    let saved = state.accounts.saved_method(&site).ok().flatten();
+    let offer = method::offer_from_env(&info, saved);
+    Ok(SiteOffer {
+        site: site.to_string(),
+        kind: info.user_authentication_method,
+        default: offer.default.into(),
+        others: offer.others.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// Starts the web sign-in or the App Session Launcher. `chosen` is true when the person picked
+/// the method among the other ways in: it is then remembered for the site.
+#[tauri::command]
+pub fn start_sign_in<R: Runtime>(
+    app: AppHandle<R>,
+    site: String,
+    method: Method,
+    chosen: bool,
+) -> Result<String, String> {
+    let site = Site::parse(&site).map_err(|e| e.to_string())?;
+    if chosen {
+        remember(&app, &site, method);
+    }
+    login::start(&app, &site, method)?;
     Ok(site.to_string())
+}
+
+fn remember<R: Runtime>(app: &AppHandle<R>, site: &Site, method: Method) {
+    let accounts = &app.state::<AppState>().accounts;
+    if let Err(e) = accounts.remember_method(site, method) {
+        tracing::warn!(error = %e, "cannot remember the sign-in method");
+    }
+}
+
+/// Cancels the App Session Launcher sign-in in progress.
+#[tauri::command]
+pub fn cancel_sign_in<R: Runtime>(app: AppHandle<R>) -> bool {
+    login::cancel_asl(&app)
+}
+
+/// Signs in with a login and password, and a two-factor or backup code on the second try.
+#[tauri::command]
+pub async fn sign_in_with_password<R: Runtime>(
+    app: AppHandle<R>,
+    site: String,
+    login: String,
+    password: String,
+    code: Option<String>,
+    chosen: bool,
+) -> Result<PasswordOutcome, String> {
+    let site = Site::parse(&site).map_err(|e| e.to_string())?;
+    let password = Secret::new(password);
+    let code = code.filter(|c| !c.trim().is_empty());
+    let outcome =
+        login::sign_in_with_password(&app, &site, login.trim(), &password, code.as_deref()).await;
+    if chosen && matches!(outcome, PasswordOutcome::SignedIn { .. }) {
+        remember(&app, &site, Method::Credentials);
+    }
+    Ok(outcome)
 }

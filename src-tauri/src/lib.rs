@@ -10,6 +10,7 @@ mod tray;
 
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::Parser;
 use fpt_login_core::paths::{self, Paths};
@@ -18,6 +19,7 @@ use serde::Serialize;
 use tauri::{
     AppHandle, Emitter as _, Manager as _, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder,
 };
+use tokio::sync::broadcast;
 
 /// Label of the local sign-in window.
 pub const MAIN_WINDOW: &str = "main";
@@ -40,18 +42,42 @@ struct Args {
     /// Prefill the sign-in window with this site.
     #[arg(long, value_name = "URL", conflicts_with = "sign_in")]
     site: Option<String>,
+    /// Start in the tray without opening a window, even when nobody is signed in (for
+    /// starting at login).
+    #[arg(long, conflicts_with_all = ["sign_in", "site"])]
+    background: bool,
     /// The `product` sent to /auth/renew (it appears in the site's logs).
     #[arg(long, default_value = "toolkit", env = "FPT_LOGIN_PRODUCT")]
     product: String,
+    /// How long to wait for an App Session Launcher approval, in seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 180,
+        env = "FPT_LOGIN_ASL_TIMEOUT"
+    )]
+    asl_timeout: u64,
 }
 
 /// Progress of a sign-in, shown in the main window.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignInStatus {
-    /// `waiting`, `signed_in`, `cancelled` or `failed`.
+    /// `waiting`, `approve` (App Session Launcher: waiting for the person), `signed_in`,
+    /// `cancelled` or `failed`.
     pub state: &'static str,
     pub site: String,
     pub message: String,
+    /// The page to approve the sign-in on (App Session Launcher).
+    pub url: Option<String>,
+    /// When waiting stops (epoch seconds), for the countdown.
+    pub deadline: Option<i64>,
+}
+
+impl SignInStatus {
+    /// True once the sign-in is over, one way or the other.
+    pub fn is_final(&self) -> bool {
+        matches!(self.state, "signed_in" | "cancelled" | "failed")
+    }
 }
 
 /// What the app's parts share.
@@ -64,6 +90,11 @@ pub struct AppState {
     pub keyring_error: Option<String>,
     pub prefill_site: Mutex<Option<String>>,
     pub last_status: Mutex<Option<SignInStatus>>,
+    /// Every status, for socket clients waiting for a sign-in to end.
+    pub statuses: broadcast::Sender<SignInStatus>,
+    /// The App Session Launcher sign-in in progress.
+    pub asl: Mutex<Option<login::AslRun>>,
+    pub asl_timeout: Duration,
 }
 
 impl AppState {
@@ -72,6 +103,7 @@ impl AppState {
     pub fn report<R: Runtime>(&self, app: &AppHandle<R>, status: SignInStatus) {
         tracing::info!(state = status.state, site = %status.site, "sign-in: {}", status.message);
         *self.last_status.lock().expect("status lock") = Some(status.clone());
+        let _ = self.statuses.send(status.clone());
         if matches!(status.state, "cancelled" | "failed") {
             show_main_window(app);
         }
@@ -88,7 +120,7 @@ pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
     }
     let built = WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
         .title("FPT Login")
-        .inner_size(440.0, 360.0)
+        .inner_size(460.0, 500.0)
         .resizable(false)
         .build();
     if let Err(e) = built {
@@ -117,7 +149,7 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
     }
     let Some(raw) = &args.sign_in else {
         let signed_in = state.accounts.user(None, None).is_ok();
-        if !signed_in || args.site.is_some() {
+        if !args.background && (!signed_in || args.site.is_some()) {
             show_main_window(app);
         }
         return;
@@ -132,6 +164,8 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
                     state: "failed",
                     site: raw.clone(),
                     message: e.to_string(),
+                    url: None,
+                    deadline: None,
                 },
             );
         }
@@ -197,6 +231,9 @@ pub fn run() {
         keyring_error,
         prefill_site: Mutex::new(args.site.clone().or_else(|| args.sign_in.clone())),
         last_status: Mutex::new(None),
+        statuses: broadcast::channel(32).0,
+        asl: Mutex::new(None),
+        asl_timeout: Duration::from_secs(args.asl_timeout),
     };
 
     let app = tauri::Builder::default()
@@ -212,7 +249,10 @@ pub fn run() {
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::initial_state,
-            commands::start_web_sign_in
+            commands::site_info,
+            commands::start_sign_in,
+            commands::cancel_sign_in,
+            commands::sign_in_with_password,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

@@ -2,16 +2,99 @@
 
 use std::sync::Arc;
 
-use fpt_login_core::local_api::{self, AccountsHandler};
+use fpt_login_core::Site;
+use fpt_login_core::local_api::{self, AccountsHandler, Handler};
+use fpt_login_core::method::{self, Method};
+use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response};
 use tauri::{AppHandle, Manager as _, Runtime};
 
-use crate::AppState;
+use crate::{AppState, login};
+
+/// Answers from the accounts, plus what needs the app's windows (`login`).
+struct AppHandler<R: Runtime> {
+    app: AppHandle<R>,
+    accounts: AccountsHandler,
+}
+
+impl<R: Runtime> Handler for AppHandler<R> {
+    async fn handle(&self, request: Request) -> Response {
+        match request {
+            Request::Login { site, method } => sign_in(&self.app, site, method)
+                .await
+                .unwrap_or_else(Response::Error),
+            other => self.accounts.handle(other).await,
+        }
+    }
+}
+
+/// Runs a sign-in for a client and answers once it has finished, failed or been cancelled.
+async fn sign_in<R: Runtime>(
+    app: &AppHandle<R>,
+    site: Option<String>,
+    method: Option<Method>,
+) -> Result<Response, ErrorInfo> {
+    let state = app.state::<AppState>();
+    let bad_request = |message: String| ErrorInfo::new(ErrorKind::BadRequest, message);
+    let site = match site {
+        Some(raw) => Site::parse(&raw).map_err(|e| bad_request(e.to_string()))?,
+        None => state
+            .accounts
+            .settings_file()
+            .load()
+            .ok()
+            .and_then(|s| s.default_site)
+            .ok_or_else(|| bad_request("no site given and no default site yet".to_owned()))?,
+    };
+    let method = if let Some(method) = method {
+        method
+    } else {
+        let saved = state.accounts.saved_method(&site).ok().flatten();
+        method::default_for(&site, saved)
+            .await
+            .map_err(|e| ErrorInfo::new(ErrorKind::SignInFailed, e.to_string()))?
+    };
+    // Listen before starting, so that a quick outcome is not missed.
+    let mut statuses = state.statuses.subscribe();
+    let starter = app.clone();
+    let start_site = site.clone();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    app.run_on_main_thread(move || {
+        let _ = started_tx.send(login::start(&starter, &start_site, method));
+    })
+    .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?;
+    started_rx
+        .await
+        .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?
+        .map_err(bad_request)?;
+    let site_text = site.to_string();
+    loop {
+        let status = statuses
+            .recv()
+            .await
+            .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?;
+        if status.site != site_text || !status.is_final() {
+            continue;
+        }
+        return match status.state {
+            "signed_in" => state
+                .accounts
+                .user(Some(&site), None)
+                .map(Response::User)
+                .map_err(|e| e.to_error_info()),
+            "cancelled" => Err(ErrorInfo::new(ErrorKind::Cancelled, status.message)),
+            _ => Err(ErrorInfo::new(ErrorKind::SignInFailed, status.message)),
+        };
+    }
+}
 
 /// Binds the socket in the private runtime folder and serves it for the app's lifetime.
 pub fn start<R: Runtime>(app: &AppHandle<R>) -> anyhow::Result<()> {
     let state = app.state::<AppState>();
     let socket = state.paths.socket_file();
-    let handler = Arc::new(AccountsHandler::new(Arc::clone(&state.accounts)));
+    let handler = Arc::new(AppHandler {
+        app: app.clone(),
+        accounts: AccountsHandler::new(Arc::clone(&state.accounts)),
+    });
     let server_name = format!("fpt-login-desktop/{}", env!("CARGO_PKG_VERSION"));
     // Binding needs a reactor, so it happens on the async runtime; errors come back here so
     // that a second app on the same socket fails at start-up, not silently.

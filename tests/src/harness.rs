@@ -215,16 +215,23 @@ pub struct WebDriver {
 impl WebDriver {
     /// Starts WebKitWebDriver with the profile's environment (the app it launches inherits it).
     pub async fn start(profile: &Profile) -> Self {
+        Self::start_with(profile, |_| {}).await
+    }
+
+    /// Like [`WebDriver::start`], with more environment for the app set by `configure`.
+    pub async fn start_with(profile: &Profile, configure: impl FnOnce(&mut Command)) -> Self {
         let port = free_port();
         let log = profile.home().join("webdriver.log");
         let file = std::fs::File::create(&log).expect("webdriver log file");
-        let child = profile
-            .command("WebKitWebDriver")
+        let mut command = profile.command("WebKitWebDriver");
+        command
             .arg(format!("--port={port}"))
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
             .env("FPT_LOGIN_LOG", "trace")
             .stdout(file.try_clone().expect("log file handle"))
-            .stderr(file)
+            .stderr(file);
+        configure(&mut command);
+        let child = command
             .spawn()
             .expect("WebKitWebDriver starts (Debian package webkit2gtk-driver)");
         wait_for(
@@ -457,26 +464,32 @@ pub async fn submit_idp_form(browser: &fantoccini::Client, login: &str, password
     click(browser, "#sign-in").await;
 }
 
-/// Types `text` into the element matching `css`, waiting for it to appear.
+/// Types `text` into the element matching `css`, once it is shown.
 pub async fn type_into(client: &fantoccini::Client, css: &str, text: &str) {
-    let element = client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(fantoccini::Locator::Css(css))
+    shown(client, css)
         .await
-        .unwrap_or_else(|e| panic!("element {css}: {e}"));
-    element
         .send_keys(text)
         .await
         .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
 }
 
-/// Clicks the element matching `css`.
+/// The element matching `css`, once it is on the page and shown.
+pub async fn shown(client: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    wait_for(
+        &format!("{css} to be shown"),
+        Duration::from_secs(30),
+        || async {
+            let element = client.find(fantoccini::Locator::Css(css)).await.ok()?;
+            element.is_displayed().await.ok()?.then_some(element)
+        },
+    )
+    .await
+}
+
+/// Clicks the element matching `css`, once it is shown.
 pub async fn click(client: &fantoccini::Client, css: &str) {
-    client
-        .find(fantoccini::Locator::Css(css))
+    shown(client, css)
         .await
-        .unwrap_or_else(|e| panic!("element {css}: {e}"))
         .click()
         .await
         .unwrap_or_else(|e| panic!("clicking {css}: {e}"));

@@ -35,7 +35,10 @@ impl Failure {
 impl From<ErrorInfo> for Failure {
     fn from(e: ErrorInfo) -> Self {
         let code = match e.kind {
-            ErrorKind::SignInRequired => EXIT_SIGN_IN_REQUIRED,
+            // The person has to do something (sign in, or sign in again another way).
+            ErrorKind::SignInRequired | ErrorKind::Cancelled | ErrorKind::SignInFailed => {
+                EXIT_SIGN_IN_REQUIRED
+            }
             ErrorKind::BadRequest => EXIT_USAGE,
             _ => EXIT_FAILURE,
         };

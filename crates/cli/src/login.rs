@@ -80,14 +80,11 @@ pub fn login(args: &LoginArgs, verbose: bool) -> Result<(), Failure> {
     let method = if let Some(method) = args.method {
         method
     } else {
-        let info = rt
-            .block_on(async { Api3::new(&site)?.info().await })
-            .map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
         let saved = accounts
             .saved_method(&site)
             .map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
-        let env = std::env::var(method::DEFAULT_METHOD_ENV).ok();
-        method::offer(&info, saved, env.as_deref()).default
+        rt.block_on(method::default_for(&site, saved))
+            .map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?
     };
     eprintln!("Signing in to {site} ({}).", method.label());
     let user = match method {
@@ -152,19 +149,10 @@ fn web(backend: &mut Backend, site: &Site, timeout: Option<u64>) -> Result<UserI
     }
 }
 
-/// This machine's name, as the approval page shows it.
-fn machine_id() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
-}
-
 async fn app_session_launcher(site: &Site, args: &LoginArgs) -> Result<NewSession, Failure> {
     let client = AslClient::new(site).map_err(|e| asl_failure(&e))?;
-    let app_name = format!("FPT Login {}", env!("CARGO_PKG_VERSION"));
     let request = client
-        .create(&app_name, &machine_id())
+        .create(&asl::app_name(), &asl::machine_name())
         .await
         .map_err(|e| asl_failure(&e))?;
     eprintln!(
@@ -172,7 +160,7 @@ async fn app_session_launcher(site: &Site, args: &LoginArgs) -> Result<NewSessio
         request.url
     );
     if !args.no_browser
-        && let Err(e) = webbrowser::open(request.url.as_str())
+        && let Err(e) = asl::open_in_browser(&request.url)
     {
         eprintln!("(no web browser could be opened here: {e}; open the address above yourself)");
     }

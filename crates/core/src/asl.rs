@@ -38,6 +38,25 @@ pub enum AslError {
     Unexpected { url: Url, detail: String },
 }
 
+/// The name the approval page shows the person.
+pub fn app_name() -> String {
+    format!("FPT Login {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// This machine's name, which the approval page shows too.
+pub fn machine_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Opens `url` in the person's web browser the way the platform does it: on Linux `$BROWSER`
+/// when set, else `xdg-open` and friends; `open` on macOS; the shell on Windows.
+pub fn open_in_browser(url: &Url) -> std::io::Result<()> {
+    webbrowser::open(url.as_str())
+}
+
 /// A request waiting for the person's approval.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AslRequest {

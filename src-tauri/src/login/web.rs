@@ -20,7 +20,8 @@ use tauri::{
 };
 use url::Url;
 
-use crate::{AppState, SignInStatus};
+use super::{renew_url, status};
+use crate::AppState;
 
 /// Label of the remote sign-in window. No capability names it.
 pub const WEB_SIGN_IN_WINDOW: &str = "web-sign-in";
@@ -44,21 +45,6 @@ impl Attempt {
     }
 }
 
-fn status(state: &'static str, site: &Site, message: impl Into<String>) -> SignInStatus {
-    SignInStatus {
-        state,
-        site: site.to_string(),
-        message: message.into(),
-    }
-}
-
-/// `<site>/auth/renew?product=…`, as tk-core builds it.
-pub fn renew_url(site: &Site, product: &str) -> Url {
-    let mut url = site.join(landing::RENEW_PATH);
-    url.query_pairs_mut().append_pair("product", product);
-    url
-}
-
 /// Opens the web sign-in for `site`, replacing one already open.
 pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let state = app.state::<AppState>();
@@ -77,7 +63,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         finished: AtomicBool::new(false),
         renew_visits: AtomicU32::new(0),
     });
-    let url = renew_url(site, &state.product);
+    let url = renew_url(site, &state.product, &super::IdentityHints::from_env());
     state.report(
         app,
         status(

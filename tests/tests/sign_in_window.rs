@@ -1,0 +1,315 @@
+//! The sign-in window, driven by WebDriver like a person: it asks the typed site how it signs
+//! people in, offers that way first and the others one click away, and runs each of them.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use fpt_login_tests::harness::{
+    Profile, RecordingBrowser, WebDriver, answer_approval, click, type_into, wait_for,
+};
+use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The text of `css` once it is shown and says something.
+async fn text_of(browser: &Client, css: &str) -> String {
+    wait_for(&format!("{css} to say something"), WAIT, || async {
+        let element = browser.find(Locator::Css(css)).await.ok()?;
+        if !element.is_displayed().await.ok()? {
+            return None;
+        }
+        let text = element.text().await.ok()?;
+        (!text.trim().is_empty()).then_some(text)
+    })
+    .await
+}
+
+/// Waits until `css` shows text containing `needle`.
+async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> String {
+    wait_for(&format!("{css} to contain {needle:?}"), WAIT, || async {
+        let text = browser
+            .find(Locator::Css(css))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.contains(needle).then_some(text)
+    })
+    .await
+}
+
+/// The app with its sign-in window open on `site`, the window driven by WebDriver.
+async fn open_window(driver: &WebDriver, site: &MockSite) -> Client {
+    let browser = driver.launch_app(&["--site", site.url()]).await;
+    wait_for_text(&browser, "#continue", "Continue:").await;
+    browser
+}
+
+fn password_site(kind: SiteKind, asl: bool) -> MockConfig {
+    MockConfig {
+        kind,
+        asl_enabled: asl,
+        ulf_enabled: false,
+        users: vec![
+            MockUser::new(42, "artist", "sesame", "Ada Artist"),
+            MockUser::new(7, "lead", "open-up", "Lee Lead")
+                .with_two_factor("123456", &["backup-1"]),
+        ],
+        ..MockConfig::saml2()
+    }
+}
+
+async fn token_login(profile: &Profile) -> Option<String> {
+    let out = profile.cli(&["token", "--json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    json["login"].as_str().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_site_signs_in_with_login_password_and_two_factor_code() {
+    let site = MockSite::start(password_site(SiteKind::Default, false))
+        .await
+        .expect("mock");
+    let profile = Profile::new();
+    let driver = WebDriver::start(&profile).await;
+    let browser = open_window(&driver, &site).await;
+    assert_eq!(
+        text_of(&browser, "#continue").await,
+        "Continue: Login and password"
+    );
+    click(&browser, "#continue").await;
+
+    type_into(&browser, "#login", "lead").await;
+    type_into(&browser, "#password", "wrong-password").await;
+    click(&browser, "#password-submit").await;
+    assert_eq!(
+        text_of(&browser, "#password-error").await,
+        "Wrong login or password"
+    );
+    let login = browser
+        .find(Locator::Css("#login"))
+        .await
+        .expect("login field");
+    assert_eq!(
+        login.prop("value").await.expect("value").as_deref(),
+        Some("lead"),
+        "the login is kept"
+    );
+
+    let password = browser
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password field");
+    password.clear().await.expect("clear");
+    password.send_keys("open-up").await.expect("type");
+    click(&browser, "#password-submit").await;
+    type_into(&browser, "#code", "999999").await;
+    click(&browser, "#code-submit").await;
+    assert!(
+        text_of(&browser, "#code-error")
+            .await
+            .contains("not accepted")
+    );
+
+    click(&browser, "#use-backup").await;
+    assert_eq!(text_of(&browser, "#code-label").await, "Backup code");
+    let code = browser
+        .find(Locator::Css("#code"))
+        .await
+        .expect("code field");
+    code.clear().await.expect("clear");
+    code.send_keys("backup-1").await.expect("type");
+    click(&browser, "#code-submit").await;
+    wait_for_text(&browser, "#status", "Signed in to").await;
+    assert_eq!(token_login(&profile).await.as_deref(), Some("lead"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_and_identity_sites_refuse_passwords_and_offer_the_web_sign_in() {
+    for (kind, says) in [
+        (SiteKind::Saml2, "single sign-on"),
+        (SiteKind::Oxygen, "Autodesk Identity"),
+    ] {
+        let site = MockSite::start(password_site(kind, true))
+            .await
+            .expect("mock");
+        let profile = Profile::new();
+        let driver = WebDriver::start(&profile).await;
+        let browser = open_window(&driver, &site).await;
+        assert_eq!(
+            text_of(&browser, "#continue").await,
+            "Continue: Approve in your web browser"
+        );
+        click(&browser, "#other-ways summary").await;
+        let others: Vec<String> = {
+            let mut labels = Vec::new();
+            for button in browser
+                .find_all(Locator::Css("#other-list button"))
+                .await
+                .expect("buttons")
+            {
+                labels.push(button.text().await.expect("label"));
+            }
+            labels
+        };
+        assert_eq!(
+            others,
+            ["Sign in with the site's web page", "Login and password"],
+            "{kind:?}"
+        );
+
+        click(&browser, "#other-list button[data-method=credentials]").await;
+        type_into(&browser, "#login", "artist").await;
+        type_into(&browser, "#password", "sesame").await;
+        click(&browser, "#password-submit").await;
+        assert!(
+            text_of(&browser, "#password-error").await.contains(says),
+            "{kind:?}"
+        );
+        assert_eq!(
+            text_of(&browser, "#switch-method").await,
+            "Continue with the web sign-in"
+        );
+        assert_eq!(token_login(&profile).await, None, "nothing stored");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_session_launcher_in_the_window_signs_in_once_approved() {
+    let site = MockSite::start(MockConfig::saml2()).await.expect("mock");
+    let profile = Profile::new();
+    let browser_stand_in = RecordingBrowser::new(&profile);
+    let driver = WebDriver::start_with(&profile, |c| browser_stand_in.apply(c)).await;
+    let window = open_window(&driver, &site).await;
+    click(&window, "#continue").await;
+
+    let opened = browser_stand_in.opened().await;
+    assert_eq!(
+        text_of(&window, "#asl-url").await,
+        opened,
+        "the page shown is the page opened"
+    );
+    assert!(text_of(&window, "#asl-countdown").await.contains("left"));
+    answer_approval(&opened, "artist", "sesame", true).await;
+    wait_for_text(&window, "#status", "Signed in to").await;
+    assert_eq!(token_login(&profile).await.as_deref(), Some("artist"));
+    assert_eq!(site.counters().asl_handed_out, 1);
+    let id = opened
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .expect("id");
+    let again = reqwest::Client::new()
+        .put(format!(
+            "{}/internal_api/app_session_request/{id}",
+            site.url()
+        ))
+        .send()
+        .await
+        .expect("poll");
+    assert_eq!(
+        again.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "handed out once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rejection_cancel_and_expiry_of_the_launcher_in_the_window() {
+    let site = MockSite::start(MockConfig::saml2()).await.expect("mock");
+    let profile = Profile::new();
+    let browser_stand_in = RecordingBrowser::new(&profile);
+    let driver = WebDriver::start_with(&profile, |c| browser_stand_in.apply(c)).await;
+    let window = open_window(&driver, &site).await;
+
+    // Rejected: the window says so and offers to try again.
+    click(&window, "#continue").await;
+    let first = browser_stand_in.opened().await;
+    answer_approval(&first, "artist", "sesame", false).await;
+    wait_for_text(&window, "#status", "rejected or expired").await;
+    assert_eq!(text_of(&window, "#asl-retry").await, "Try again");
+
+    // Cancelled: the app stops polling, so an approval given afterwards is never picked up.
+    click(&window, "#asl-retry").await;
+    let second = wait_for("a second request", WAIT, || async {
+        let urls = std::fs::read_to_string(profile.home().join("browser.log")).ok()?;
+        urls.lines().nth(1).map(str::to_owned)
+    })
+    .await;
+    wait_for_text(&window, "#asl-url", &second).await;
+    click(&window, "#asl-cancel").await;
+    wait_for_text(&window, "#status", "cancelled").await;
+    answer_approval(&second, "artist", "sesame", true).await;
+    let id = second
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .expect("id");
+    let unclaimed: serde_json::Value = reqwest::Client::new()
+        .put(format!(
+            "{}/internal_api/app_session_request/{id}",
+            site.url()
+        ))
+        .send()
+        .await
+        .expect("poll")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        unclaimed["approved"], true,
+        "the cancelled app did not take the token"
+    );
+    assert_eq!(token_login(&profile).await, None, "nothing stored");
+
+    // Expired: a site that forgets requests after a second.
+    let short = MockSite::start(MockConfig {
+        asl_request_lifetime: Duration::from_secs(1),
+        ..MockConfig::saml2()
+    })
+    .await
+    .expect("mock");
+    let field = window
+        .find(Locator::Css("#site"))
+        .await
+        .expect("site field");
+    click(&window, "button.back").await;
+    field.clear().await.expect("clear");
+    field.send_keys(short.url()).await.expect("type");
+    wait_for_text(&window, "#continue", "Continue:").await;
+    click(&window, "#continue").await;
+    wait_for_text(&window, "#status", "rejected or expired").await;
+    assert_eq!(token_login(&profile).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sso_sites_without_the_launcher_open_the_web_sign_in_with_identity_hints() {
+    let site = MockSite::start(MockConfig {
+        kind: SiteKind::Oxygen,
+        asl_enabled: false,
+        ..MockConfig::saml2()
+    })
+    .await
+    .expect("mock");
+    let profile = Profile::new();
+    let driver = WebDriver::start_with(&profile, |c| {
+        c.env("TK_SHOTGRID_DEFAULT_LOGIN", "charlie@bar.com")
+            .env("TK_SHOTGRID_SSO_DOMAIN", "HTTPS://Bar.com/");
+    })
+    .await;
+    let window = open_window(&driver, &site).await;
+    assert_eq!(
+        text_of(&window, "#continue").await,
+        "Continue: Sign in with the site's web page"
+    );
+    click(&window, "#continue").await;
+    wait_for("the web sign-in to reach the site", WAIT, || async {
+        site.last_renew_query()
+    })
+    .await;
+    assert_eq!(
+        site.last_renew_query().as_deref(),
+        Some("product=toolkit&email=charlie%40bar.com&sso_domain=bar.com")
+    );
+}
