@@ -35,7 +35,8 @@ function setError(id, message) {
 
 function showStatus(status) {
   if (!status) return;
-  $("status").textContent = sentence(status.message);
+  // While waiting for an approval the page itself says what to do.
+  $("status").textContent = status.state === "approve" ? "" : sentence(status.message);
   $("status").className = status.state;
   if (status.state === "approve") {
     show("asl-view");

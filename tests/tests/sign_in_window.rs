@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use fpt_login_tests::harness::{
-    Profile, RecordingBrowser, WebDriver, answer_approval, click, type_into, wait_for,
+    Profile, RecordingBrowser, WebDriver, answer_approval, click, shown, type_into, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
 
@@ -66,6 +66,13 @@ async fn token_login(profile: &Profile) -> Option<String> {
     json["login"].as_str().map(str::to_owned)
 }
 
+/// Replaces what the field `css` holds with `text`, as a person selecting it and typing would.
+async fn fill(browser: &Client, css: &str, text: &str) {
+    let field = shown(browser, css).await;
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_password_site_signs_in_with_login_password_and_two_factor_code() {
     let site = MockSite::start(password_site(SiteKind::Default, false))
@@ -80,49 +87,87 @@ async fn a_password_site_signs_in_with_login_password_and_two_factor_code() {
     );
     click(&browser, "#continue").await;
 
-    type_into(&browser, "#login", "lead").await;
-    type_into(&browser, "#password", "wrong-password").await;
+    // 102: said plainly, and the login stays.
+    fill(&browser, "#login", "lead").await;
+    fill(&browser, "#password", "wrong-password").await;
     click(&browser, "#password-submit").await;
     assert_eq!(
         text_of(&browser, "#password-error").await,
         "Wrong login or password"
     );
-    let login = browser
-        .find(Locator::Css("#login"))
+    let login = shown(&browser, "#login")
         .await
-        .expect("login field");
-    assert_eq!(
-        login.prop("value").await.expect("value").as_deref(),
-        Some("lead"),
-        "the login is kept"
-    );
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(login.as_deref(), Some("lead"), "the login is kept");
 
-    let password = browser
-        .find(Locator::Css("#password"))
-        .await
-        .expect("password field");
-    password.clear().await.expect("clear");
-    password.send_keys("open-up").await.expect("type");
+    // 106: the code page; a wrong code, then the authenticator's code.
+    fill(&browser, "#password", "open-up").await;
     click(&browser, "#password-submit").await;
-    type_into(&browser, "#code", "999999").await;
+    fill(&browser, "#code", "999999").await;
     click(&browser, "#code-submit").await;
     assert!(
         text_of(&browser, "#code-error")
             .await
             .contains("not accepted")
     );
-
-    click(&browser, "#use-backup").await;
-    assert_eq!(text_of(&browser, "#code-label").await, "Backup code");
-    let code = browser
-        .find(Locator::Css("#code"))
-        .await
-        .expect("code field");
-    code.clear().await.expect("clear");
-    code.send_keys("backup-1").await.expect("type");
+    fill(&browser, "#code", "123456").await;
     click(&browser, "#code-submit").await;
     wait_for_text(&browser, "#status", "Signed in to").await;
     assert_eq!(token_login(&profile).await.as_deref(), Some("lead"));
+
+    // Again, with a backup code instead of the authenticator.
+    click(&browser, "#continue").await;
+    fill(&browser, "#password", "open-up").await;
+    click(&browser, "#password-submit").await;
+    shown(&browser, "#code").await;
+    click(&browser, "#use-backup").await;
+    assert_eq!(text_of(&browser, "#code-label").await, "Backup code");
+    fill(&browser, "#code", "backup-1").await;
+    click(&browser, "#code-submit").await;
+    wait_for("the second sign-in", WAIT, || async {
+        (site.counters().password_logins == 2).then_some(())
+    })
+    .await;
+    assert_eq!(token_login(&profile).await.as_deref(), Some("lead"));
+    let log = driver.log();
+    assert!(log.contains("TRACE"), "the app ran with trace logging");
+    assert!(!log.contains("open-up"), "the password never reaches a log");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_that_cannot_be_used_is_a_clear_message_on_the_form() {
+    let site = MockSite::start(MockConfig::saml2()).await.expect("mock");
+    let profile = Profile::new();
+    let driver = WebDriver::start(&profile).await;
+    let browser = open_window(&driver, &site).await;
+
+    let closed = format!("http://127.0.0.1:{}", fpt_login_tests::harness::free_port());
+    fill(&browser, "#site", &closed).await;
+    let unreachable = wait_for_text(&browser, "#site-error", "Cannot reach").await;
+    assert!(
+        unreachable.starts_with(&format!("Cannot reach {closed}/api3/json")),
+        "{unreachable}"
+    );
+
+    // The IdP answers HTTP, but it is no FPT site.
+    fill(&browser, "#site", site.idp_url()).await;
+    let message = wait_for_text(
+        &browser,
+        "#site-error",
+        "does not look like a Flow Production Tracking site",
+    )
+    .await;
+    assert!(message.contains(site.idp_url()), "{message}");
+
+    fill(&browser, "#site", "http://mystudio.example.com").await;
+    wait_for_text(&browser, "#site-error", "only https is allowed").await;
+    assert_eq!(
+        text_of(&browser, "#continue").await,
+        "Continue",
+        "nothing is offered"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -110,10 +110,23 @@ impl Api3 {
     }
 
     /// The unauthenticated `info` call.
+    /// An address that answers, but not with FPT's `info`, is "not an FPT site".
     pub async fn info(&self) -> Result<SiteInfo, Api3Error> {
-        let value = self.call("info", json!([])).await?;
-        serde_json::from_value(value)
-            .map_err(|e| self.not_fpt(format!("unexpected info reply: {e}")))
+        let value = self.call("info", json!([])).await.map_err(|e| match e {
+            Api3Error::Http { status, .. } => {
+                self.not_fpt(format!("{} answers HTTP {status}", self.endpoint))
+            }
+            Api3Error::Redirect { location, .. } => {
+                self.not_fpt(format!("{} redirects to {location}", self.endpoint))
+            }
+            other => other,
+        })?;
+        let info: SiteInfo = serde_json::from_value(value)
+            .map_err(|e| self.not_fpt(format!("unexpected info reply: {e}")))?;
+        if info.version.is_empty() {
+            return Err(self.not_fpt("its info has no version".to_owned()));
+        }
+        Ok(info)
     }
 
     /// Checks `token` by reading the `HumanUser` whose login is `login`, as tk-core's
