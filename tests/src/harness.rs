@@ -68,6 +68,39 @@ pub async fn run_python(script: &str, site: &str, token: &str) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// Signs `login` in to `site` with `fpt-login login --method credentials` (through the app when
+/// one runs for `profile`).
+pub async fn sign_in_with_password(profile: &Profile, site: &str, login: &str, password: &str) {
+    let mut child = profile
+        .command(bin("fpt-login"))
+        .args([
+            "login",
+            "--site",
+            site,
+            "--method",
+            "credentials",
+            "--login",
+            login,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fpt-login starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, format!("{password}\n").as_bytes())
+        .await
+        .expect("password");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("fpt-login runs");
+    assert!(
+        out.status.success(),
+        "sign-in failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Polls `check` until it yields a value. Panics with `what` after `timeout`.
 pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where

@@ -2,12 +2,13 @@
 
 use std::io::Write as _;
 
-use fpt_login_core::protocol::{Credentials, Request, Response, StatusInfo};
+use fpt_login_core::protocol::{Request, Response, StatusInfo};
 use fpt_login_core::site::Site;
 use fpt_login_core::time;
 use serde_json::json;
 
-use crate::backend::{Backend, EXIT_FAILURE, EXIT_USAGE, Failure};
+use crate::backend::{Backend, EXIT_FAILURE, EXIT_SIGN_IN_REQUIRED, EXIT_USAGE, Failure};
+use crate::handoff;
 use crate::login::{self, LoginArgs};
 use crate::{Command, ScriptCommand};
 
@@ -17,7 +18,12 @@ pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
             site,
             json,
             min_ttl,
-        } => token(site, json, min_ttl, verbose),
+        } => handoff::token(site, json, min_ttl, verbose),
+        Command::Serialize { site } => handoff::serialize(site, verbose),
+        Command::Exec { site, command } => handoff::exec(site, &command, verbose),
+        Command::Whoami { site, json } => whoami(site, json, verbose),
+        Command::Sites { json } => sites(json, verbose),
+        Command::Use { site, login } => use_site(&site, login, verbose),
         Command::Status { json } => status(json, verbose),
         Command::Logout { site, login, json } => logout(site, login, json, verbose),
         Command::Login {
@@ -80,38 +86,121 @@ pub fn to_json(value: &impl serde::Serialize) -> String {
     serde_json::to_string_pretty(value).expect("protocol types serialise")
 }
 
-fn token(
-    site: Option<String>,
-    json: bool,
-    min_ttl: Option<u64>,
-    verbose: bool,
-) -> Result<(), Failure> {
-    let site = checked_site(site)?;
+/// The status, and whether it came from the running app (with its pid).
+fn load_status(verbose: bool) -> Result<(StatusInfo, Option<u32>, bool), Failure> {
     let mut backend = Backend::open(verbose)?;
-    match backend.request(&Request::GetUser { site, min_ttl })? {
-        Response::User(user) if json => print(&to_json(&user)),
-        Response::User(user) => match &user.credentials {
-            Credentials::Session { session_token, .. } => print(session_token.expose()),
-            Credentials::Script { api_script, .. } => Err(Failure::new(
-                EXIT_FAILURE,
-                format!(
-                    "the default user of {} is the API script {api_script}, which has a key, not a token; use `fpt-login token --json`",
-                    user.site
-                ),
-            )),
-        },
+    match backend.request(&Request::Status)? {
+        Response::Status(status) => Ok((
+            status,
+            backend.app_pid(),
+            matches!(backend, Backend::App(_)),
+        )),
+        other => Err(unexpected(&other)),
+    }
+}
+
+fn whoami(site: Option<String>, json: bool, verbose: bool) -> Result<(), Failure> {
+    let site = checked_site(site)?;
+    let (status, _, _) = load_status(verbose)?;
+    let wanted = site.or_else(|| status.default_site.as_ref().map(ToString::to_string));
+    let not_signed_in = || {
+        let site = wanted.clone().unwrap_or_else(|| "<site>".to_owned());
+        Failure::new(
+            EXIT_SIGN_IN_REQUIRED,
+            format!(
+                "nobody is signed in to {site}; sign in with `fpt-login-desktop --sign-in {site}`"
+            ),
+        )
+    };
+    let entry = status
+        .sites
+        .iter()
+        .find(|s| Some(s.site.to_string()) == wanted)
+        .ok_or_else(not_signed_in)?;
+    if let Some(script) = &entry.current_script {
+        if json {
+            return print(&to_json(
+                &json!({"site": entry.site, "kind": "script", "api_script": script}),
+            ));
+        }
+        return print(&format!("script {script} @ {}", entry.site));
+    }
+    let user = entry
+        .current_user
+        .as_ref()
+        .and_then(|login| entry.users.iter().find(|u| &u.login == login))
+        .ok_or_else(not_signed_in)?;
+    if json {
+        return print(&to_json(&json!({
+            "site": entry.site, "kind": "session", "login": user.login, "name": user.name,
+            "expires_at": user.expires_at,
+        })));
+    }
+    let name = user
+        .name
+        .as_deref()
+        .map_or_else(String::new, |n| format!(" ({n})"));
+    print(&format!("{}{name} @ {}", user.login, entry.site))
+}
+
+fn sites(json: bool, verbose: bool) -> Result<(), Failure> {
+    let (status, _, _) = load_status(verbose)?;
+    let known: Vec<_> = status
+        .sites
+        .iter()
+        .filter(|s| !s.users.is_empty() || !s.scripts.is_empty())
+        .collect();
+    let is_default = |site: &Site| status.default_site.as_ref() == Some(site);
+    if json {
+        let list: Vec<_> = known
+            .iter()
+            .map(|s| {
+                json!({"site": s.site, "default": is_default(&s.site),
+                       "current_user": s.current_user, "current_script": s.current_script})
+            })
+            .collect();
+        return print(&to_json(&list));
+    }
+    if known.is_empty() {
+        return print(
+            "No site has anyone signed in. Sign in with `fpt-login-desktop --sign-in <site>`.",
+        );
+    }
+    let lines: Vec<String> = known
+        .iter()
+        .map(|s| {
+            let mark = if is_default(&s.site) { "*" } else { " " };
+            let who = s
+                .current_script
+                .as_ref()
+                .map(|n| format!("script {n}"))
+                .or_else(|| s.current_user.clone())
+                .unwrap_or_default();
+            format!("{mark} {}  {who}", s.site)
+        })
+        .collect();
+    print(&lines.join("\n"))
+}
+
+fn use_site(site: &str, login: Option<String>, verbose: bool) -> Result<(), Failure> {
+    let site = Site::parse(site).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
+    let mut backend = Backend::open(verbose)?;
+    let request = Request::Use {
+        site: site.to_string(),
+        login,
+    };
+    match backend.request(&request)? {
+        Response::User(user) => print(&format!(
+            "{} is now the default site, as {}.",
+            user.site,
+            user.credentials.who()
+        )),
         other => Err(unexpected(&other)),
     }
 }
 
 fn status(json: bool, verbose: bool) -> Result<(), Failure> {
-    let mut backend = Backend::open(verbose)?;
-    let app_pid = backend.app_pid();
-    let app_running = matches!(backend, Backend::App(_));
-    let status = match backend.request(&Request::Status)? {
-        Response::Status(status) => status,
-        other => return Err(unexpected(&other)),
-    };
+    let (status, app_pid, app_running) = load_status(verbose)?;
     if json {
         let mut value = serde_json::to_value(&status).expect("protocol types serialise");
         value["app_running"] = json!(app_running);

@@ -105,13 +105,11 @@ pub fn login(args: &LoginArgs, verbose: bool) -> Result<(), Failure> {
     if args.json {
         return print(&to_json(&user));
     }
-    let who = match &user.credentials {
-        fpt_login_core::protocol::Credentials::Session { login, .. } => login.clone(),
-        fpt_login_core::protocol::Credentials::Script { api_script, .. } => {
-            format!("script {api_script}")
-        }
-    };
-    print(&format!("Signed in to {} as {who}.", user.site))
+    print(&format!(
+        "Signed in to {} as {}.",
+        user.site,
+        user.credentials.who()
+    ))
 }
 
 /// Web sign-in needs a window: the app does it and answers when it is over.

@@ -2,6 +2,7 @@
 
 mod backend;
 mod commands;
+mod handoff;
 mod login;
 
 use std::process::ExitCode;
@@ -59,6 +60,75 @@ Exits with 4 when nobody is signed in, so scripts can tell the user to sign in."
         /// Refuse (exit 4) a session known to end within this many seconds.
         #[arg(long, value_name = "SECS")]
         min_ttl: Option<u64>,
+    },
+    /// Show the default site's signed-in user (no secrets).
+    #[command(after_help = "Examples:
+  fpt-login whoami
+  fpt-login whoami --site https://mystudio.shotgrid.autodesk.com --json")]
+    Whoami {
+        /// The site (default: the default site).
+        #[arg(long, value_name = "URL")]
+        site: Option<String>,
+        /// Print {\"site\", \"kind\", \"login\" or \"api_script\", \"name\", \"expires_at\"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the sites with someone signed in, the default first.
+    #[command(after_help = "Examples:
+  fpt-login sites
+  fpt-login sites --json   # [{\"site\", \"default\", \"current_user\", \"current_script\"}]")]
+    Sites {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a site the default (and a signed-in user its current user).
+    #[command(after_help = "Examples:
+  fpt-login use https://mystudio.shotgrid.autodesk.com
+  fpt-login use https://mystudio.shotgrid.autodesk.com jane")]
+    Use {
+        /// The site, which must have someone signed in.
+        #[arg(value_name = "URL")]
+        site: String,
+        /// A login signed in to that site.
+        login: Option<String>,
+    },
+    /// Print the user as tk-core's serialized user (JSON), for Toolkit processes.
+    #[command(
+        after_help = "The output is what tk-core's serialize_user(user, use_json=True) writes:
+  {\"type\": \"SessionUser\", \"data\": {\"http_proxy\", \"host\", \"login\", \"session_token\"}}
+  {\"type\": \"ScriptUser\", \"data\": {\"http_proxy\", \"host\", \"api_script\", \"api_key\"}}
+tk-core's deserialize_user() reads it (a payload starting with '{' is JSON).
+
+Example:
+  SHOTGUN_DESKTOP_CURRENT_USER=\"$(fpt-login serialize)\" tank ..."
+    )]
+    Serialize {
+        #[arg(long, value_name = "URL")]
+        site: Option<String>,
+    },
+    /// Run a program with the signed-in user in its environment.
+    #[command(after_help = "The program gets:
+  FPT_SITE                       the site URL
+  FPT_LOGIN, FPT_SESSION_TOKEN   for a person's session
+  FPT_API_SCRIPT, FPT_API_KEY    for an API script user
+  SHOTGUN_DESKTOP_CURRENT_USER   the tk-core serialized user (see `fpt-login serialize`)
+fpt-login replaces itself with the program, so signals reach it directly and its exit code
+is the exit code.
+
+Examples:
+  fpt-login exec -- maya
+  fpt-login exec --site https://mystudio.shotgrid.autodesk.com -- python submit.py --frames 1-100")]
+    Exec {
+        #[arg(long, value_name = "URL")]
+        site: Option<String>,
+        /// The program and its arguments.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "CMD"
+        )]
+        command: Vec<String>,
     },
     /// Show who is signed in where.
     #[command(after_help = "Examples:

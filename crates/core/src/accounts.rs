@@ -65,6 +65,7 @@ fn site_or_default(settings: &Settings, site: Option<&Site>) -> Result<Site, Acc
 pub enum Change {
     SignedIn { site: Site, login: String },
     SignedOut { site: Site, login: String },
+    DefaultChanged { site: Site, login: Option<String> },
 }
 
 /// The accounts known on this machine.
@@ -251,6 +252,41 @@ impl Accounts {
             login,
         });
         Ok(())
+    }
+
+    /// Makes `site` the default site and, when given, `login` (who must be signed in there)
+    /// its current user. Returns the site's default user.
+    pub fn use_site(&self, site: &Site, login: Option<&str>) -> Result<UserInfo, AccountsError> {
+        let (_, known) = self.settings.update(|settings| {
+            let Some(s) = settings.sites.get_mut(site) else {
+                return false;
+            };
+            match login {
+                Some(login) if !s.users.contains_key(login) => return false,
+                Some(login) => {
+                    s.current_user = Some(login.to_owned());
+                    s.current_script = None;
+                    push_recent(&mut s.recent_users, login.to_owned());
+                }
+                None if s.users.is_empty() && s.scripts.is_empty() => return false,
+                None => {}
+            }
+            settings.default_site = Some(site.clone());
+            push_recent(&mut settings.recent_sites, site.clone());
+            true
+        })?;
+        if !known {
+            let who = login.map_or_else(|| "nobody".to_owned(), ToOwned::to_owned);
+            return Err(AccountsError::SignInRequired {
+                site: Some(site.clone()),
+                reason: format!("{who} is not signed in to {site}"),
+            });
+        }
+        let _ = self.changes.send(Change::DefaultChanged {
+            site: site.clone(),
+            login: login.map(ToOwned::to_owned),
+        });
+        self.user(Some(site), None)
     }
 
     /// The way in last chosen for `site`, if any.

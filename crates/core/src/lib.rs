@@ -20,6 +20,7 @@ pub mod settings;
 pub mod site;
 pub mod store;
 pub mod time;
+pub mod toolkit;
 
 pub use accounts::Accounts;
 pub use secret::Secret;

@@ -51,6 +51,12 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         method: Option<Method>,
     },
+    /// Makes `site` the default site and, when given, `login` its current user.
+    Use {
+        site: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        login: Option<String>,
+    },
     /// Stores a session a client signed in to itself (App Session Launcher or password from
     /// the command line), so that the app serves and shows it.
     StoreSession {
@@ -91,6 +97,16 @@ pub enum Response {
     Status(StatusInfo),
     LoggedOut(LoggedOut),
     Error(ErrorInfo),
+}
+
+impl Credentials {
+    /// Who these credentials are, for messages: the login, or `script NAME`.
+    pub fn who(&self) -> String {
+        match self {
+            Self::Session { login, .. } => login.clone(),
+            Self::Script { api_script, .. } => format!("script {api_script}"),
+        }
+    }
 }
 
 /// A site's default user, as handed to other programs. The field names are a public contract

@@ -198,6 +198,10 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
             .map_err(Into::into)
             .and_then(|site| accounts.sign_out(site.as_ref(), login.as_deref()))
             .map(Response::LoggedOut),
+        Request::Use { site, login } => Site::parse(&site)
+            .map_err(Into::into)
+            .and_then(|site| accounts.use_site(&site, login.as_deref()))
+            .map(Response::User),
         Request::StoreSession { site, session } => Site::parse(&site)
             .map_err(Into::into)
             .and_then(|site| {
