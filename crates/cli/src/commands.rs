@@ -8,6 +8,7 @@ use fpt_login_core::time;
 use serde_json::json;
 
 use crate::backend::{Backend, EXIT_FAILURE, EXIT_SIGN_IN_REQUIRED, EXIT_USAGE, Failure};
+use crate::doctor;
 use crate::handoff;
 use crate::login::{self, LoginArgs};
 use crate::{Command, ScriptCommand};
@@ -23,6 +24,7 @@ pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
         Command::Exec { site, command } => handoff::exec(site, &command, verbose),
         Command::Whoami { site, json } => whoami(site, json, verbose),
         Command::Sites { json } => sites(json, verbose),
+        Command::Doctor { site, json } => doctor::doctor(site, json),
         Command::Use { site, login } => use_site(&site, login, verbose),
         Command::Status { json } => status(json, verbose),
         Command::Logout { site, login, json } => logout(site, login, json, verbose),

@@ -2,6 +2,7 @@
 
 mod backend;
 mod commands;
+mod doctor;
 mod handoff;
 mod login;
 
@@ -129,6 +130,25 @@ Examples:
             value_name = "CMD"
         )]
         command: Vec<String>,
+    },
+    /// Check what FPT Login needs, and say how to fix what fails.
+    #[command(
+        after_help = "Checks: the OS keyring works; the socket folder is private; the app runs;
+WebKitGTK is installed for the web sign-in; the site answers (DNS, TLS, proxy) and how it signs
+people in; this machine's clock agrees with the site's.
+Exits with 1 when any check fails.
+
+Examples:
+  fpt-login doctor
+  fpt-login doctor --site https://mystudio.shotgrid.autodesk.com --json"
+    )]
+    Doctor {
+        /// The site to check (default: the default site).
+        #[arg(long, value_name = "URL")]
+        site: Option<String>,
+        /// Print [{\"name\", \"ok\", \"detail\", \"fix\"}].
+        #[arg(long)]
+        json: bool,
     },
     /// Show who is signed in where.
     #[command(after_help = "Examples:

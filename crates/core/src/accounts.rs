@@ -109,7 +109,7 @@ impl Accounts {
         site: Option<&Site>,
         min_ttl: Option<u64>,
     ) -> Result<UserInfo, AccountsError> {
-        let settings = self.settings.load()?;
+        let settings = self.settings.load_shared()?;
         let site = site_or_default(&settings, site)?;
         let required = |reason: String| AccountsError::SignInRequired {
             site: Some(site.clone()),
@@ -181,7 +181,7 @@ impl Accounts {
 
     /// Every site and user known, with what is known of their sessions.
     pub fn status(&self) -> Result<StatusInfo, AccountsError> {
-        let settings = self.settings.load()?;
+        let settings = self.settings.load_shared()?;
         let mut sites: Vec<SiteStatus> = settings
             .sites
             .iter()
@@ -215,7 +215,7 @@ impl Accounts {
                 .unwrap_or(usize::MAX)
         });
         Ok(StatusInfo {
-            default_site: settings.default_site,
+            default_site: settings.default_site.clone(),
             sites,
         })
     }
@@ -291,7 +291,7 @@ impl Accounts {
 
     /// The way in last chosen for `site`, if any.
     pub fn saved_method(&self, site: &Site) -> Result<Option<Method>, AccountsError> {
-        let settings = self.settings.load()?;
+        let settings = self.settings.load_shared()?;
         Ok(settings
             .sites
             .get(site)
@@ -359,7 +359,7 @@ impl Accounts {
         site: Option<&Site>,
         login: Option<&str>,
     ) -> Result<LoggedOut, AccountsError> {
-        let settings = self.settings.load()?;
+        let settings = self.settings.load_shared()?;
         let site = site_or_default(&settings, site)?;
         let login = login
             .map(str::to_owned)

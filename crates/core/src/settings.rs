@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -132,11 +135,60 @@ pub fn push_recent<T: PartialEq>(list: &mut Vec<T>, item: T) {
 #[derive(Debug, Clone)]
 pub struct SettingsFile {
     path: PathBuf,
+    /// The last contents read or written, with the identity of the file they came from.
+    cache: Arc<Mutex<Option<Cached>>>,
+}
+
+/// Settings as read (or written) and the file they came from.
+type Cached = (FileStamp, Arc<Settings>);
+
+/// What changes whenever the file is replaced or rewritten: atomic writes make a new inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    inode: u64,
+    modified: Option<SystemTime>,
+    len: u64,
+}
+
+impl FileStamp {
+    fn of(path: &Path) -> io::Result<Option<Self>> {
+        match fs::metadata(path) {
+            Ok(meta) => Ok(Some(Self {
+                inode: meta.ino(),
+                modified: meta.modified().ok(),
+                len: meta.len(),
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl SettingsFile {
     pub fn new(path: PathBuf) -> Self {
-        Self { path }
+        Self {
+            path,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The settings, re-read only when the file changed since the last read or write: the
+    /// app answers many requests a second, and other processes may write the file too.
+    pub fn load_shared(&self) -> Result<Arc<Settings>, SettingsError> {
+        let stamp = FileStamp::of(&self.path).map_err(|source| SettingsError::Read {
+            path: self.path.clone(),
+            source,
+        })?;
+        let mut cache = self.cache.lock().expect("settings cache lock");
+        if let (Some(stamp), Some((cached, settings))) = (stamp, cache.as_ref())
+            && stamp == *cached
+        {
+            return Ok(Arc::clone(settings));
+        }
+        let settings = Arc::new(self.load()?);
+        // Stamp taken before the read: a write in between only causes one more read later.
+        *cache = stamp.map(|stamp| (stamp, Arc::clone(&settings)));
+        Ok(settings)
     }
 
     pub fn path(&self) -> &Path {
@@ -185,6 +237,10 @@ impl SettingsFile {
         tmp.write_all(&json).map_err(write_err)?;
         tmp.as_file().sync_all().map_err(write_err)?;
         tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
+        let written = Arc::new(settings.clone());
+        if let Ok(Some(stamp)) = FileStamp::of(&self.path) {
+            *self.cache.lock().expect("settings cache lock") = Some((stamp, written));
+        }
         // The rename is only durable once the directory entry is on disk.
         File::open(dir)
             .and_then(|d| d.sync_all())
@@ -286,6 +342,30 @@ mod tests {
             t.join().unwrap();
         }
         assert_eq!(file.load().unwrap().sites.len(), 80);
+    }
+
+    #[test]
+    fn the_shared_copy_follows_writes_from_anyone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("settings.json");
+        let ours = SettingsFile::new(path.clone());
+        assert!(ours.load_shared().unwrap().sites.is_empty());
+        ours.update(|s| s.default_site = Some(site("https://a.example.com")))
+            .unwrap();
+        let first = ours.load_shared().unwrap();
+        assert_eq!(first.default_site, Some(site("https://a.example.com")));
+        assert!(
+            Arc::ptr_eq(&first, &ours.load_shared().unwrap()),
+            "unchanged: not re-read"
+        );
+        // Another process (another SettingsFile) replaces the file.
+        SettingsFile::new(path)
+            .update(|s| s.default_site = Some(site("https://b.example.com")))
+            .unwrap();
+        assert_eq!(
+            ours.load_shared().unwrap().default_site,
+            Some(site("https://b.example.com"))
+        );
     }
 
     #[test]
