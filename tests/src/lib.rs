@@ -1,5 +1,7 @@
 //! Test support for FPT Login: the mock FPT site (also served by the `fpt-mock-site` binary for
 //! the demo) and the harness the end-to-end tests share.
 
+pub mod ca;
 pub mod harness;
 pub mod mock;
+pub mod proxy;

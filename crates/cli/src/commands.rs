@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 
+use fpt_login_core::http::{CA_BUNDLE_ENV, Network, Proxy, load_bundle};
 use fpt_login_core::protocol::{Request, Response, StatusInfo};
 use fpt_login_core::site::Site;
 use fpt_login_core::time;
@@ -11,7 +12,7 @@ use crate::backend::{Backend, EXIT_FAILURE, EXIT_SIGN_IN_REQUIRED, EXIT_USAGE, F
 use crate::doctor;
 use crate::handoff;
 use crate::login::{self, LoginArgs};
-use crate::{Command, ScriptCommand};
+use crate::{Command, ScriptCommand, SettingKey, SettingsAction};
 
 pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
     match command {
@@ -25,6 +26,7 @@ pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
         Command::Whoami { site, json } => whoami(site, json, verbose),
         Command::Sites { json } => sites(json, verbose),
         Command::Doctor { site, json } => doctor::doctor(site, json),
+        Command::Settings { action } => settings(action),
         Command::Use { site, login } => use_site(&site, login, verbose),
         Command::Status { json } => status(json, verbose),
         Command::Logout { site, login, json } => logout(site, login, json, verbose),
@@ -273,6 +275,53 @@ fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
         "FPT Login app: not running (sessions are not kept fresh)".to_owned()
     });
     lines.join("\n")
+}
+
+fn settings(action: Option<SettingsAction>) -> Result<(), Failure> {
+    let file = Backend::accounts()?.settings_file().clone();
+    let failed = |e: &dyn std::fmt::Display| Failure::new(EXIT_FAILURE, e.to_string());
+    let usage = |e: &dyn std::fmt::Display| Failure::new(EXIT_USAGE, e.to_string());
+    match action {
+        None => {
+            let settings = file.load().map_err(|e| failed(&e))?;
+            let network = Network::from_settings(&settings).map_err(|e| failed(&e))?;
+            let proxy = network.proxy.map_or_else(
+                || "not set (HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply)".to_owned(),
+                |p| p.to_string(),
+            );
+            let bundle = match (&settings.ca_bundle, network.ca_bundle) {
+                (Some(path), _) => path.display().to_string(),
+                (None, Some(path)) => format!("{} (from {CA_BUNDLE_ENV})", path.display()),
+                (None, None) => "not set (the system's CAs are trusted)".to_owned(),
+            };
+            print(&format!("http-proxy  {proxy}\nca-bundle   {bundle}"))
+        }
+        Some(SettingsAction::Set { key, value }) => {
+            match key {
+                SettingKey::HttpProxy => {
+                    let proxy = Proxy::parse(&value).map_err(|e| usage(&e))?;
+                    file.update(|s| s.http_proxy = Some(proxy.toolkit_form()))
+                        .map_err(|e| failed(&e))?;
+                }
+                SettingKey::CaBundle => {
+                    let path = std::path::absolute(&value).map_err(|e| usage(&e))?;
+                    let count = load_bundle(&path).map_err(|e| usage(&e))?.len();
+                    file.update(|s| s.ca_bundle = Some(path.clone()))
+                        .map_err(|e| failed(&e))?;
+                    eprintln!("{} holds {count} certificate(s).", path.display());
+                }
+            }
+            settings(None)
+        }
+        Some(SettingsAction::Unset { key }) => {
+            file.update(|s| match key {
+                SettingKey::HttpProxy => s.http_proxy = None,
+                SettingKey::CaBundle => s.ca_bundle = None,
+            })
+            .map_err(|e| failed(&e))?;
+            settings(None)
+        }
+    }
 }
 
 /// A short human duration: `45s`, `12 min`, `3 h 5 min`, `2 days`.

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use fpt_login_core::Site;
-use fpt_login_core::api3::{Api3, error_chain};
+use fpt_login_core::api3::Api3;
 use fpt_login_core::local_api::{Client, ClientError};
 use fpt_login_core::method;
 use fpt_login_core::paths::{self, Paths};
@@ -178,7 +178,7 @@ async fn site_checks(site: &Site) -> Vec<Check> {
 async fn clock(site: &Site) -> Check {
     let answer = match fpt_login_core::http::client() {
         Ok(http) => http.get(site.join("/").as_str()).send().await,
-        Err(e) => return fail("clock", error_chain(&e), "see the site check"),
+        Err(e) => return fail("clock", e.to_string(), "see the site check"),
     };
     let date = answer
         .ok()

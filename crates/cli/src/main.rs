@@ -131,6 +131,23 @@ Examples:
         )]
         command: Vec<String>,
     },
+    /// Show or change the network settings: the HTTP proxy and the CA bundle.
+    #[command(after_help = "Keys:
+  http-proxy  [user:password@]host[:port] (port 8080 when absent), used for every request the
+              app and the CLI make, and handed to clients (`token --json` http_proxy). Without
+              it, HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply.
+  ca-bundle   a PEM file of the CAs to trust instead of the system's (for studios with their
+              own CA). Without it, SHOTGUN_API_CACERTS applies, as for shotgun_api3.
+
+Examples:
+  fpt-login settings
+  fpt-login settings set http-proxy proxy.studio.lan:3128
+  fpt-login settings set ca-bundle /etc/ssl/studio-ca.pem
+  fpt-login settings unset http-proxy")]
+    Settings {
+        #[command(subcommand)]
+        action: Option<SettingsAction>,
+    },
     /// Check what FPT Login needs, and say how to fix what fails.
     #[command(
         after_help = "Checks: the OS keyring works; the socket folder is private; the app runs;
@@ -219,6 +236,20 @@ wrong password, a two-factor code needed without a terminal), 1 on errors and --
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SettingsAction {
+    /// Set a key (checked before it is saved).
+    Set { key: SettingKey, value: String },
+    /// Remove a key.
+    Unset { key: SettingKey },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SettingKey {
+    HttpProxy,
+    CaBundle,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use tokio::sync::broadcast;
 
+use crate::http::Proxy;
 use crate::method::Method;
 use crate::paths::Paths;
 use crate::protocol::{
@@ -47,6 +48,12 @@ impl AccountsError {
         };
         ErrorInfo::new(kind, self.to_string())
     }
+}
+
+/// The proxy clients should use: the configured one, in Toolkit's form.
+fn clients_proxy(settings: &Settings) -> Option<String> {
+    let proxy = settings.http_proxy.as_deref()?;
+    Proxy::parse(proxy).ok().map(|p| p.toolkit_form())
 }
 
 /// `site`, or the default site when none is named.
@@ -128,7 +135,7 @@ impl Accounts {
                     api_script: name.clone(),
                     api_key: key,
                 },
-                http_proxy: None,
+                http_proxy: clients_proxy(&settings),
             });
         }
         let (login, record) = site_settings
@@ -156,7 +163,7 @@ impl Accounts {
                 session_token: token,
                 expires_at: record.expires_at(),
             },
-            http_proxy: None,
+            http_proxy: clients_proxy(&settings),
         })
     }
 

@@ -4,12 +4,11 @@
 //! Redirects are never followed: an HTTP 302 to `/saml/saml_login_request` is how a SAML site
 //! says the claims lapsed, and must be seen as such.
 
-use std::error::Error as _;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::http::describe;
 use crate::secret::Secret;
 use crate::site::Site;
 
@@ -104,7 +103,7 @@ impl Api3 {
         let endpoint = site.join("/api3/json");
         let http = crate::http::client().map_err(|e| Api3Error::Network {
             url: endpoint.clone(),
-            detail: error_chain(&e),
+            detail: e.to_string(),
         })?;
         Ok(Self { http, endpoint })
     }
@@ -229,7 +228,7 @@ impl Api3 {
             .await
             .map_err(|e| Api3Error::Network {
                 url: url.clone(),
-                detail: error_chain(&e),
+                detail: describe(&e),
             })?;
         let status = response.status();
         if status.is_redirection() {
@@ -256,7 +255,7 @@ impl Api3 {
         let body: Value = response
             .json()
             .await
-            .map_err(|e| self.not_fpt(format!("the reply is not JSON ({})", error_chain(&e))))?;
+            .map_err(|e| self.not_fpt(format!("the reply is not JSON ({})", describe(&e))))?;
         if body.get("exception").and_then(Value::as_bool) == Some(true) {
             let code = body.get("error_code").and_then(Value::as_i64).unwrap_or(0);
             let message = body
@@ -286,23 +285,4 @@ impl Api3 {
             detail,
         }
     }
-}
-
-/// An error and its causes on one line: reqwest's own message hides the TLS or DNS reason.
-/// The URL is left out because every variant reports it separately.
-pub fn error_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(&format!(" ({url})"), "");
-    }
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::api3::error_chain;
+use crate::http::describe;
 use crate::secret::Secret;
 use crate::site::Site;
 
@@ -102,7 +102,7 @@ impl AslClient {
         let endpoint = site.join("/internal_api/app_session_request");
         let http = crate::http::client().map_err(|e| AslError::Network {
             url: endpoint.clone(),
-            detail: error_chain(&e),
+            detail: e.to_string(),
         })?;
         Ok(Self { http, endpoint })
     }
@@ -223,7 +223,7 @@ impl AslClient {
                     Ok(r) => Ok(r),
                     Err(e) => Err(AslError::Network {
                         url: url.clone(),
-                        detail: error_chain(&e),
+                        detail: describe(&e),
                     }),
                 };
             }
@@ -239,7 +239,7 @@ async fn json<T: serde::de::DeserializeOwned>(
 ) -> Result<T, AslError> {
     let value: Value = response.json().await.map_err(|e| AslError::Unexpected {
         url: url.clone(),
-        detail: format!("the reply is not JSON ({})", error_chain(&e)),
+        detail: format!("the reply is not JSON ({})", describe(&e)),
     })?;
     serde_json::from_value(value).map_err(|e| AslError::Unexpected {
         url: url.clone(),

@@ -1,14 +1,333 @@
-//! The one HTTP client setup every request to a site uses.
+//! The one HTTP client setup every request to a site uses, with the proxy and CA bundle the
+//! person configured.
+//!
+//! Proxy: FPT Login's `http_proxy` setting in Toolkit's `[user:pass@]host[:port]` form (port
+//! 8080 when absent, case kept — tk-core lowercases credentials, which breaks them); without it
+//! the system's `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`. CA bundle: the `ca_bundle` setting, else
+//! `SHOTGUN_API_CACERTS` (as shotgun_api3 does), else the system's roots. TLS is never turned
+//! off.
 
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A client that never follows redirects (a 302 to the IdP means "SAML claims lapsed" and must
-/// be seen), names itself, and gives up on a silent server instead of hanging.
-pub fn client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
+use crate::paths::Paths;
+use crate::secret::Secret;
+use crate::settings::{Settings, SettingsFile};
+
+/// Environment variable shotgun_api3 and tk-core read the CA bundle from.
+pub const CA_BUNDLE_ENV: &str = "SHOTGUN_API_CACERTS";
+const DEFAULT_PROXY_PORT: u16 = 8080;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("the proxy {shown:?} is not valid: {reason}; use [user:password@]host[:port]")]
+    BadProxy { shown: String, reason: String },
+    #[error("cannot read the CA bundle {}: {source}", .path.display())]
+    UnreadableBundle {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the CA bundle {} holds no PEM certificates ({detail})", .path.display())]
+    EmptyBundle { path: PathBuf, detail: String },
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+}
+
+/// An HTTP proxy in Toolkit's form. Its `Debug`/`Display` never show the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Proxy {
+    host: String,
+    port: u16,
+    user: Option<String>,
+    password: Option<Secret>,
+}
+
+impl Proxy {
+    /// Parses `[user:pass@]host[:port]` as tk-core does: split on the last `@`, then on the
+    /// first `:` for user and password.
+    pub fn parse(text: &str) -> Result<Self, NetworkError> {
+        let text = text.trim();
+        let shown = Self::redacted_text(text);
+        let bad = |reason: &str| NetworkError::BadProxy {
+            shown: shown.clone(),
+            reason: reason.to_owned(),
+        };
+        let text = text.strip_prefix("http://").unwrap_or(text);
+        let (credentials, address) = match text.rsplit_once('@') {
+            Some((credentials, address)) => (Some(credentials), address),
+            None => (None, text),
+        };
+        let (user, password) = match credentials {
+            Some(c) => match c.split_once(':') {
+                Some((user, password)) => (Some(user.to_owned()), Some(Secret::new(password))),
+                None => (Some(c.to_owned()), None),
+            },
+            None => (None, None),
+        };
+        let (host, port) = match address.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse::<u16>()
+                    .map_err(|_| bad(&format!("the port {port:?} is not a number")))?,
+            ),
+            None => (address, DEFAULT_PROXY_PORT),
+        };
+        if host.is_empty() || host.contains(['/', ' ']) {
+            return Err(bad("no host name"));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            user: user.filter(|u| !u.is_empty()),
+            password,
+        })
+    }
+
+    /// The text with any password replaced, for messages.
+    fn redacted_text(text: &str) -> String {
+        match text.rsplit_once('@') {
+            Some((credentials, address)) => {
+                let user = credentials.split_once(':').map_or(credentials, |(u, _)| u);
+                format!("{user}:***@{address}")
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    /// Toolkit's form, credentials included: what clients pass to `shotgun_api3`.
+    pub fn toolkit_form(&self) -> String {
+        let credentials = match (&self.user, &self.password) {
+            (Some(user), Some(password)) => format!("{user}:{}@", password.expose()),
+            (Some(user), None) => format!("{user}@"),
+            _ => String::new(),
+        };
+        format!("{credentials}{}:{}", self.host, self.port)
+    }
+
+    /// `http://host:port`, without credentials (webviews take no proxy credentials).
+    pub fn url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}:{}", self.host, self.port))
+            .expect("host and port make a URL")
+    }
+
+    fn reqwest(&self) -> Result<reqwest::Proxy, NetworkError> {
+        let proxy = reqwest::Proxy::all(self.url().as_str())
+            .map_err(|e| NetworkError::Client(e.to_string()))?;
+        Ok(match &self.user {
+            Some(user) => proxy.basic_auth(user, self.password.as_ref().map_or("", Secret::expose)),
+            None => proxy,
+        })
+    }
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Proxy({self})")
+    }
+}
+
+impl fmt::Display for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.user, &self.password) {
+            (Some(user), Some(_)) => write!(f, "{user}:***@{}:{}", self.host, self.port),
+            (Some(user), None) => write!(f, "{user}@{}:{}", self.host, self.port),
+            _ => write!(f, "{}:{}", self.host, self.port),
+        }
+    }
+}
+
+/// The proxy and CA bundle in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Network {
+    pub proxy: Option<Proxy>,
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl Network {
+    /// From the settings, with `SHOTGUN_API_CACERTS` as the CA bundle when none is set.
+    pub fn from_settings(settings: &Settings) -> Result<Self, NetworkError> {
+        let proxy = settings
+            .http_proxy
+            .as_deref()
+            .map(Proxy::parse)
+            .transpose()?;
+        let ca_bundle = settings.ca_bundle.clone().or_else(|| {
+            std::env::var_os(CA_BUNDLE_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        Ok(Self { proxy, ca_bundle })
+    }
+
+    /// The configuration of this machine's FPT Login (settings file and environment).
+    pub fn current() -> Result<Self, NetworkError> {
+        // Without a readable settings file, the environment alone decides.
+        let settings = Paths::from_env()
+            .ok()
+            .and_then(|paths| SettingsFile::new(paths.settings_file()).load().ok())
+            .unwrap_or_default();
+        Self::from_settings(&settings)
+    }
+}
+
+/// A reqwest error and its causes on one line (reqwest's own message hides the TLS or DNS
+/// reason), without the URL, which callers report themselves; a certificate problem says what
+/// to do about it.
+pub fn describe(error: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(&format!(" ({url})"), "");
+    }
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    if text.to_ascii_lowercase().contains("certificate") {
+        text.push_str(
+            "; the site's TLS certificate is not trusted here: if your studio uses its own CA, set it with `fpt-login settings set ca-bundle FILE` (or SHOTGUN_API_CACERTS)",
+        );
+    }
+    text
+}
+
+/// Reads every certificate in a PEM bundle.
+pub fn load_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, NetworkError> {
+    let pem = std::fs::read(path).map_err(|source| NetworkError::UnreadableBundle {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let certificates =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| NetworkError::EmptyBundle {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    if certificates.is_empty() {
+        return Err(NetworkError::EmptyBundle {
+            path: path.to_path_buf(),
+            detail: "no BEGIN CERTIFICATE block".to_owned(),
+        });
+    }
+    Ok(certificates)
+}
+
+/// A client for `network` that never follows redirects (a 302 to the IdP means "SAML claims
+/// lapsed" and must be seen), names itself, and gives up on a silent server instead of
+/// hanging. With a CA bundle, only the bundle's certificates are trusted.
+pub fn client_for(network: &Network) -> Result<reqwest::Client, NetworkError> {
+    let mut builder = reqwest::Client::builder()
         .user_agent(crate::USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(30));
+    if let Some(proxy) = &network.proxy {
+        builder = builder.proxy(proxy.reqwest()?);
+    }
+    if let Some(bundle) = &network.ca_bundle {
+        builder = builder.tls_built_in_root_certs(false);
+        for certificate in load_bundle(bundle)? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder
         .build()
+        .map_err(|e| NetworkError::Client(e.to_string()))
+}
+
+/// A client with this machine's proxy and CA bundle.
+pub fn client() -> Result<reqwest::Client, NetworkError> {
+    client_for(&Network::current()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toolkit_proxy_forms() {
+        let p = Proxy::parse("proxy.corp").unwrap();
+        assert_eq!(p.toolkit_form(), "proxy.corp:8080");
+        assert_eq!(
+            Proxy::parse("proxy.corp:3128").unwrap().toolkit_form(),
+            "proxy.corp:3128"
+        );
+        let p = Proxy::parse("Jane:Pa:ss@word@Proxy.Corp:3128").unwrap();
+        // Split on the last '@', then the first ':'; case is kept.
+        assert_eq!(p.user.as_deref(), Some("Jane"));
+        assert_eq!(p.password.as_ref().map(Secret::expose), Some("Pa:ss@word"));
+        assert_eq!(p.toolkit_form(), "Jane:Pa:ss@word@Proxy.Corp:3128");
+        assert_eq!(p.url().as_str(), "http://proxy.corp:3128/");
+        assert_eq!(
+            Proxy::parse("http://proxy.corp:3128")
+                .unwrap()
+                .toolkit_form(),
+            "proxy.corp:3128"
+        );
+    }
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        let p = Proxy::parse("jane:secret@proxy.corp:3128").unwrap();
+        assert_eq!(
+            format!("{p} {p:?}"),
+            "jane:***@proxy.corp:3128 Proxy(jane:***@proxy.corp:3128)"
+        );
+        let e = Proxy::parse("jane:secret@proxy.corp:port")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("jane:***@proxy.corp:port") && !e.contains("secret"),
+            "{e}"
+        );
+        assert!(e.contains("not a number"), "{e}");
+    }
+
+    #[test]
+    fn bad_proxies_say_what_is_wrong() {
+        assert!(
+            Proxy::parse("")
+                .unwrap_err()
+                .to_string()
+                .contains("no host name")
+        );
+        assert!(Proxy::parse(":3128").is_err());
+        assert!(Proxy::parse("proxy.corp:99999").is_err());
+    }
+
+    #[test]
+    fn the_settings_win_over_the_environment_for_the_bundle() {
+        let settings = Settings {
+            http_proxy: Some("proxy.corp".into()),
+            ca_bundle: Some(PathBuf::from("/etc/studio-ca.pem")),
+            ..Settings::default()
+        };
+        let network = Network::from_settings(&settings).unwrap();
+        assert_eq!(
+            network.ca_bundle.as_deref(),
+            Some(Path::new("/etc/studio-ca.pem"))
+        );
+        assert_eq!(network.proxy.unwrap().toolkit_form(), "proxy.corp:8080");
+    }
+
+    #[test]
+    fn a_bundle_without_certificates_is_a_clear_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("empty.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let e = load_bundle(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("empty.pem") && e.contains("no PEM certificates"),
+            "{e}"
+        );
+        let missing = load_bundle(&tmp.path().join("missing.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("cannot read the CA bundle"), "{missing}");
+    }
 }

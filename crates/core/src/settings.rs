@@ -45,6 +45,12 @@ pub struct Settings {
     pub default_site: Option<Site>,
     #[serde(default)]
     pub sites: BTreeMap<Site, SiteSettings>,
+    /// The HTTP proxy for every request, in Toolkit's `[user:pass@]host[:port]` form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_proxy: Option<String>,
+    /// A PEM bundle of the CAs to trust instead of the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
 }

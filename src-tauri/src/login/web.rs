@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::Context as _;
+use fpt_login_core::http::Network;
 use fpt_login_core::landing::{self, Cookie, WebSession};
 use fpt_login_core::method::Method;
 use fpt_login_core::session::Expiry;
@@ -76,7 +77,19 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let on_nav = Arc::clone(&attempt);
     let nav_app = app.clone();
     let on_load = Arc::clone(&attempt);
-    let built = WebviewWindowBuilder::new(app, WEB_SIGN_IN_WINDOW, WebviewUrl::External(url))
+    let mut builder = WebviewWindowBuilder::new(app, WEB_SIGN_IN_WINDOW, WebviewUrl::External(url));
+    // The configured proxy (WebKitGTK takes no proxy credentials; the system's own proxy
+    // settings apply otherwise).
+    match Network::current() {
+        Ok(Network {
+            proxy: Some(proxy), ..
+        }) => builder = builder.proxy_url(proxy.url()),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "the proxy setting is not usable; signing in without it");
+        }
+    }
+    let built = builder
         .title(format!("Sign in to {site}"))
         .inner_size(820.0, 680.0)
         .data_directory(state.paths.webview_dir(site))

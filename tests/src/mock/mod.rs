@@ -113,6 +113,8 @@ pub struct MockConfig {
     pub scripts: Vec<MockScript>,
     /// Shown on the IdP's form (the demo prints its credentials there).
     pub idp_hint: Option<String>,
+    /// Serve the site over HTTPS with this certificate (the IdP stays plain HTTP).
+    pub tls: Option<TlsIdentity>,
     /// A misconfigured IdP: it sends every browser straight back to the site's
     /// `/auth/renew`, which sends it to the IdP again, forever.
     pub idp_loops: bool,
@@ -137,6 +139,7 @@ impl MockConfig {
             scripts: Vec::new(),
             idp_hint: None,
             idp_loops: false,
+            tls: None,
         }
     }
 
@@ -153,6 +156,58 @@ impl MockConfig {
             idp_hint: Some("Demo sign-in: artist / sesame".into()),
             ..Self::saml2()
         }
+    }
+}
+
+/// A server certificate and its key, PEM-encoded.
+#[derive(Debug, Clone)]
+pub struct TlsIdentity {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl TlsIdentity {
+    fn acceptor(&self) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+        use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use tokio_rustls::rustls::{ServerConfig, crypto};
+        let invalid = |e: &dyn std::fmt::Display| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+        };
+        let certs = CertificateDer::pem_slice_iter(self.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(&e))?;
+        let key =
+            PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes()).map_err(|e| invalid(&e))?;
+        let config =
+            ServerConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| invalid(&e))?
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .map_err(|e| invalid(&e))?;
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+/// Serves `app` over TLS: each accepted connection is wrapped by `acceptor`.
+async fn serve_tls(listener: TcpListener, app: axum::Router, acceptor: tokio_rustls::TlsAcceptor) {
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let (acceptor, app) = (acceptor.clone(), app.clone());
+        tokio::spawn(async move {
+            // A client that does not trust the certificate hangs up here.
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+        });
     }
 }
 
@@ -356,7 +411,13 @@ impl MockSite {
     pub async fn start(config: MockConfig) -> std::io::Result<Self> {
         let site_listener = TcpListener::bind(config.site_addr).await?;
         let idp_listener = TcpListener::bind(config.idp_addr).await?;
-        let site_origin = format!("http://{}", site_listener.local_addr()?);
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let site_origin = format!("{scheme}://{}", site_listener.local_addr()?);
+        let acceptor = config.tls.as_ref().map(TlsIdentity::acceptor).transpose()?;
         let idp_origin = format!("http://{}", idp_listener.local_addr()?);
         let state = Arc::new(State {
             config,
@@ -374,8 +435,13 @@ impl MockSite {
         let idp_app = idp::router(Arc::clone(&state));
         let tasks = vec![
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(site_listener, site_app).await {
-                    tracing::error!(error = %e, "mock site stopped");
+                match acceptor {
+                    Some(acceptor) => serve_tls(site_listener, site_app, acceptor).await,
+                    None => {
+                        if let Err(e) = axum::serve(site_listener, site_app).await {
+                            tracing::error!(error = %e, "mock site stopped");
+                        }
+                    }
                 }
             }),
             tokio::spawn(async move {

@@ -1,0 +1,216 @@
+//! The proxy and CA settings apply to every request FPT Login makes: a real forward proxy on
+//! loopback sees them, and an HTTPS site with a studio CA is trusted only when that CA is.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use fpt_login_tests::ca::TestCa;
+use fpt_login_tests::harness::{Profile, bin, python, sign_in_with_password, wait_for};
+use fpt_login_tests::mock::{MockConfig, MockSite, SiteKind};
+use fpt_login_tests::proxy::ForwardProxy;
+use tokio::io::AsyncWriteExt as _;
+
+fn password_site() -> MockConfig {
+    MockConfig {
+        kind: SiteKind::Default,
+        asl_enabled: false,
+        ulf_enabled: false,
+        ..MockConfig::saml2()
+    }
+}
+
+/// `fpt-login login --method credentials` as `artist`, with `env` added; returns the output.
+async fn password_login(
+    profile: &Profile,
+    site: &str,
+    env: &[(&str, &std::path::Path)],
+) -> std::process::Output {
+    let mut command = profile.command(bin("fpt-login"));
+    command
+        .args([
+            "login",
+            "--site",
+            site,
+            "--method",
+            "credentials",
+            "--login",
+            "artist",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("fpt-login starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"sesame\n").await.expect("password");
+    drop(stdin);
+    child.wait_with_output().await.expect("fpt-login runs")
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_the_app_and_the_webview_go_through_the_configured_proxy() {
+    let site = MockSite::start(password_site()).await.expect("mock");
+    let proxy = ForwardProxy::start().await;
+    let profile = Profile::new();
+    let setting = format!("Jane:Pa55@{}", proxy.address());
+    let set = profile
+        .cli(&["settings", "set", "http-proxy", &setting])
+        .await;
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(
+        !String::from_utf8_lossy(&set.stdout).contains("Pa55"),
+        "the password is not shown"
+    );
+
+    sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
+    let api = format!("POST {}/api3/json", site.url());
+    let seen = proxy.seen();
+    let through = seen
+        .iter()
+        .find(|s| s.request == api)
+        .unwrap_or_else(|| panic!("{seen:?}"));
+    assert_eq!(
+        through.authorization.as_deref(),
+        Some("Basic SmFuZTpQYTU1"),
+        "Jane:Pa55, case kept"
+    );
+
+    let user: serde_json::Value =
+        serde_json::from_slice(&profile.cli(&["token", "--json"]).await.stdout).expect("JSON");
+    assert_eq!(user["http_proxy"], setting, "clients get the same proxy");
+
+    // The app's own requests: a sign-in asked over the socket starts with the site's info.
+    let mut app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
+    let before = proxy.seen().len();
+    let ask = "import json, os, socket, sys\n\
+        s = socket.socket(socket.AF_UNIX); s.connect(os.path.join(os.environ['FPT_LOGIN_HOME'], 'run', 'fpt-login.sock'))\n\
+        f = s.makefile('rb')\n\
+        for r in ({'type': 'hello', 'version': 1}, {'type': 'login', 'site': sys.argv[1]}):\n    \
+            s.sendall(json.dumps(r).encode() + b'\\n'); print(f.readline().decode().strip())";
+    let out = profile
+        .command(python())
+        .args(["-c", ask, site.url()])
+        .output()
+        .await
+        .expect("python");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("needs the password"),
+        "{out:?}"
+    );
+    wait_for(
+        "the app's info request at the proxy",
+        Duration::from_secs(30),
+        || async {
+            proxy.seen()[before..]
+                .iter()
+                .any(|s| s.request == api)
+                .then_some(())
+        },
+    )
+    .await;
+
+    // The web sign-in's webview too.
+    let web = profile
+        .command(bin("fpt-login"))
+        .args([
+            "login",
+            "--site",
+            site.url(),
+            "--method",
+            "web",
+            "--timeout",
+            "1",
+        ])
+        .output();
+    let renew = format!("GET {}/auth/renew?product=toolkit", site.url());
+    let (web, ()) = tokio::join!(
+        web,
+        wait_for(
+            "the webview's request at the proxy",
+            Duration::from_secs(30),
+            || async {
+                proxy
+                    .seen()
+                    .iter()
+                    .any(|s| s.request == renew)
+                    .then_some(())
+            }
+        )
+    );
+    assert_eq!(
+        web.expect("fpt-login runs").status.code(),
+        Some(1),
+        "gave up after --timeout"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_studio_ca_is_trusted_only_when_configured() {
+    let studio = TestCa::new("Studio CA");
+    let stranger = TestCa::new("Someone Else's CA");
+    let site = MockSite::start(MockConfig {
+        tls: Some(studio.issue_for_loopback()),
+        ..password_site()
+    })
+    .await
+    .expect("mock");
+    assert!(site.url().starts_with("https://127.0.0.1:"));
+    let profile = Profile::new();
+    let studio_pem = profile.home().join("studio-ca.pem");
+    let stranger_pem = profile.home().join("stranger-ca.pem");
+    studio.write_bundle(&studio_pem);
+    stranger.write_bundle(&stranger_pem);
+
+    let untrusted = password_login(&profile, site.url(), &[]).await;
+    assert_eq!(untrusted.status.code(), Some(1), "{}", stderr(&untrusted));
+    let message = stderr(&untrusted);
+    assert!(
+        message.contains("certificate") && message.contains("ca-bundle"),
+        "{message}"
+    );
+
+    let trusted = password_login(
+        &profile,
+        site.url(),
+        &[("SHOTGUN_API_CACERTS", &studio_pem)],
+    )
+    .await;
+    assert!(trusted.status.success(), "{}", stderr(&trusted));
+
+    // The setting wins over the environment: a wrong bundle fails clearly.
+    let stranger_arg = stranger_pem.to_str().expect("utf-8 path");
+    assert!(
+        profile
+            .cli(&["settings", "set", "ca-bundle", stranger_arg])
+            .await
+            .status
+            .success()
+    );
+    let wrong = password_login(
+        &profile,
+        site.url(),
+        &[("SHOTGUN_API_CACERTS", &studio_pem)],
+    )
+    .await;
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(stderr(&wrong).contains("certificate"), "{}", stderr(&wrong));
+
+    let bad_file = profile
+        .cli(&["settings", "set", "ca-bundle", "/etc/hostname"])
+        .await;
+    assert_eq!(bad_file.status.code(), Some(2));
+    assert!(
+        stderr(&bad_file).contains("holds no PEM certificates"),
+        "{}",
+        stderr(&bad_file)
+    );
+}
