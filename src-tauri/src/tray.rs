@@ -3,7 +3,7 @@
 
 use fpt_login_core::protocol::StatusInfo;
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::broadcast::error::RecvError;
@@ -14,6 +14,7 @@ const TRAY_ID: &str = "fpt-login";
 const MENU_SIGN_IN: &str = "sign-in";
 const MENU_SIGN_OUT: &str = "sign-out";
 const MENU_QUIT: &str = "quit";
+const MENU_TOOLKIT: &str = "toolkit-files";
 
 /// What the tray's first line says: `<login> @ <site>` or "Not signed in".
 pub fn headline(status: &StatusInfo) -> String {
@@ -41,6 +42,11 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String)
         }
         (None, Err(e)) => (format!("Error: {e}"), false),
     };
+    let toolkit_files = state
+        .accounts
+        .settings_file()
+        .load()
+        .is_ok_and(|s| s.toolkit_files);
     let menu = Menu::with_items(
         app,
         &[
@@ -48,6 +54,15 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String)
             &PredefinedMenuItem::separator(app)?,
             &MenuItem::with_id(app, MENU_SIGN_IN, "Sign in…", true, None::<&str>)?,
             &MenuItem::with_id(app, MENU_SIGN_OUT, "Sign out", signed_in, None::<&str>)?,
+            &PredefinedMenuItem::separator(app)?,
+            &CheckMenuItem::with_id(
+                app,
+                MENU_TOOLKIT,
+                "Keep Toolkit's session files up to date",
+                true,
+                toolkit_files,
+                None::<&str>,
+            )?,
             &PredefinedMenuItem::separator(app)?,
             &MenuItem::with_id(app, MENU_QUIT, "Quit", true, None::<&str>)?,
         ],
@@ -80,6 +95,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .on_menu_event(|app, event| match event.id().as_ref() {
             MENU_SIGN_IN => show_main_window(app),
             MENU_SIGN_OUT => sign_out(app),
+            MENU_TOOLKIT => toggle_toolkit_files(app),
             MENU_QUIT => app.exit(0),
             _ => {}
         })
@@ -96,6 +112,22 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         }
     });
     Ok(())
+}
+
+fn toggle_toolkit_files<R: Runtime>(app: &AppHandle<R>) {
+    let accounts = std::sync::Arc::clone(&app.state::<AppState>().accounts);
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let enable = !accounts
+            .settings_file()
+            .load()
+            .is_ok_and(|s| s.toolkit_files);
+        match accounts.set_toolkit_files(enable) {
+            Ok(written) => tracing::info!(enable, written, "Toolkit's session files"),
+            Err(e) => tracing::error!(error = %e, "cannot change Toolkit's session files"),
+        }
+        refresh(&app);
+    });
 }
 
 fn sign_out<R: Runtime>(app: &AppHandle<R>) {

@@ -71,8 +71,22 @@ pub async fn run_python(script: &str, site: &str, token: &str) -> String {
 /// Signs `login` in to `site` with `fpt-login login --method credentials` (through the app when
 /// one runs for `profile`).
 pub async fn sign_in_with_password(profile: &Profile, site: &str, login: &str, password: &str) {
-    let mut child = profile
-        .command(bin("fpt-login"))
+    sign_in_with_password_env(profile, site, login, password, &[]).await;
+}
+
+/// [`sign_in_with_password`] with more environment.
+pub async fn sign_in_with_password_env(
+    profile: &Profile,
+    site: &str,
+    login: &str,
+    password: &str,
+    env: &[(&str, &Path)],
+) {
+    let mut command = profile.command(bin("fpt-login"));
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command
         .args([
             "login",
             "--site",
@@ -154,11 +168,13 @@ impl Profile {
         self.dir.path()
     }
 
-    /// A command with this profile's environment.
+    /// A command with this profile's environment. Toolkit's cache (`SHOTGUN_HOME`) is the
+    /// profile's too, so no test ever writes the real `~/.shotgun`.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new(program);
         command
             .env("FPT_LOGIN_HOME", self.home())
+            .env("SHOTGUN_HOME", self.home().join("shotgun"))
             .kill_on_drop(true);
         command
     }
@@ -175,14 +191,22 @@ impl Profile {
 
     /// Starts the desktop app with `args`; its log goes to a file in the profile.
     pub fn spawn_app(&self, args: &[&str]) -> App {
+        self.spawn_app_with(args, &[])
+    }
+
+    /// [`Profile::spawn_app`] with more environment.
+    pub fn spawn_app_with(&self, args: &[&str], env: &[(&str, &Path)]) -> App {
         let (file, log) = tempfile::Builder::new()
             .prefix("app-")
             .suffix(".log")
             .tempfile_in(self.home())
             .and_then(|f| f.keep().map_err(|e| e.error))
             .expect("app log file");
-        let child = self
-            .command(bin("fpt-login-desktop"))
+        let mut command = self.command(bin("fpt-login-desktop"));
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command
             .args(args)
             .env("FPT_LOGIN_LOG", "trace")
             .stdin(Stdio::null())

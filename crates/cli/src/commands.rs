@@ -12,6 +12,7 @@ use crate::backend::{Backend, EXIT_FAILURE, EXIT_SIGN_IN_REQUIRED, EXIT_USAGE, F
 use crate::doctor;
 use crate::handoff;
 use crate::login::{self, LoginArgs};
+use crate::toolkit;
 use crate::{Command, ScriptCommand, SettingKey, SettingsAction};
 
 pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
@@ -27,6 +28,7 @@ pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
         Command::Sites { json } => sites(json, verbose),
         Command::Doctor { site, json } => doctor::doctor(site, json),
         Command::Settings { action } => settings(action),
+        Command::Toolkit(command) => toolkit::toolkit(&command, verbose),
         Command::Use { site, login } => use_site(&site, login, verbose),
         Command::Status { json } => status(json, verbose),
         Command::Logout { site, login, json } => logout(site, login, json, verbose),

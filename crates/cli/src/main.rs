@@ -5,6 +5,7 @@ mod commands;
 mod doctor;
 mod handoff;
 mod login;
+mod toolkit;
 
 use std::process::ExitCode;
 
@@ -131,6 +132,9 @@ Examples:
         )]
         command: Vec<String>,
     },
+    /// Keep Toolkit's own session cache up to date, for unmodified Toolkit (opt-in).
+    #[command(subcommand)]
+    Toolkit(ToolkitCommand),
     /// Show or change the network settings: the HTTP proxy and the CA bundle.
     #[command(after_help = "Keys:
   http-proxy  [user:password@]host[:port] (port 8080 when absent), used for every request the
@@ -236,6 +240,24 @@ wrong password, a two-factor code needed without a terminal), 1 on errors and --
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ToolkitCommand {
+    /// Whether the files are kept, where they are, and the sessions in them.
+    Status,
+    /// Write every signed-in user to Toolkit's files now and on every sign-in and sign-out.
+    #[command(
+        after_help = "The files are ~/.shotgun/authentication.yml and ~/.shotgun/<site>/authentication.yml
+($SHOTGUN_HOME when set; ~/Library/Caches/Shotgun on macOS, %APPDATA%\\Shotgun on Windows),
+exactly as tk-core writes them. They hold session tokens in plain text (0600 files in 0700
+folders), which is why this is off by default."
+    )]
+    Enable,
+    /// Stop updating Toolkit's files (what is in them stays).
+    Disable,
+    /// Take over the sessions Toolkit's files hold, after checking each with its site.
+    Import,
 }
 
 #[derive(Debug, Subcommand)]

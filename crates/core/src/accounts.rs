@@ -17,6 +17,7 @@ use crate::settings::{Settings, SettingsError, SettingsFile, UserRecord, push_re
 use crate::site::{Site, SiteError};
 use crate::store::{StoreError, TokenStore};
 use crate::time;
+use crate::toolkit::{ToolkitCache, ToolkitError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountsError {
@@ -28,6 +29,8 @@ pub enum AccountsError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Toolkit(#[from] ToolkitError),
 }
 
 fn sign_in_hint(site: Option<&Site>) -> String {
@@ -44,9 +47,18 @@ impl AccountsError {
             Self::SignInRequired { .. } => ErrorKind::SignInRequired,
             Self::Site(_) => ErrorKind::BadRequest,
             Self::Store(_) => ErrorKind::Keyring,
-            Self::Settings(_) => ErrorKind::Internal,
+            Self::Settings(_) | Self::Toolkit(_) => ErrorKind::Internal,
         };
         ErrorInfo::new(kind, self.to_string())
+    }
+}
+
+/// Applies a change to Toolkit's cache files. The sign-in itself already happened, so a
+/// failure here is reported, not returned.
+fn mirror_to_toolkit(change: impl FnOnce(&ToolkitCache) -> Result<(), ToolkitError>) {
+    match ToolkitCache::locate().and_then(|cache| change(&cache)) {
+        Ok(()) => tracing::debug!("updated Toolkit's session cache"),
+        Err(e) => tracing::warn!(error = %e, "could not update Toolkit's session cache"),
     }
 }
 
@@ -235,7 +247,8 @@ impl Accounts {
         self.forget_cached(site, &session.login);
         self.store.save(site, &session.login, &session.token)?;
         let login = session.login.clone();
-        self.settings.update(|settings| {
+        let token = session.token.clone();
+        let (written, ()) = self.settings.update(|settings| {
             push_recent(&mut settings.recent_sites, site.clone());
             settings.default_site = Some(site.clone());
             let s = settings.sites.entry(site.clone()).or_default();
@@ -254,6 +267,9 @@ impl Accounts {
                 unknown: std::mem::take(&mut record.unknown),
             };
         })?;
+        if written.toolkit_files {
+            mirror_to_toolkit(|cache| cache.record_sign_in(site, &login, &token));
+        }
         let _ = self.changes.send(Change::SignedIn {
             site: site.clone(),
             login,
@@ -294,6 +310,33 @@ impl Accounts {
             login: login.map(ToOwned::to_owned),
         });
         self.user(Some(site), None)
+    }
+
+    /// Turns keeping Toolkit's session cache on or off. Turning it on writes the current user
+    /// of every site now; returns how many were written.
+    pub fn set_toolkit_files(&self, enabled: bool) -> Result<usize, AccountsError> {
+        let (settings, ()) = self.settings.update(|s| s.toolkit_files = enabled)?;
+        if !enabled {
+            return Ok(0);
+        }
+        let cache = ToolkitCache::locate()?;
+        let mut written = 0;
+        for site in settings.sites.keys() {
+            if let Ok(UserInfo {
+                credentials:
+                    Credentials::Session {
+                        login,
+                        session_token,
+                        ..
+                    },
+                ..
+            }) = self.user(Some(site), None)
+            {
+                cache.record_sign_in(site, &login, &session_token)?;
+                written += 1;
+            }
+        }
+        Ok(written)
     }
 
     /// The way in last chosen for `site`, if any.
@@ -385,6 +428,9 @@ impl Accounts {
         })?;
         if !(had_token || had_record) {
             return Ok(LoggedOut { site, login: None });
+        }
+        if settings.toolkit_files {
+            mirror_to_toolkit(|cache| cache.record_sign_out(&site, &login).map(drop));
         }
         let _ = self.changes.send(Change::SignedOut {
             site: site.clone(),

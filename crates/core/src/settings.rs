@@ -48,6 +48,10 @@ pub struct Settings {
     /// The HTTP proxy for every request, in Toolkit's `[user:pass@]host[:port]` form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_proxy: Option<String>,
+    /// Keep Toolkit's session cache files (`~/.shotgun/…/authentication.yml`) up to date, for
+    /// unmodified Toolkit processes. Off by default: those files hold tokens in plain text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub toolkit_files: bool,
     /// A PEM bundle of the CAs to trust instead of the system's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_bundle: Option<PathBuf>,

@@ -1,5 +1,10 @@
 //! Toolkit (tk-core) compatibility: the serialized user tk-core's `deserialize_user` reads
-//! (protocol reference §8).
+//! (protocol reference §8), and tk-core's session cache files (§7).
+
+mod cache;
+mod yaml;
+
+pub use cache::{CachedSession, SHOTGUN_HOME_ENV, ToolkitCache, ToolkitError};
 
 use std::fmt::Write as _;
 

@@ -1,0 +1,99 @@
+//! `fpt-login toolkit`: Toolkit's session cache files, opt-in.
+
+use fpt_login_core::method::Method;
+use fpt_login_core::protocol::Request;
+use fpt_login_core::session::{self, Expiry};
+use fpt_login_core::toolkit::ToolkitCache;
+
+use crate::ToolkitCommand;
+use crate::backend::{Backend, EXIT_FAILURE, Failure};
+use crate::commands::print;
+
+fn failed(e: &dyn std::fmt::Display) -> Failure {
+    Failure::new(EXIT_FAILURE, e.to_string())
+}
+
+pub fn toolkit(command: &ToolkitCommand, verbose: bool) -> Result<(), Failure> {
+    let cache = ToolkitCache::locate().map_err(|e| failed(&e))?;
+    let file = Backend::accounts()?.settings_file().clone();
+    match command {
+        ToolkitCommand::Status => {
+            let enabled = file.load().map_err(|e| failed(&e))?.toolkit_files;
+            let mut lines = vec![
+                format!("Toolkit's files: {}", cache.root().display()),
+                format!(
+                    "Kept up to date: {}",
+                    if enabled {
+                        "yes"
+                    } else {
+                        "no (`fpt-login toolkit enable`)"
+                    }
+                ),
+            ];
+            for s in cache.sessions().map_err(|e| failed(&e))? {
+                lines.push(format!("  {} @ {}", s.login, s.site));
+            }
+            print(&lines.join("\n"))
+        }
+        ToolkitCommand::Enable => {
+            let written = Backend::accounts()?
+                .set_toolkit_files(true)
+                .map_err(|e| failed(&e))?;
+            print(&format!(
+                "Toolkit's files in {} are kept up to date ({written} signed-in user(s) written).",
+                cache.root().display()
+            ))
+        }
+        ToolkitCommand::Disable => {
+            Backend::accounts()?
+                .set_toolkit_files(false)
+                .map_err(|e| failed(&e))?;
+            print(&format!(
+                "No longer updating Toolkit's files; the sessions already in {} stay until Toolkit signs out.",
+                cache.root().display()
+            ))
+        }
+        ToolkitCommand::Import => import(&cache, verbose),
+    }
+}
+
+/// Stores each session Toolkit's files hold, once its site has confirmed it.
+fn import(cache: &ToolkitCache, verbose: bool) -> Result<(), Failure> {
+    let sessions = cache.sessions().map_err(|e| failed(&e))?;
+    if sessions.is_empty() {
+        return print(&format!(
+            "Toolkit's files in {} hold no session.",
+            cache.root().display()
+        ));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| failed(&e))?;
+    let mut backend = Backend::open(verbose)?;
+    let mut lines = Vec::new();
+    for found in sessions {
+        // Toolkit does not say how the person signed in; its default is the App Session
+        // Launcher.
+        let checked = rt.block_on(session::validate(
+            &found.site,
+            &found.login,
+            found.token,
+            Method::AppSessionLauncher,
+            Expiry::default(),
+        ));
+        match checked {
+            Ok(session) => {
+                let login = session.login.clone();
+                let request = Request::StoreSession {
+                    site: found.site.to_string(),
+                    session,
+                };
+                backend.request(&request)?;
+                lines.push(format!("imported {login} @ {}", found.site));
+            }
+            Err(e) => lines.push(format!("skipped {} @ {}: {e}", found.login, found.site)),
+        }
+    }
+    print(&lines.join("\n"))
+}
