@@ -7,6 +7,7 @@ fn main() {
         "start_sign_in",
         "cancel_sign_in",
         "sign_in_with_password",
+        "import_toolkit_sessions",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build configuration");

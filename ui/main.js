@@ -241,5 +241,23 @@ invoke("initial_state").then((state) => {
     return;
   }
   showStatus(state.status);
+  if (state.toolkit_sessions.length) {
+    $("toolkit-who").textContent = state.toolkit_sessions.join(", ");
+    $("toolkit-offer").hidden = false;
+  }
   if (state.site) checkSite();
+});
+
+$("toolkit-import").addEventListener("click", async () => {
+  $("toolkit-import").disabled = true;
+  try {
+    const report = await invoke("import_toolkit_sessions");
+    $("status").textContent = report.join(" ");
+    $("status").className = report.some((line) => line.startsWith("Imported")) ? "signed_in" : "failed";
+  } catch (message) {
+    $("status").textContent = sentence(String(message));
+    $("status").className = "failed";
+  } finally {
+    $("toolkit-offer").hidden = true;
+  }
 });

@@ -5,6 +5,7 @@
 
 use fpt_login_core::api3::Api3;
 use fpt_login_core::method::{self, Method};
+use fpt_login_core::toolkit::{self, ToolkitCache};
 use fpt_login_core::{Secret, Site};
 use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime, State};
@@ -21,6 +22,8 @@ pub struct InitialState {
     /// The outcome of the latest sign-in, if any.
     status: Option<SignInStatus>,
     keyring_error: Option<String>,
+    /// Sessions Toolkit's cache holds, offered on the first start.
+    toolkit_sessions: Vec<String>,
 }
 
 #[tauri::command]
@@ -42,7 +45,39 @@ pub fn initial_state(state: State<'_, AppState>) -> InitialState {
             .collect(),
         status: state.last_status.lock().expect("status lock").clone(),
         keyring_error: state.keyring_error.clone(),
+        toolkit_sessions: state.toolkit_offer.lock().expect("offer lock").clone(),
     }
+}
+
+/// Takes over the sessions in Toolkit's cache that their sites confirm; one line per session.
+#[tauri::command]
+pub async fn import_toolkit_sessions<R: Runtime>(app: AppHandle<R>) -> Result<Vec<String>, String> {
+    let state = app.state::<AppState>();
+    state.toolkit_offer.lock().expect("offer lock").clear();
+    let found = ToolkitCache::locate()
+        .and_then(|cache| cache.sessions())
+        .map_err(|e| e.to_string())?;
+    let mut report = Vec::new();
+    for session in found {
+        let (site, login) = (session.site.clone(), session.login.clone());
+        match toolkit::confirm(session).await {
+            Ok(confirmed) => {
+                let accounts = std::sync::Arc::clone(&state.accounts);
+                let store_site = site.clone();
+                let stored = tauri::async_runtime::spawn_blocking(move || {
+                    accounts.sign_in(&store_site, confirmed)
+                })
+                .await;
+                match stored {
+                    Ok(Ok(())) => report.push(format!("Imported {login} @ {site}.")),
+                    Ok(Err(e)) => report.push(format!("Could not store {login} @ {site}: {e}.")),
+                    Err(e) => report.push(format!("Could not store {login} @ {site}: {e}.")),
+                }
+            }
+            Err(e) => report.push(format!("Skipped {login} @ {site}: {e}.")),
+        }
+    }
+    Ok(report)
 }
 
 /// One way in, as the window lists it.

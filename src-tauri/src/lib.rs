@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use fpt_login_core::paths::{self, Paths};
+use fpt_login_core::toolkit::ToolkitCache;
 use fpt_login_core::{Accounts, Site};
 use serde::Serialize;
 use tauri::{
@@ -92,9 +93,14 @@ pub struct AppState {
     pub last_status: Mutex<Option<SignInStatus>>,
     /// Every status, for socket clients waiting for a sign-in to end.
     pub statuses: broadcast::Sender<SignInStatus>,
+    /// The web sign-in whose window is open, if any.
+    pub web_attempt: Mutex<Option<Arc<login::Attempt>>>,
     /// The App Session Launcher sign-in in progress.
     pub asl: Mutex<Option<login::AslRun>>,
     pub asl_timeout: Duration,
+    /// On the very first start, the sessions Toolkit's cache already holds (`login @ site`),
+    /// offered for import.
+    pub toolkit_offer: Mutex<Vec<String>>,
 }
 
 impl AppState {
@@ -215,7 +221,21 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    let first_start = !paths.settings_file().exists();
     let accounts = Arc::new(Accounts::new(&paths));
+    let toolkit_offer = if first_start {
+        ToolkitCache::locate()
+            .and_then(|cache| cache.sessions())
+            .map(|found| {
+                found
+                    .iter()
+                    .map(|s| format!("{} @ {}", s.login, s.site))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     // Fail loudly, not later: a token that silently does not persist is worse than no app.
     let keyring_error = accounts.store().probe().err().map(|e| {
         tracing::error!("{e}");
@@ -232,8 +252,10 @@ pub fn run() {
         prefill_site: Mutex::new(args.site.clone().or_else(|| args.sign_in.clone())),
         last_status: Mutex::new(None),
         statuses: broadcast::channel(32).0,
+        web_attempt: Mutex::new(None),
         asl: Mutex::new(None),
         asl_timeout: Duration::from_secs(args.asl_timeout),
+        toolkit_offer: Mutex::new(toolkit_offer),
     };
 
     let app = tauri::Builder::default()
@@ -253,6 +275,7 @@ pub fn run() {
             commands::start_sign_in,
             commands::cancel_sign_in,
             commands::sign_in_with_password,
+            commands::import_toolkit_sessions,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

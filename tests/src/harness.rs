@@ -352,22 +352,35 @@ pub async fn keyring_lookup(site: &str, login: &str) -> Option<String> {
 
 /// Closes the X11 window whose title contains `title` the way a person does (the window
 /// manager's close request), retrying until the window exists.
-pub async fn close_window_like_a_person(title: &str) {
+pub async fn close_window_like_a_person(title: &str, app_log: impl Fn() -> String) {
     let script = workspace_root().join("tests/support/close_window.py");
-    wait_for(
-        &format!("a window titled like {title:?} to close"),
-        Duration::from_secs(30),
-        || async {
-            let out = Command::new(python())
-                .arg(&script)
-                .arg(title)
-                .output()
-                .await
-                .ok()?;
-            out.status.success().then_some(())
-        },
-    )
-    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = Command::new(python())
+            .arg(&script)
+            .arg(title)
+            .output()
+            .await
+            .expect("python runs");
+        if out.status.success() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let log = app_log();
+            let tail: Vec<&str> = log
+                .lines()
+                .filter(|l| !l.contains("TRACE"))
+                .rev()
+                .take(30)
+                .collect();
+            panic!(
+                "could not close a window titled like {title:?}: {}\napp log (newest first):\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                tail.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A stand-in for the person's web browser (`BROWSER`): it records the addresses it is asked to

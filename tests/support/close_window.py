@@ -6,7 +6,7 @@ Usage: close_window.py TITLE   (prints how many windows it asked; exits 1 when n
 
 import sys
 
-from Xlib import X, display, protocol
+from Xlib import X, display, error, protocol
 
 
 def title(window, net_wm_name, utf8_string):
@@ -26,8 +26,15 @@ def main():
     net_wm_name = conn.intern_atom("_NET_WM_NAME")
     utf8_string = conn.intern_atom("UTF8_STRING")
     asked = 0
+    seen = []
     for window in root.query_tree().children:
-        if wanted not in title(window, net_wm_name, utf8_string):
+        try:
+            name = title(window, net_wm_name, utf8_string)
+        except error.XError:
+            # Other programs' windows come and go while we look; one that vanished is not ours.
+            continue
+        seen.append(name)
+        if wanted not in name:
             continue
         message = protocol.event.ClientMessage(
             window=window,
@@ -38,6 +45,8 @@ def main():
         asked += 1
     conn.flush()
     print(asked)
+    if not asked:
+        print("no window titled like %r among %r" % (wanted, [t for t in seen if t]), file=sys.stderr)
     return 0 if asked else 1
 
 

@@ -2,10 +2,9 @@
 //! in (exit 0), cancelled (exit 4), or no app to ask (exit 1).
 
 use std::process::Stdio;
-use std::sync::Arc;
 
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, close_window_like_a_person, submit_idp_form, wait_for,
+    Profile, WebDriver, bin, close_window_like_a_person, open_idp_form, submit_idp_form, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 
@@ -13,16 +12,15 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The app started in the tray under WebDriver, and `fpt-login login --method web` running.
-/// The WebDriver session comes up with the app's first webview: the sign-in the CLI asked for.
+/// The app under WebDriver with its web sign-in for `site` open, and `fpt-login login
+/// --method web` for the same site running: the app brings the open window forward and the CLI
+/// waits for it.
 async fn web_login(
     profile: &Profile,
     site: &MockSite,
-) -> (tokio::process::Child, fantoccini::Client, Arc<WebDriver>) {
-    let driver = Arc::new(WebDriver::start(profile).await);
-    let launcher = Arc::clone(&driver);
-    let session = tokio::spawn(async move { launcher.launch_app(&["--background"]).await });
-    profile.wait_for_app().await;
+) -> (tokio::process::Child, fantoccini::Client, WebDriver) {
+    let driver = WebDriver::start(profile).await;
+    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
     let cli = profile
         .command(bin("fpt-login"))
         .args([
@@ -39,13 +37,15 @@ async fn web_login(
         .stderr(Stdio::piped())
         .spawn()
         .expect("fpt-login starts");
-    let browser = session.await.expect("the WebDriver session");
+    // The CLI's request reached the app once it says so.
     wait_for(
-        "the IdP page",
+        "the app to take the CLI's request",
         std::time::Duration::from_secs(60),
         || async {
-            let url = browser.current_url().await.ok()?;
-            url.as_str().starts_with(site.idp_url()).then_some(())
+            driver
+                .log()
+                .contains("in the window that is open")
+                .then_some(())
         },
     )
     .await;
@@ -56,10 +56,22 @@ async fn web_login(
 async fn the_cli_waits_for_the_apps_web_sign_in() {
     let site = MockSite::start(MockConfig::saml2()).await.expect("mock");
     let profile = Profile::new();
-    let (cli, browser, _driver) = web_login(&profile, &site).await;
+    let (cli, browser, driver) = web_login(&profile, &site).await;
     submit_idp_form(&browser, "artist", "sesame").await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");
-    assert!(out.status.success(), "{}", stderr(&out));
+    let log = driver.log();
+    let tail: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.contains("TRACE"))
+        .rev()
+        .take(40)
+        .collect();
+    assert!(
+        out.status.success(),
+        "{}\napp log (newest first):\n{}",
+        stderr(&out),
+        tail.join("\n")
+    );
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         said.trim(),
@@ -72,10 +84,42 @@ async fn the_cli_waits_for_the_apps_web_sign_in() {
 async fn closing_the_window_makes_the_cli_exit_4() {
     let site = MockSite::start(MockConfig::saml2()).await.expect("mock");
     let profile = Profile::new();
-    let (cli, _browser, _driver) = web_login(&profile, &site).await;
-    close_window_like_a_person(&format!("Sign in to {}", site.url())).await;
+    // No typing here, so no WebDriver: the app as a person runs it.
+    let app = profile.spawn_app(&["--sign-in", site.url()]);
+    app.wait_for_log("in the window that opened").await;
+    let cli = profile
+        .command(bin("fpt-login"))
+        .args([
+            "login",
+            "--site",
+            site.url(),
+            "--method",
+            "web",
+            "--timeout",
+            "60",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fpt-login starts");
+    app.wait_for_log("in the window that is open").await;
+    close_window_like_a_person(&format!("Sign in to {}", site.url()), || app.log()).await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");
-    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let log = app.log();
+    let tail: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("INFO") || l.contains("WARN") || l.contains("ERROR"))
+        .rev()
+        .take(20)
+        .collect();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}\napp log (newest first):\n{}",
+        stderr(&out),
+        tail.join("\n")
+    );
     assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
     assert_eq!(profile.cli(&["token"]).await.status.code(), Some(4));
 }

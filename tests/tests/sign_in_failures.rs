@@ -72,7 +72,7 @@ async fn closing_the_sign_in_window_is_reported_as_cancelled() {
     let driver = WebDriver::start(&profile).await;
     let _browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
 
-    close_window_like_a_person(&format!("Sign in to {}", site.url())).await;
+    close_window_like_a_person(&format!("Sign in to {}", site.url()), || driver.log()).await;
 
     wait_for(
         "the app to report the cancellation",

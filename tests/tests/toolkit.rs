@@ -5,7 +5,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use fpt_login_tests::harness::{Profile, bin, python, sign_in_with_password_env};
+use fantoccini::Locator;
+use fpt_login_tests::harness::{
+    Profile, WebDriver, bin, click, python, shown, sign_in_with_password_env, wait_for,
+};
 use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
 use tokio::io::AsyncWriteExt as _;
 
@@ -144,6 +147,68 @@ async fn the_files_follow_sign_in_and_sign_out_as_pyyaml_writes_them() {
     );
 }
 
+/// Writes Toolkit's cache with PyYAML as tk-core does: `artist` with `token` (valid) and
+/// `lead` with a token the site no longer knows.
+async fn write_toolkit_cache(root: &Path, site: &str, token: &str) {
+    let write = "import os, sys, yaml\nroot = os.environ['SHOTGUN_HOME']\n\
+        os.makedirs(os.path.join(root, '127.0.0.1'))\n\
+        yaml.safe_dump({'current_host': sys.argv[1], 'recent_hosts': [sys.argv[1]]}, open(os.path.join(root, 'authentication.yml'), 'w'))\n\
+        yaml.safe_dump({'current_user': 'artist', 'recent_users': ['artist', 'lead'], 'users': [\n    \
+            {'login': 'artist', 'session_token': sys.argv[2]}, {'login': 'lead', 'session_token': 'expired-long-ago'}]},\n    \
+            open(os.path.join(root, '127.0.0.1', 'authentication.yml'), 'w'))";
+    let wrote = tokio::process::Command::new(python())
+        .args(["-c", write, site, token])
+        .env("SHOTGUN_HOME", root)
+        .status()
+        .await
+        .expect("python runs");
+    assert!(wrote.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_start_offers_toolkits_sessions_in_the_window() {
+    let site = MockSite::start(password_site()).await.expect("mock");
+    let donor = Profile::new();
+    sign_in_with_password_env(&donor, site.url(), "artist", "sesame", &[]).await;
+    let token = String::from_utf8(donor.cli(&["token"]).await.stdout).expect("utf-8");
+    let profile = Profile::new();
+    // The profile's own SHOTGUN_HOME, which the app launched by WebDriver inherits.
+    write_toolkit_cache(&profile.home().join("shotgun"), site.url(), token.trim()).await;
+
+    let driver = WebDriver::start(&profile).await;
+    let window = driver.launch_app(&[]).await;
+    let offer = shown(&window, "#toolkit-who")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(offer, format!("artist @ {0}, lead @ {0}", site.url()));
+    click(&window, "#toolkit-import").await;
+    let status = wait_for("the import report", Duration::from_secs(60), || async {
+        let text = window
+            .find(Locator::Css("#status"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.contains("Imported").then_some(text)
+    })
+    .await;
+    assert!(
+        status.contains(&format!("Imported artist @ {}.", site.url())),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("Skipped lead @ {}", site.url())),
+        "{status}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&profile.cli(&["token"]).await.stdout).trim(),
+        token.trim()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_in_toolkits_files_are_imported_once_the_site_confirms_them() {
     let site = MockSite::start(password_site()).await.expect("mock");
@@ -152,19 +217,7 @@ async fn sessions_in_toolkits_files_are_imported_once_the_site_confirms_them() {
     let donor = Profile::new();
     sign_in_with_password_env(&donor, site.url(), "artist", "sesame", &[]).await;
     let token = String::from_utf8(donor.cli(&["token"]).await.stdout).expect("utf-8");
-    let write = "import os, sys, yaml\nroot = os.environ['SHOTGUN_HOME']\n\
-        os.makedirs(os.path.join(root, '127.0.0.1'))\n\
-        yaml.safe_dump({'current_host': sys.argv[1], 'recent_hosts': [sys.argv[1]]}, open(os.path.join(root, 'authentication.yml'), 'w'))\n\
-        yaml.safe_dump({'current_user': 'artist', 'recent_users': ['artist', 'lead'], 'users': [\n    \
-            {'login': 'artist', 'session_token': sys.argv[2]}, {'login': 'lead', 'session_token': 'expired-long-ago'}]},\n    \
-            open(os.path.join(root, '127.0.0.1', 'authentication.yml'), 'w'))";
-    let wrote = tokio::process::Command::new(python())
-        .args(["-c", write, site.url(), token.trim()])
-        .env("SHOTGUN_HOME", toolkit.path())
-        .status()
-        .await
-        .expect("python runs");
-    assert!(wrote.success());
+    write_toolkit_cache(toolkit.path(), site.url(), token.trim()).await;
 
     let profile = Profile::new();
     let out = cli(&profile, toolkit.path(), &["toolkit", "import"]).await;

@@ -1,9 +1,7 @@
 //! `fpt-login toolkit`: Toolkit's session cache files, opt-in.
 
-use fpt_login_core::method::Method;
 use fpt_login_core::protocol::Request;
-use fpt_login_core::session::{self, Expiry};
-use fpt_login_core::toolkit::ToolkitCache;
+use fpt_login_core::toolkit::{self, ToolkitCache};
 
 use crate::ToolkitCommand;
 use crate::backend::{Backend, EXIT_FAILURE, Failure};
@@ -73,26 +71,19 @@ fn import(cache: &ToolkitCache, verbose: bool) -> Result<(), Failure> {
     let mut backend = Backend::open(verbose)?;
     let mut lines = Vec::new();
     for found in sessions {
-        // Toolkit does not say how the person signed in; its default is the App Session
-        // Launcher.
-        let checked = rt.block_on(session::validate(
-            &found.site,
-            &found.login,
-            found.token,
-            Method::AppSessionLauncher,
-            Expiry::default(),
-        ));
+        let (site, login) = (found.site.clone(), found.login.clone());
+        let checked = rt.block_on(toolkit::confirm(found));
         match checked {
             Ok(session) => {
                 let login = session.login.clone();
                 let request = Request::StoreSession {
-                    site: found.site.to_string(),
+                    site: site.to_string(),
                     session,
                 };
                 backend.request(&request)?;
-                lines.push(format!("imported {login} @ {}", found.site));
+                lines.push(format!("imported {login} @ {site}"));
             }
-            Err(e) => lines.push(format!("skipped {} @ {}: {e}", found.login, found.site)),
+            Err(e) => lines.push(format!("skipped {login} @ {site}: {e}")),
         }
     }
     print(&lines.join("\n"))

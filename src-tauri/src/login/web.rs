@@ -31,7 +31,7 @@ const MAX_RENEW_VISITS: u32 = 5;
 
 /// One web sign-in, from opening the window to its outcome.
 #[derive(Debug)]
-struct Attempt {
+pub struct Attempt {
     site: Site,
     /// Set once the outcome is decided (landed or failed); closing the window after that is
     /// not a cancellation.
@@ -46,7 +46,26 @@ impl Attempt {
     }
 }
 
-/// Opens the web sign-in for `site`, replacing one already open.
+/// Brings the open sign-in window forward when it is for `site` and still going (a second
+/// launch, `fpt-login login`), instead of making the person start over; otherwise closes it.
+/// Returns whether it was reused.
+fn reuse_open_window<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Site) -> bool {
+    let Some(window) = app.get_webview_window(WEB_SIGN_IN_WINDOW) else {
+        return false;
+    };
+    let current = state.web_attempt.lock().expect("attempt lock").clone();
+    if current.is_some_and(|a| a.site == *site && !a.finished.load(Ordering::SeqCst)) {
+        let _ = window.show();
+        let _ = window.set_focus();
+        let message = format!("Sign in to {site} in the window that is open.");
+        state.report(app, status("waiting", site, message));
+        return true;
+    }
+    let _ = window.destroy();
+    false
+}
+
+/// Opens the web sign-in for `site`, replacing one already open for another site.
 pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let state = app.state::<AppState>();
     if let Some(error) = &state.keyring_error {
@@ -56,14 +75,15 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         );
         return;
     }
-    if let Some(previous) = app.get_webview_window(WEB_SIGN_IN_WINDOW) {
-        let _ = previous.destroy();
+    if reuse_open_window(app, &state, site) {
+        return;
     }
     let attempt = Arc::new(Attempt {
         site: site.clone(),
         finished: AtomicBool::new(false),
         renew_visits: AtomicU32::new(0),
     });
+    *state.web_attempt.lock().expect("attempt lock") = Some(Arc::clone(&attempt));
     let url = renew_url(site, &state.product, &super::IdentityHints::from_env());
     state.report(
         app,

@@ -6,6 +6,24 @@ mod yaml;
 
 pub use cache::{CachedSession, SHOTGUN_HOME_ENV, ToolkitCache, ToolkitError};
 
+use crate::api3::Api3Error;
+use crate::method::Method;
+use crate::protocol::NewSession;
+use crate::session::{self, Expiry};
+
+/// Checks a session found in Toolkit's cache with its site, ready to be stored. Toolkit does
+/// not record how the person signed in; its default is the App Session Launcher.
+pub async fn confirm(found: CachedSession) -> Result<NewSession, Api3Error> {
+    session::validate(
+        &found.site,
+        &found.login,
+        found.token,
+        Method::AppSessionLauncher,
+        Expiry::default(),
+    )
+    .await
+}
+
 use std::fmt::Write as _;
 
 use crate::protocol::{Credentials, UserInfo};
