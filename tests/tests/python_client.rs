@@ -159,10 +159,20 @@ async fn the_client_stays_python_3_7_compatible_and_installs_with_pip() {
         .await
         .expect("venv");
     assert!(made.success());
+    // Built from a copy: pip writes build/ and *.egg-info/ next to the sources.
+    let source = venv.path().join("source");
+    std::fs::create_dir(&source).expect("copy folder");
+    for file in ["fpt_login.py", "pyproject.toml", "README.md"] {
+        std::fs::copy(
+            workspace_root().join("clients/python").join(file),
+            source.join(file),
+        )
+        .expect("copy the client");
+    }
     let pip = tokio::process::Command::new(venv.path().join("bin/pip"))
         .args(["install", "--quiet", "--no-index", "--find-links"])
         .arg(workspace_root().join(".venv/wheels"))
-        .arg(workspace_root().join("clients/python"))
+        .arg(&source)
         .output()
         .await
         .expect("pip runs");

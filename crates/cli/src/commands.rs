@@ -27,7 +27,7 @@ pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
         Command::Whoami { site, json } => whoami(site, json, verbose),
         Command::Sites { json } => sites(json, verbose),
         Command::Doctor { site, json } => doctor::doctor(site, json),
-        Command::Settings { action } => settings(action),
+        Command::Settings { action, json } => settings(action, json),
         Command::Toolkit(command) => toolkit::toolkit(&command, verbose),
         Command::Use { site, login } => use_site(&site, login, verbose),
         Command::Status { json } => status(json, verbose),
@@ -279,7 +279,7 @@ fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
     lines.join("\n")
 }
 
-fn settings(action: Option<SettingsAction>) -> Result<(), Failure> {
+fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failure> {
     let file = Backend::accounts()?.settings_file().clone();
     let failed = |e: &dyn std::fmt::Display| Failure::new(EXIT_FAILURE, e.to_string());
     let usage = |e: &dyn std::fmt::Display| Failure::new(EXIT_USAGE, e.to_string());
@@ -287,6 +287,12 @@ fn settings(action: Option<SettingsAction>) -> Result<(), Failure> {
         None => {
             let settings = file.load().map_err(|e| failed(&e))?;
             let network = Network::from_settings(&settings).map_err(|e| failed(&e))?;
+            if json {
+                return print(&to_json(&json!({
+                    "http_proxy": network.proxy.as_ref().map(ToString::to_string),
+                    "ca_bundle": network.ca_bundle,
+                })));
+            }
             let proxy = network.proxy.map_or_else(
                 || "not set (HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply)".to_owned(),
                 |p| p.to_string(),
@@ -313,7 +319,7 @@ fn settings(action: Option<SettingsAction>) -> Result<(), Failure> {
                     eprintln!("{} holds {count} certificate(s).", path.display());
                 }
             }
-            settings(None)
+            settings(None, json)
         }
         Some(SettingsAction::Unset { key }) => {
             file.update(|s| match key {
@@ -321,7 +327,7 @@ fn settings(action: Option<SettingsAction>) -> Result<(), Failure> {
                 SettingKey::CaBundle => s.ca_bundle = None,
             })
             .map_err(|e| failed(&e))?;
-            settings(None)
+            settings(None, json)
         }
     }
 }

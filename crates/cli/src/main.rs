@@ -151,6 +151,9 @@ Examples:
     Settings {
         #[command(subcommand)]
         action: Option<SettingsAction>,
+        /// Print {\"http_proxy\" (password hidden), \"ca_bundle\"} after any change.
+        #[arg(long, global = true)]
+        json: bool,
     },
     /// Check what FPT Login needs, and say how to fix what fails.
     #[command(
@@ -245,7 +248,13 @@ wrong password, a two-factor code needed without a terminal), 1 on errors and --
 #[derive(Debug, Subcommand)]
 enum ToolkitCommand {
     /// Whether the files are kept, where they are, and the sessions in them.
-    Status,
+    #[command(after_help = "Examples:
+  fpt-login toolkit status
+  fpt-login toolkit status --json   # {\"root\", \"enabled\", \"sessions\": [{\"site\", \"login\"}]}")]
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Write every signed-in user to Toolkit's files now and on every sign-in and sign-out.
     #[command(
         after_help = "The files are ~/.shotgun/authentication.yml and ~/.shotgun/<site>/authentication.yml
@@ -255,8 +264,12 @@ folders), which is why this is off by default."
     )]
     Enable,
     /// Stop updating Toolkit's files (what is in them stays).
+    #[command(after_help = "Example:\n  fpt-login toolkit disable")]
     Disable,
     /// Take over the sessions Toolkit's files hold, after checking each with its site.
+    #[command(
+        after_help = "Example:\n  SHOTGUN_HOME=/mnt/home/jane/.shotgun fpt-login toolkit import"
+    )]
     Import,
 }
 
@@ -291,6 +304,9 @@ enum ScriptCommand {
         default: bool,
     },
     /// Remove a script's key from the keyring.
+    #[command(
+        after_help = "Example:\n  fpt-login script remove --site https://mystudio.shotgrid.autodesk.com --name farm"
+    )]
     Remove {
         #[arg(long, value_name = "URL")]
         site: String,

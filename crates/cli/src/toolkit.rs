@@ -5,7 +5,7 @@ use fpt_login_core::toolkit::{self, ToolkitCache};
 
 use crate::ToolkitCommand;
 use crate::backend::{Backend, EXIT_FAILURE, Failure};
-use crate::commands::print;
+use crate::commands::{print, to_json};
 
 fn failed(e: &dyn std::fmt::Display) -> Failure {
     Failure::new(EXIT_FAILURE, e.to_string())
@@ -15,8 +15,18 @@ pub fn toolkit(command: &ToolkitCommand, verbose: bool) -> Result<(), Failure> {
     let cache = ToolkitCache::locate().map_err(|e| failed(&e))?;
     let file = Backend::accounts()?.settings_file().clone();
     match command {
-        ToolkitCommand::Status => {
+        ToolkitCommand::Status { json } => {
             let enabled = file.load().map_err(|e| failed(&e))?.toolkit_files;
+            let sessions = cache.sessions().map_err(|e| failed(&e))?;
+            if *json {
+                let list: Vec<_> = sessions
+                    .iter()
+                    .map(|s| serde_json::json!({"site": s.site, "login": s.login}))
+                    .collect();
+                return print(&to_json(&serde_json::json!({
+                    "root": cache.root(), "enabled": enabled, "sessions": list,
+                })));
+            }
             let mut lines = vec![
                 format!("Toolkit's files: {}", cache.root().display()),
                 format!(
@@ -28,7 +38,7 @@ pub fn toolkit(command: &ToolkitCommand, verbose: bool) -> Result<(), Failure> {
                     }
                 ),
             ];
-            for s in cache.sessions().map_err(|e| failed(&e))? {
+            for s in sessions {
                 lines.push(format!("  {} @ {}", s.login, s.site));
             }
             print(&lines.join("\n"))
