@@ -82,37 +82,43 @@ pub async fn sign_in_with_password_env(
     password: &str,
     env: &[(&str, &Path)],
 ) {
-    let mut command = profile.command(bin("fpt-login"));
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command
-        .args([
-            "login",
-            "--site",
-            site,
-            "--method",
-            "credentials",
-            "--login",
-            login,
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fpt-login starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, format!("{password}\n").as_bytes())
+    let out = profile
+        .cli_with_stdin(
+            &[
+                "login",
+                "--site",
+                site,
+                "--method",
+                "credentials",
+                "--login",
+                login,
+                "--password-stdin",
+            ],
+            &format!("{password}\n"),
+            env,
+        )
+        .await;
+    assert!(out.status.success(), "sign-in failed: {}", stderr(&out));
+}
+
+/// What a finished program wrote to stderr.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Polls an App Session Launcher request the way an app does, from its approval page's
+/// address, as a second poller would (the token is handed out once).
+pub async fn poll_request_again(site: &str, approval_url: &str) -> reqwest::Response {
+    let id = approval_url
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.split('?').next())
+        .expect("request id");
+    reqwest::Client::new()
+        .put(format!("{site}/internal_api/app_session_request/{id}"))
+        .send()
         .await
-        .expect("password");
-    drop(stdin);
-    let out = child.wait_with_output().await.expect("fpt-login runs");
-    assert!(
-        out.status.success(),
-        "sign-in failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .expect("poll")
 }
 
 /// Polls `check` until it yields a value. Panics with `what` after `timeout`.
@@ -187,6 +193,32 @@ impl Profile {
             .output()
             .await
             .expect("fpt-login runs")
+    }
+
+    /// Runs `fpt-login ARGS` with `stdin` as its standard input (no terminal) and `env` added.
+    pub async fn cli_with_stdin(
+        &self,
+        args: &[&str],
+        stdin: &str,
+        env: &[(&str, &Path)],
+    ) -> Output {
+        let mut command = self.command(bin("fpt-login"));
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("fpt-login starts");
+        let mut input = child.stdin.take().expect("stdin");
+        tokio::io::AsyncWriteExt::write_all(&mut input, stdin.as_bytes())
+            .await
+            .expect("write stdin");
+        drop(input);
+        child.wait_with_output().await.expect("fpt-login runs")
     }
 
     /// Starts the desktop app with `args`; its log goes to a file in the profile.

@@ -1,11 +1,7 @@
 //! `fpt-login` as scripts meet it, without a desktop app: documented exit codes, clear errors,
 //! and no GUI libraries linked in.
 
-use fpt_login_tests::harness::{Profile, bin};
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use fpt_login_tests::harness::{Profile, bin, stderr};
 
 #[tokio::test]
 async fn nobody_signed_in_is_exit_4_with_how_to_sign_in() {

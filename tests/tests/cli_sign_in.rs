@@ -6,41 +6,17 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, RecordingBrowser, answer_approval, keyring_lookup, run_python,
+    Profile, RecordingBrowser, answer_approval, keyring_lookup, poll_request_again, run_python,
+    stderr,
 };
-use fpt_login_tests::mock::{MockConfig, MockScript, MockSite, MockUser, SiteKind};
+use fpt_login_tests::mock::{MockConfig, MockScript, MockSite, SiteKind};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt as _;
 
 fn password_site(kind: SiteKind) -> MockConfig {
     MockConfig {
         kind,
-        users: vec![
-            MockUser::new(42, "artist", "sesame", "Ada Artist"),
-            MockUser::new(7, "lead", "open-up", "Lee Lead")
-                .with_two_factor("123456", &["backup-1", "backup-2"]),
-        ],
-        ..MockConfig::saml2()
+        ..MockConfig::password_with_two_factor()
     }
-}
-
-/// Runs `fpt-login ARGS` with `stdin` as its standard input (and no terminal).
-async fn cli_with_stdin(profile: &Profile, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = profile
-        .command(fpt_login_tests::harness::bin("fpt-login"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fpt-login starts");
-    let mut input = child.stdin.take().expect("stdin");
-    input
-        .write_all(stdin.as_bytes())
-        .await
-        .expect("write stdin");
-    drop(input);
-    child.wait_with_output().await.expect("fpt-login runs")
 }
 
 async fn password_login(
@@ -63,11 +39,9 @@ async fn password_login(
     if let Some(code) = code {
         args.extend(["--code", code]);
     }
-    cli_with_stdin(profile, &args, &format!("{password}\n")).await
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    profile
+        .cli_with_stdin(&args, &format!("{password}\n"), &[])
+        .await
 }
 
 async fn token_json(profile: &Profile) -> Value {
@@ -219,19 +193,7 @@ async fn the_app_session_launcher_signs_in_once_approved_and_hands_the_token_out
     assert_eq!(site.counters().asl_handed_out, 1);
 
     // Handed out once: polling the same request again is a 404.
-    let id = url
-        .rsplit('/')
-        .next()
-        .and_then(|s| s.split('?').next())
-        .expect("request id");
-    let again = reqwest::Client::new()
-        .put(format!(
-            "{}/internal_api/app_session_request/{id}",
-            site.url()
-        ))
-        .send()
-        .await
-        .expect("poll");
+    let again = poll_request_again(site.url(), &url).await;
     assert_eq!(again.status(), reqwest::StatusCode::NOT_FOUND);
 
     let projects = run_python(
@@ -357,12 +319,13 @@ async fn a_script_user_is_checked_stored_and_usable_by_shotgun_api3() {
     .expect("mock");
     let profile = Profile::new();
 
-    let wrong = cli_with_stdin(
-        &profile,
-        &["script", "add", "--site", site.url(), "--name", "farm"],
-        "nope\n",
-    )
-    .await;
+    let wrong = profile
+        .cli_with_stdin(
+            &["script", "add", "--site", site.url(), "--name", "farm"],
+            "nope\n",
+            &[],
+        )
+        .await;
     assert_eq!(wrong.status.code(), Some(4), "{}", stderr(&wrong));
     assert!(
         stderr(&wrong).contains("does not know script \"farm\""),
@@ -371,20 +334,21 @@ async fn a_script_user_is_checked_stored_and_usable_by_shotgun_api3() {
     );
     assert!(!stderr(&wrong).contains("nope"));
 
-    let added = cli_with_stdin(
-        &profile,
-        &[
-            "script",
-            "add",
-            "--site",
-            site.url(),
-            "--name",
-            "farm",
-            "--default",
-        ],
-        "k3y-f0r-farm\n",
-    )
-    .await;
+    let added = profile
+        .cli_with_stdin(
+            &[
+                "script",
+                "add",
+                "--site",
+                site.url(),
+                "--name",
+                "farm",
+                "--default",
+            ],
+            "k3y-f0r-farm\n",
+            &[],
+        )
+        .await;
     assert!(added.status.success(), "{}", stderr(&added));
     let user = token_json(&profile).await;
     assert_eq!(user["kind"], "script");

@@ -4,13 +4,10 @@
 use std::process::Stdio;
 
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, close_window_like_a_person, open_idp_form, submit_idp_form, wait_for,
+    Profile, WebDriver, bin, close_window_like_a_person, open_idp_form, stderr, submit_idp_form,
+    wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// The app under WebDriver with its web sign-in for `site` open, and `fpt-login login
 /// --method web` for the same site running: the app brings the open window forward and the CLI

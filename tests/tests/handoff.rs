@@ -6,19 +6,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fpt_login_tests::harness::{Profile, bin, sign_in_with_password};
-use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
+use fpt_login_tests::mock::{MockConfig, MockSite};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 fn password_site() -> MockConfig {
-    MockConfig {
-        kind: SiteKind::Default,
-        users: vec![
-            MockUser::new(42, "artist", "sesame", "Ada Artist"),
-            MockUser::new(43, "lead", "open-up", "Lee Lead"),
-        ],
-        ..MockConfig::saml2()
-    }
+    MockConfig::password()
 }
 
 fn stdout(out: &std::process::Output) -> String {

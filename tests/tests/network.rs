@@ -1,21 +1,18 @@
 //! The proxy and CA settings apply to every request FPT Login makes: a real forward proxy on
 //! loopback sees them, and an HTTPS site with a studio CA is trusted only when that CA is.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use fpt_login_tests::ca::TestCa;
-use fpt_login_tests::harness::{Profile, bin, python, sign_in_with_password, wait_for};
-use fpt_login_tests::mock::{MockConfig, MockSite, SiteKind};
+use fpt_login_tests::harness::{Profile, bin, python, sign_in_with_password, stderr, wait_for};
+use fpt_login_tests::mock::{MockConfig, MockSite};
 use fpt_login_tests::proxy::ForwardProxy;
-use tokio::io::AsyncWriteExt as _;
 
 fn password_site() -> MockConfig {
     MockConfig {
-        kind: SiteKind::Default,
         asl_enabled: false,
         ulf_enabled: false,
-        ..MockConfig::saml2()
+        ..MockConfig::password()
     }
 }
 
@@ -25,33 +22,17 @@ async fn password_login(
     site: &str,
     env: &[(&str, &std::path::Path)],
 ) -> std::process::Output {
-    let mut command = profile.command(bin("fpt-login"));
-    command
-        .args([
-            "login",
-            "--site",
-            site,
-            "--method",
-            "credentials",
-            "--login",
-            "artist",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let mut child = command.spawn().expect("fpt-login starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(b"sesame\n").await.expect("password");
-    drop(stdin);
-    child.wait_with_output().await.expect("fpt-login runs")
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    let args = [
+        "login",
+        "--site",
+        site,
+        "--method",
+        "credentials",
+        "--login",
+        "artist",
+        "--password-stdin",
+    ];
+    profile.cli_with_stdin(&args, "sesame\n", env).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

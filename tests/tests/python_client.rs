@@ -2,16 +2,15 @@
 //! site, with the real shotgun_api3; and without the app, through the CLI.
 
 use fpt_login_tests::harness::{Profile, bin, python, sign_in_with_password, workspace_root};
-use fpt_login_tests::mock::{MockConfig, MockScript, MockSite, SiteKind};
+use fpt_login_tests::mock::{MockConfig, MockScript, MockSite};
 
 fn password_site() -> MockConfig {
     MockConfig {
-        kind: SiteKind::Default,
         scripts: vec![MockScript {
             name: "farm".into(),
             key: "farm-key".into(),
         }],
-        ..MockConfig::saml2()
+        ..MockConfig::password()
     }
 }
 

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use fpt_login_tests::harness::{
-    Profile, RecordingBrowser, WebDriver, answer_approval, click, shown, type_into, wait_for,
+    Profile, RecordingBrowser, WebDriver, answer_approval, click, poll_request_again, shown,
+    type_into, wait_for,
 };
-use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
+use fpt_login_tests::mock::{MockConfig, MockSite, SiteKind};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -51,12 +52,7 @@ fn password_site(kind: SiteKind, asl: bool) -> MockConfig {
         kind,
         asl_enabled: asl,
         ulf_enabled: false,
-        users: vec![
-            MockUser::new(42, "artist", "sesame", "Ada Artist"),
-            MockUser::new(7, "lead", "open-up", "Lee Lead")
-                .with_two_factor("123456", &["backup-1"]),
-        ],
-        ..MockConfig::saml2()
+        ..MockConfig::password_with_two_factor()
     }
 }
 
@@ -240,19 +236,7 @@ async fn the_app_session_launcher_in_the_window_signs_in_once_approved() {
     wait_for_text(&window, "#status", "Signed in to").await;
     assert_eq!(token_login(&profile).await.as_deref(), Some("artist"));
     assert_eq!(site.counters().asl_handed_out, 1);
-    let id = opened
-        .rsplit('/')
-        .next()
-        .and_then(|s| s.split('?').next())
-        .expect("id");
-    let again = reqwest::Client::new()
-        .put(format!(
-            "{}/internal_api/app_session_request/{id}",
-            site.url()
-        ))
-        .send()
-        .await
-        .expect("poll");
+    let again = poll_request_again(site.url(), &opened).await;
     assert_eq!(
         again.status(),
         reqwest::StatusCode::NOT_FOUND,
@@ -286,19 +270,8 @@ async fn rejection_cancel_and_expiry_of_the_launcher_in_the_window() {
     click(&window, "#asl-cancel").await;
     wait_for_text(&window, "#status", "cancelled").await;
     answer_approval(&second, "artist", "sesame", true).await;
-    let id = second
-        .rsplit('/')
-        .next()
-        .and_then(|s| s.split('?').next())
-        .expect("id");
-    let unclaimed: serde_json::Value = reqwest::Client::new()
-        .put(format!(
-            "{}/internal_api/app_session_request/{id}",
-            site.url()
-        ))
-        .send()
+    let unclaimed: serde_json::Value = poll_request_again(site.url(), &second)
         .await
-        .expect("poll")
         .json()
         .await
         .expect("json");

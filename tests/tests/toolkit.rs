@@ -9,18 +9,11 @@ use fantoccini::Locator;
 use fpt_login_tests::harness::{
     Profile, WebDriver, bin, click, python, shown, sign_in_with_password_env, wait_for,
 };
-use fpt_login_tests::mock::{MockConfig, MockSite, MockUser, SiteKind};
+use fpt_login_tests::mock::{MockConfig, MockSite};
 use tokio::io::AsyncWriteExt as _;
 
 fn password_site() -> MockConfig {
-    MockConfig {
-        kind: SiteKind::Default,
-        users: vec![
-            MockUser::new(42, "artist", "sesame", "Ada Artist"),
-            MockUser::new(43, "lead", "open-up", "Lee Lead"),
-        ],
-        ..MockConfig::saml2()
-    }
+    MockConfig::password()
 }
 
 async fn cli(profile: &Profile, shotgun_home: &Path, args: &[&str]) -> std::process::Output {

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::backend::{Backend, EXIT_FAILURE, EXIT_SIGN_IN_REQUIRED, EXIT_USAGE, Failure};
 use crate::doctor;
 use crate::handoff;
-use crate::login::{self, LoginArgs};
+use crate::login;
 use crate::toolkit;
 use crate::{Command, ScriptCommand, SettingKey, SettingsAction};
 
@@ -32,28 +32,7 @@ pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
         Command::Use { site, login } => use_site(&site, login, verbose),
         Command::Status { json } => status(json, verbose),
         Command::Logout { site, login, json } => logout(site, login, json, verbose),
-        Command::Login {
-            site,
-            method,
-            login,
-            password_stdin,
-            code,
-            timeout,
-            no_browser,
-            json,
-        } => login::login(
-            &LoginArgs {
-                site,
-                method,
-                login,
-                password_stdin,
-                code,
-                timeout,
-                no_browser,
-                json,
-            },
-            verbose,
-        ),
+        Command::Login(args) => login::login(&args, verbose),
         Command::Script(ScriptCommand::Add {
             site,
             name,

@@ -16,15 +16,31 @@ use crate::backend::{Backend, EXIT_FAILURE, EXIT_SIGN_IN_REQUIRED, EXIT_USAGE, F
 use crate::commands::{checked_site, print, to_json, unexpected};
 
 /// What `fpt-login login` was asked.
-#[derive(Debug)]
+#[derive(Debug, clap::Args)]
 pub struct LoginArgs {
+    /// The site (default: the default site).
+    #[arg(long, value_name = "URL")]
     pub site: Option<String>,
+    /// How to sign in: asl, web or credentials.
+    #[arg(long, value_name = "METHOD")]
     pub method: Option<Method>,
+    /// The login, for --method credentials (asked on the terminal when missing).
+    #[arg(long)]
     pub login: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
     pub password_stdin: bool,
+    /// The two-factor code (or a backup code), when the account needs one.
+    #[arg(long, value_name = "CODE")]
     pub code: Option<String>,
+    /// Give up after this many seconds (default: 180 for asl, no limit for web).
+    #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// Print the approval address for asl but do not open a browser.
+    #[arg(long)]
     pub no_browser: bool,
+    /// Print the signed-in user as JSON (the object `token --json` prints).
+    #[arg(long)]
     pub json: bool,
 }
 

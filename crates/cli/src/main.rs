@@ -10,7 +10,6 @@ mod toolkit;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fpt_login_core::method::Method;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -199,32 +198,7 @@ Examples:
 
 Exits with 0 when signed in, 4 when the sign-in did not go through (cancelled, rejected,
 wrong password, a two-factor code needed without a terminal), 1 on errors and --timeout.")]
-    Login {
-        /// The site (default: the default site).
-        #[arg(long, value_name = "URL")]
-        site: Option<String>,
-        /// How to sign in: asl, web or credentials.
-        #[arg(long, value_name = "METHOD")]
-        method: Option<Method>,
-        /// The login, for --method credentials (asked on the terminal when missing).
-        #[arg(long)]
-        login: Option<String>,
-        /// Read the password from the first line of standard input.
-        #[arg(long)]
-        password_stdin: bool,
-        /// The two-factor code (or a backup code), when the account needs one.
-        #[arg(long, value_name = "CODE")]
-        code: Option<String>,
-        /// Give up after this many seconds (default: 180 for asl, no limit for web).
-        #[arg(long, value_name = "SECS")]
-        timeout: Option<u64>,
-        /// Print the approval address for asl but do not open a browser.
-        #[arg(long)]
-        no_browser: bool,
-        /// Print the signed-in user as JSON (the object `token --json` prints).
-        #[arg(long)]
-        json: bool,
-    },
+    Login(login::LoginArgs),
     /// API script credentials, for render farms and other unattended tools.
     #[command(subcommand)]
     Script(ScriptCommand),

@@ -143,6 +143,29 @@ impl MockConfig {
         }
     }
 
+    /// A site that signs people in with a login and password (`default`): `artist` / `sesame`
+    /// and `lead` / `open-up`.
+    pub fn password() -> Self {
+        Self {
+            kind: SiteKind::Default,
+            users: vec![
+                MockUser::new(42, "artist", "sesame", "Ada Artist"),
+                MockUser::new(43, "lead", "open-up", "Lee Lead"),
+            ],
+            ..Self::saml2()
+        }
+    }
+
+    /// [`MockConfig::password`] with two-factor authentication on for `lead`: the code
+    /// `123456`, or the single-use backup codes `backup-1` and `backup-2`.
+    pub fn password_with_two_factor() -> Self {
+        let mut config = Self::password();
+        config.users[1] = config.users[1]
+            .clone()
+            .with_two_factor("123456", &["backup-1", "backup-2"]);
+        config
+    }
+
     /// The README demo: fixed ports so the printed URL stays the same between runs.
     pub fn demo() -> Self {
         Self {
