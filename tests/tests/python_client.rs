@@ -94,26 +94,22 @@ async fn without_the_app_the_client_falls_back_to_the_cli_and_scripts_work_too()
     assert!(ok, "{err}");
     assert_eq!(refused, "True sign_in_required");
 
-    let mut add = profile
-        .command(bin("fpt-login"))
-        .args([
-            "script",
-            "add",
-            "--site",
-            site.url(),
-            "--name",
-            "farm",
-            "--default",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("fpt-login starts");
-    let mut stdin = add.stdin.take().expect("stdin");
-    tokio::io::AsyncWriteExt::write_all(&mut stdin, b"farm-key\n")
-        .await
-        .expect("key");
-    drop(stdin);
-    assert!(add.wait().await.expect("fpt-login runs").success());
+    let add = profile
+        .cli_with_stdin(
+            &[
+                "script",
+                "add",
+                "--site",
+                site.url(),
+                "--name",
+                "farm",
+                "--default",
+            ],
+            "farm-key\n",
+            &[],
+        )
+        .await;
+    assert!(add.status.success());
 
     let (ok, projects, err) = client(&profile, Via::SocketOrCli, LIST_PROJECTS).await;
     assert!(ok, "{err}");
