@@ -6,6 +6,7 @@
 mod commands;
 mod local_api;
 mod login;
+mod refresher;
 mod tray;
 
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
@@ -101,6 +102,7 @@ pub struct AppState {
     /// On the very first start, the sessions Toolkit's cache already holds (`login @ site`),
     /// offered for import.
     pub toolkit_offer: Mutex<Vec<String>>,
+    pub refresher: refresher::Refresher,
 }
 
 impl AppState {
@@ -256,6 +258,7 @@ pub fn run() {
         asl: Mutex::new(None),
         asl_timeout: Duration::from_secs(args.asl_timeout),
         toolkit_offer: Mutex::new(toolkit_offer),
+        refresher: refresher::Refresher::default(),
     };
 
     let app = tauri::Builder::default()
@@ -268,6 +271,11 @@ pub fn run() {
                 })
                 .build(),
         )
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--background"]),
+        ))
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::initial_state,
@@ -281,7 +289,9 @@ pub fn run() {
             let handle = app.handle().clone();
             quit_on_signals(&handle)?;
             tray::create(&handle)?;
+            tray::apply_autostart(&handle);
             local_api::start(&handle)?;
+            refresher::start(&handle);
             handle_args(&handle, &args);
             Ok(())
         })

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use fpt_login_core::Site;
 use fpt_login_core::local_api::{self, AccountsHandler, Handler};
 use fpt_login_core::method::{self, Method};
-use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response};
+use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response, SessionEvent};
 use tauri::{AppHandle, Manager as _, Runtime};
+use tokio::sync::broadcast;
 
 use crate::{AppState, login};
 
@@ -17,11 +18,27 @@ struct AppHandler<R: Runtime> {
 }
 
 impl<R: Runtime> Handler for AppHandler<R> {
+    fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.accounts.subscribe()
+    }
+
     async fn handle(&self, request: Request) -> Response {
         match request {
             Request::Login { site, method } => sign_in(&self.app, site, method)
                 .await
                 .unwrap_or_else(Response::Error),
+            Request::GetUser { site, min_ttl } => {
+                // A bad site name is answered below, with the usual error.
+                let parsed = site.as_deref().map(Site::parse).and_then(Result::ok);
+                let state = self.app.state::<AppState>();
+                state
+                    .refresher
+                    .ensure_fresh(&self.app, parsed.as_ref(), min_ttl)
+                    .await;
+                self.accounts
+                    .handle(Request::GetUser { site, min_ttl })
+                    .await
+            }
             other => self.accounts.handle(other).await,
         }
     }

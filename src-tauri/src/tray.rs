@@ -1,14 +1,19 @@
 //! The tray icon and its menu. Linux trays deliver no click events, so everything is in the
 //! menu, and the menu is rebuilt whenever who is signed in changes.
 
-use fpt_login_core::protocol::StatusInfo;
+use std::sync::Arc;
+
+use fpt_login_core::method::Method;
+use fpt_login_core::protocol::{SessionState, StatusInfo};
+use fpt_login_core::settings::Settings;
+use fpt_login_core::{Accounts, AccountsError, Site};
 use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::{AppState, show_main_window};
+use crate::{AppState, login, show_main_window};
 
 const TRAY_ID: &str = "fpt-login";
 const MENU_SIGN_IN: &str = "sign-in";
@@ -28,46 +33,238 @@ pub fn headline(status: &StatusInfo) -> String {
     }
 }
 
+/// Separates the parts of menu ids that carry a site (and a login).
+const SEP: char = '\u{1f}';
+const MENU_SIGN_OUT_ALL: &str = "sign-out-all";
+const MENU_KEEP_ALIVE: &str = "keep-alive";
+const MENU_AUTOSTART: &str = "autostart";
+const RENEW_PREFIX: &str = "renew";
+const USE_PREFIX: &str = "use";
+
+/// Sessions that need the person: the site, the login and why.
+fn needing_attention(status: &StatusInfo) -> Vec<(Site, String, String)> {
+    status
+        .sites
+        .iter()
+        .filter_map(|s| {
+            let login = s.current_user.as_ref()?;
+            let user = s.users.iter().find(|u| &u.login == login)?;
+            (user.state != SessionState::Active).then(|| {
+                let why = user
+                    .attention
+                    .clone()
+                    .unwrap_or_else(|| user.state.name().to_owned());
+                (s.site.clone(), login.clone(), why)
+            })
+        })
+        .collect()
+}
+
+/// A plain menu entry; disabled ones are text lines.
+fn item<R: Runtime>(
+    app: &AppHandle<R>,
+    id: impl AsRef<str>,
+    text: impl AsRef<str>,
+    enabled: bool,
+) -> tauri::Result<MenuItem<R>> {
+    MenuItem::with_id(app, id.as_ref(), text, enabled, None::<&str>)
+}
+
+fn check<R: Runtime>(
+    app: &AppHandle<R>,
+    id: impl AsRef<str>,
+    text: impl AsRef<str>,
+    checked: bool,
+) -> tauri::Result<CheckMenuItem<R>> {
+    CheckMenuItem::with_id(app, id.as_ref(), text, true, checked, None::<&str>)
+}
+
+/// "Default site": every signed-in person on every site, the default one checked. Only worth
+/// showing with more than one.
+fn default_submenu<R: Runtime>(
+    app: &AppHandle<R>,
+    status: &StatusInfo,
+) -> tauri::Result<Option<Submenu<R>>> {
+    let sessions: Vec<(&Site, &String, bool)> = status
+        .sites
+        .iter()
+        .flat_map(|s| {
+            let default = status.default_site.as_ref() == Some(&s.site);
+            s.users.iter().map(move |u| {
+                let current = default && s.current_user.as_ref() == Some(&u.login);
+                (&s.site, &u.login, current)
+            })
+        })
+        .collect();
+    if sessions.len() < 2 {
+        return Ok(None);
+    }
+    let switch = Submenu::with_id(app, "default", "Default site", true)?;
+    for (site, login, current) in sessions {
+        let id = format!("{USE_PREFIX}{SEP}{site}{SEP}{login}");
+        switch.append(&check(app, id, format!("{login} @ {site}"), current)?)?;
+    }
+    Ok(Some(switch))
+}
+
 fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String)> {
     let state = app.state::<AppState>();
-    let (text, signed_in) = match (&state.keyring_error, state.accounts.status()) {
-        (Some(_), _) => (
-            "Keyring unavailable — see the sign-in window".to_owned(),
-            false,
-        ),
-        (None, Ok(status)) => {
-            let text = headline(&status);
-            let signed_in = text != "Not signed in";
-            (text, signed_in)
-        }
-        (None, Err(e)) => (format!("Error: {e}"), false),
+    let status = state.accounts.status().ok();
+    let text = match (&state.keyring_error, &status) {
+        (Some(_), _) => "Keyring unavailable — see the sign-in window".to_owned(),
+        (None, Some(status)) => headline(status),
+        (None, None) => "Error: cannot read the settings".to_owned(),
     };
-    let toolkit_files = state
+    let status = status.unwrap_or_default();
+    let settings = state.accounts.settings_file().load_shared().ok();
+    let setting = |f: fn(&Settings) -> bool| settings.as_deref().is_some_and(f);
+    let signed_in = status.sites.iter().any(|s| !s.users.is_empty());
+    let menu = Menu::new(app)?;
+    menu.append(&item(app, "headline", &text, false)?)?;
+    for (site, login, why) in needing_attention(&status) {
+        menu.append(&item(
+            app,
+            "why",
+            format!("{login} @ {site}: {why}"),
+            false,
+        )?)?;
+        let id = format!("{RENEW_PREFIX}{SEP}{site}");
+        menu.append(&item(app, id, format!("Renew now ({site})…"), true)?)?;
+    }
+    if signed_in && !setting(Settings::keep_alive_enabled) {
+        let idle = "Keep-alive is off: sessions may idle out";
+        menu.append(&item(app, "idle", idle, false)?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    if let Some(switch) = default_submenu(app, &status)? {
+        menu.append(&switch)?;
+    }
+    menu.append(&item(app, MENU_SIGN_IN, "Sign in…", true)?)?;
+    menu.append(&item(app, MENU_SIGN_OUT, "Sign out", signed_in)?)?;
+    menu.append(&item(
+        app,
+        MENU_SIGN_OUT_ALL,
+        "Sign out everywhere",
+        signed_in,
+    )?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    let keep_alive = setting(Settings::keep_alive_enabled);
+    menu.append(&check(
+        app,
+        MENU_KEEP_ALIVE,
+        "Keep sessions alive",
+        keep_alive,
+    )?)?;
+    let toolkit = setting(|s| s.toolkit_files);
+    let toolkit_text = "Keep Toolkit's session files up to date";
+    menu.append(&check(app, MENU_TOOLKIT, toolkit_text, toolkit)?)?;
+    let autostart = setting(|s| s.autostart);
+    menu.append(&check(app, MENU_AUTOSTART, "Start at login", autostart)?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&item(app, MENU_QUIT, "Quit", true)?)?;
+    Ok((menu, text))
+}
+
+fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
+    match id {
+        MENU_SIGN_IN => show_main_window(app),
+        MENU_SIGN_OUT => in_background(app, "sign out", |a| a.sign_out(None, None).map(drop)),
+        MENU_SIGN_OUT_ALL => in_background(app, "sign out everywhere", |a| {
+            a.sign_out_everywhere().map(drop)
+        }),
+        MENU_TOOLKIT => toggle_toolkit_files(app),
+        MENU_KEEP_ALIVE => in_background(app, "keep-alive", |a| {
+            a.settings_file()
+                .update(|s| s.keep_alive = Some(!s.keep_alive_enabled()))
+                .map(drop)
+                .map_err(Into::into)
+        }),
+        MENU_AUTOSTART => toggle_autostart(app),
+        MENU_QUIT => app.exit(0),
+        other => {
+            let mut parts = other.split(SEP);
+            match (parts.next(), parts.next().map(Site::parse), parts.next()) {
+                (Some(RENEW_PREFIX), Some(Ok(site)), None) => renew_now(app, &site),
+                (Some(USE_PREFIX), Some(Ok(site)), Some(login)) => {
+                    let login = login.to_owned();
+                    in_background(app, "switch the default", move |a| {
+                        a.use_site(&site, Some(&login)).map(drop)
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// "Renew now": the visible sign-in for the site, the way its person signed in.
+fn renew_now<R: Runtime>(app: &AppHandle<R>, site: &Site) {
+    let state = app.state::<AppState>();
+    let method = state.accounts.status().ok().and_then(|status| {
+        let s = status.sites.into_iter().find(|s| &s.site == site)?;
+        let login = s.current_user?;
+        s.users.into_iter().find(|u| u.login == login)?.method
+    });
+    if method.as_deref() == Some(Method::Web.name()) {
+        login::open_web_sign_in(app, site);
+    } else {
+        *state.prefill_site.lock().expect("prefill lock") = Some(site.to_string());
+        show_main_window(app);
+    }
+}
+
+/// Runs an accounts change off the main thread (the keyring blocks on D-Bus); the tray follows
+/// through the change it announces.
+fn in_background<R: Runtime>(
+    app: &AppHandle<R>,
+    what: &'static str,
+    change: impl FnOnce(&Accounts) -> Result<(), AccountsError> + Send + 'static,
+) {
+    let accounts = Arc::clone(&app.state::<AppState>().accounts);
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        match change(&accounts) {
+            Ok(()) => tracing::info!("{what} from the tray"),
+            Err(e) => tracing::error!(error = %e, "{what} failed"),
+        }
+        refresh(&app);
+    });
+}
+
+/// Makes the login item match the setting.
+pub fn apply_autostart<R: Runtime>(app: &AppHandle<R>) {
+    use tauri_plugin_autostart::ManagerExt as _;
+    let wanted = app
+        .state::<AppState>()
         .accounts
         .settings_file()
-        .load()
-        .is_ok_and(|s| s.toolkit_files);
-    let menu = Menu::with_items(
-        app,
-        &[
-            &MenuItem::with_id(app, "headline", &text, false, None::<&str>)?,
-            &PredefinedMenuItem::separator(app)?,
-            &MenuItem::with_id(app, MENU_SIGN_IN, "Sign in…", true, None::<&str>)?,
-            &MenuItem::with_id(app, MENU_SIGN_OUT, "Sign out", signed_in, None::<&str>)?,
-            &PredefinedMenuItem::separator(app)?,
-            &CheckMenuItem::with_id(
-                app,
-                MENU_TOOLKIT,
-                "Keep Toolkit's session files up to date",
-                true,
-                toolkit_files,
-                None::<&str>,
-            )?,
-            &PredefinedMenuItem::separator(app)?,
-            &MenuItem::with_id(app, MENU_QUIT, "Quit", true, None::<&str>)?,
-        ],
-    )?;
-    Ok((menu, text))
+        .load_shared()
+        .is_ok_and(|s| s.autostart);
+    let launcher = app.autolaunch();
+    let result = match (wanted, launcher.is_enabled()) {
+        (true, Ok(false) | Err(_)) => launcher.enable(),
+        (false, Ok(true)) => launcher.disable(),
+        _ => Ok(()),
+    };
+    match result {
+        Ok(()) => tracing::info!(autostart = wanted, "start at login"),
+        Err(e) => tracing::error!(error = %e, "cannot change starting at login"),
+    }
+}
+
+fn toggle_autostart<R: Runtime>(app: &AppHandle<R>) {
+    let accounts = Arc::clone(&app.state::<AppState>().accounts);
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        match accounts
+            .settings_file()
+            .update(|s| s.autostart = !s.autostart)
+        {
+            Ok(_) => apply_autostart(&app),
+            Err(e) => tracing::error!(error = %e, "cannot change starting at login"),
+        }
+        refresh(&app);
+    });
 }
 
 /// Shows the latest state in the tray.
@@ -92,13 +289,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .icon(icon)
         .tooltip(format!("FPT Login — {text}"))
         .menu(&menu)
-        .on_menu_event(|app, event| match event.id().as_ref() {
-            MENU_SIGN_IN => show_main_window(app),
-            MENU_SIGN_OUT => sign_out(app),
-            MENU_TOOLKIT => toggle_toolkit_files(app),
-            MENU_QUIT => app.exit(0),
-            _ => {}
-        })
+        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
         .build(app)?;
     tracing::info!(tray = %text, "tray ready");
 
@@ -115,7 +306,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 }
 
 fn toggle_toolkit_files<R: Runtime>(app: &AppHandle<R>) {
-    let accounts = std::sync::Arc::clone(&app.state::<AppState>().accounts);
+    let accounts = Arc::clone(&app.state::<AppState>().accounts);
     let app = app.clone();
     tauri::async_runtime::spawn_blocking(move || {
         let enable = !accounts
@@ -127,15 +318,6 @@ fn toggle_toolkit_files<R: Runtime>(app: &AppHandle<R>) {
             Err(e) => tracing::error!(error = %e, "cannot change Toolkit's session files"),
         }
         refresh(&app);
-    });
-}
-
-fn sign_out<R: Runtime>(app: &AppHandle<R>) {
-    let accounts = std::sync::Arc::clone(&app.state::<AppState>().accounts);
-    // The keyring call blocks on D-Bus; the tray follows through the change it announces.
-    tauri::async_runtime::spawn_blocking(move || match accounts.sign_out(None, None) {
-        Ok(out) => tracing::info!(site = %out.site, login = ?out.login, "signed out from the tray"),
-        Err(e) => tracing::error!(error = %e, "sign out failed"),
     });
 }
 

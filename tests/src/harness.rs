@@ -415,6 +415,85 @@ pub async fn close_window_like_a_person(title: &str, app_log: impl Fn() -> Strin
     }
 }
 
+/// The titles of the X11 windows a person can see now.
+pub async fn visible_windows() -> Vec<String> {
+    let out = Command::new(python())
+        .arg(workspace_root().join("tests/support/visible_windows.py"))
+        .output()
+        .await
+        .expect("python runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `fpt-login watch --json`, collecting the events it prints.
+#[derive(Debug)]
+pub struct Watch {
+    _child: Child,
+    events: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Watch {
+    /// Starts watching; returns once the app has accepted the subscription.
+    pub async fn start(profile: &Profile) -> Self {
+        use tokio::io::AsyncBufReadExt as _;
+        let mut child = profile
+            .command(bin("fpt-login"))
+            .args(["watch", "--json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("fpt-login watch starts");
+        let mut stderr = tokio::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let mut first = String::new();
+        stderr
+            .read_line(&mut first)
+            .await
+            .expect("watch says it watches");
+        assert!(first.contains("Watching"), "fpt-login watch: {first}");
+        let events: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> =
+            std::sync::Arc::default();
+        let sink = std::sync::Arc::clone(&events);
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let event = serde_json::from_str(&line).expect("one JSON event per line");
+                sink.lock().expect("events lock").push(event);
+            }
+        });
+        Self {
+            _child: child,
+            events,
+        }
+    }
+
+    /// The `event` names seen so far, in order.
+    pub fn kinds(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.events.lock().expect("events lock").clone()
+    }
+
+    /// Waits for an event named `kind` and returns it.
+    pub async fn wait_for(&self, kind: &str) -> serde_json::Value {
+        wait_for(
+            &format!("a {kind} event"),
+            Duration::from_secs(90),
+            || async { self.events().into_iter().find(|e| e["event"] == kind) },
+        )
+        .await
+    }
+}
+
 /// A stand-in for the person's web browser (`BROWSER`): it records the addresses it is asked to
 /// open.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use fpt_login_core::http::{CA_BUNDLE_ENV, Network, Proxy, load_bundle};
-use fpt_login_core::protocol::{Request, Response, StatusInfo};
+use fpt_login_core::protocol::{Request, Response, SessionState, StatusInfo};
 use fpt_login_core::site::Site;
 use fpt_login_core::time;
 use serde_json::json;
@@ -31,7 +31,13 @@ pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
         Command::Toolkit(command) => toolkit::toolkit(&command, verbose),
         Command::Use { site, login } => use_site(&site, login, verbose),
         Command::Status { json } => status(json, verbose),
-        Command::Logout { site, login, json } => logout(site, login, json, verbose),
+        Command::Logout {
+            site,
+            login,
+            all,
+            json,
+        } => logout(site, login, all, json, verbose),
+        Command::Watch { json } => watch(json, verbose),
         Command::Login(args) => login::login(&args, verbose),
         Command::Script(ScriptCommand::Add {
             site,
@@ -238,6 +244,10 @@ fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
                 user.login,
                 duration(now - user.signed_in_at)
             ));
+            if user.state != SessionState::Active {
+                let why = user.attention.as_deref().unwrap_or_default();
+                lines.push(format!("      {}: {why}", user.state.name()));
+            }
         }
         for script in &site.scripts {
             let current = if site.current_script.as_ref() == Some(script) {
@@ -270,6 +280,10 @@ fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failure> {
                 return print(&to_json(&json!({
                     "http_proxy": network.proxy.as_ref().map(ToString::to_string),
                     "ca_bundle": network.ca_bundle,
+                    "keep_alive": settings.keep_alive_enabled(),
+                    "keep_alive_interval": settings.keep_alive_every().as_secs(),
+                    "renew_timeout": settings.renew_timeout().as_secs(),
+                    "autostart": settings.autostart,
                 })));
             }
             let proxy = network.proxy.map_or_else(
@@ -281,7 +295,16 @@ fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failure> {
                 (None, Some(path)) => format!("{} (from {CA_BUNDLE_ENV})", path.display()),
                 (None, None) => "not set (the system's CAs are trusted)".to_owned(),
             };
-            print(&format!("http-proxy  {proxy}\nca-bundle   {bundle}"))
+            let on_off = |on: bool| if on { "on" } else { "off" };
+            print(&format!(
+                "http-proxy           {proxy}\nca-bundle            {bundle}\n\
+                 keep-alive           {}\nkeep-alive-interval  {}s\n\
+                 renew-timeout        {}s\nautostart            {}",
+                on_off(settings.keep_alive_enabled()),
+                settings.keep_alive_every().as_secs(),
+                settings.renew_timeout().as_secs(),
+                on_off(settings.autostart),
+            ))
         }
         Some(SettingsAction::Set { key, value }) => {
             match key {
@@ -297,6 +320,26 @@ fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failure> {
                         .map_err(|e| failed(&e))?;
                     eprintln!("{} holds {count} certificate(s).", path.display());
                 }
+                SettingKey::KeepAlive => {
+                    let on = on_off(key, &value)?;
+                    file.update(|s| s.keep_alive = Some(on))
+                        .map_err(|e| failed(&e))?;
+                }
+                SettingKey::Autostart => {
+                    let on = on_off(key, &value)?;
+                    file.update(|s| s.autostart = on).map_err(|e| failed(&e))?;
+                    eprintln!(
+                        "The FPT Login app applies this when it next starts or the tray toggle is used."
+                    );
+                }
+                SettingKey::KeepAliveInterval | SettingKey::RenewTimeout => {
+                    let secs = seconds(key, &value)?;
+                    file.update(|s| match key {
+                        SettingKey::KeepAliveInterval => s.keep_alive_interval = Some(secs),
+                        _ => s.renew_timeout = Some(secs),
+                    })
+                    .map_err(|e| failed(&e))?;
+                }
             }
             settings(None, json)
         }
@@ -304,11 +347,43 @@ fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failure> {
             file.update(|s| match key {
                 SettingKey::HttpProxy => s.http_proxy = None,
                 SettingKey::CaBundle => s.ca_bundle = None,
+                SettingKey::KeepAlive => s.keep_alive = None,
+                SettingKey::KeepAliveInterval => s.keep_alive_interval = None,
+                SettingKey::RenewTimeout => s.renew_timeout = None,
+                SettingKey::Autostart => s.autostart = false,
             })
             .map_err(|e| failed(&e))?;
             settings(None, json)
         }
     }
+}
+
+fn on_off(key: SettingKey, value: &str) -> Result<bool, Failure> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(Failure::new(
+            EXIT_USAGE,
+            format!("{} takes on or off, not {value:?}", key.name()),
+        )),
+    }
+}
+
+fn seconds(key: SettingKey, value: &str) -> Result<u64, Failure> {
+    value
+        .trim_end_matches('s')
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| {
+            Failure::new(
+                EXIT_USAGE,
+                format!(
+                    "{} takes a number of seconds above 0, such as 300, not {value:?}",
+                    key.name()
+                ),
+            )
+        })
 }
 
 /// A short human duration: `45s`, `12 min`, `3 h 5 min`, `2 days`.
@@ -328,11 +403,28 @@ fn duration(secs: i64) -> String {
 fn logout(
     site: Option<String>,
     login: Option<String>,
+    all: bool,
     json: bool,
     verbose: bool,
 ) -> Result<(), Failure> {
     let site = checked_site(site)?;
     let mut backend = Backend::open(verbose)?;
+    if all {
+        return match backend.request(&Request::LogoutAll)? {
+            Response::LoggedOutAll { sessions } if json => print(&to_json(&sessions)),
+            Response::LoggedOutAll { sessions } if sessions.is_empty() => {
+                print("Nobody was signed in.")
+            }
+            Response::LoggedOutAll { sessions } => {
+                for out in sessions {
+                    let login = out.login.unwrap_or_default();
+                    print(&format!("Signed {login} out of {}.", out.site))?;
+                }
+                Ok(())
+            }
+            other => Err(unexpected(&other)),
+        };
+    }
     match backend.request(&Request::Logout { site, login })? {
         Response::LoggedOut(out) if json => print(&to_json(&out)),
         Response::LoggedOut(out) => match out.login {
@@ -343,6 +435,48 @@ fn logout(
             None => print(&format!("Nobody was signed in to {}.", out.site)),
         },
         other => Err(unexpected(&other)),
+    }
+}
+
+/// Prints session changes as the app announces them, until interrupted.
+fn watch(json: bool, verbose: bool) -> Result<(), Failure> {
+    let Backend::App(mut client) = Backend::open(verbose)? else {
+        return Err(Failure::new(
+            EXIT_FAILURE,
+            "the FPT Login app is not running, so there is nothing to watch; start fpt-login-desktop",
+        ));
+    };
+    let failed = |e: &dyn std::fmt::Display| Failure::new(EXIT_FAILURE, e.to_string());
+    client.set_timeout(None).map_err(|e| failed(&e))?;
+    match client
+        .request(&Request::Subscribe)
+        .map_err(|e| failed(&e))?
+    {
+        Response::Subscribed => {}
+        Response::Error(e) => return Err(e.into()),
+        other => return Err(unexpected(&other)),
+    }
+    eprintln!("Watching for session changes (Ctrl-C to stop).");
+    loop {
+        match client.next_response().map_err(|e| failed(&e))? {
+            Response::SessionChanged(event) if json => {
+                print(&serde_json::to_string(&event).expect("protocol types serialise"))?;
+            }
+            Response::SessionChanged(event) => {
+                let who = event.login.as_deref().unwrap_or("-");
+                let detail = event
+                    .message
+                    .as_deref()
+                    .map_or_else(String::new, |m| format!(": {m}"));
+                print(&format!(
+                    "{} {} @ {}{detail}",
+                    event.event.name(),
+                    who,
+                    event.site
+                ))?;
+            }
+            other => return Err(unexpected(&other)),
+        }
     }
 }
 
@@ -375,6 +509,8 @@ mod tests {
                     method: Some("web".into()),
                     signed_in_at: 1000,
                     expires_at: Some(1000 + 3600 + 600),
+                    state: SessionState::Active,
+                    attention: None,
                 }],
                 scripts: vec!["farm".into()],
                 current_script: None,

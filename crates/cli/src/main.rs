@@ -58,7 +58,8 @@ Exits with 4 when nobody is signed in, so scripts can tell the user to sign in."
         /// Print a JSON object instead of the bare token.
         #[arg(long)]
         json: bool,
-        /// Refuse (exit 4) a session known to end within this many seconds.
+        /// Make sure the session lasts this many more seconds: the running app renews it first
+        /// when it would not (all callers share one renewal); exit 4 when it cannot.
         #[arg(long, value_name = "SECS")]
         min_ttl: Option<u64>,
     },
@@ -141,11 +142,20 @@ Examples:
               it, HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply.
   ca-bundle   a PEM file of the CAs to trust instead of the system's (for studios with their
               own CA). Without it, SHOTGUN_API_CACERTS applies, as for shotgun_api3.
+  keep-alive  on (default) or off: while the app runs, use each session with one small call
+              now and then so it does not idle out. Off: sessions may end after the site's
+              inactivity timeout, and the tray says so.
+  keep-alive-interval  seconds between those calls (default 600; sooner when the site says
+              the session ends sooner)
+  renew-timeout  seconds a silent SSO renewal may take before the tray asks you to renew
+              (default 30)
+  autostart   on or off (default): start the app in the tray when you log in
 
 Examples:
   fpt-login settings
   fpt-login settings set http-proxy proxy.studio.lan:3128
   fpt-login settings set ca-bundle /etc/ssl/studio-ca.pem
+  fpt-login settings set keep-alive-interval 300
   fpt-login settings unset http-proxy")]
     Settings {
         #[command(subcommand)]
@@ -182,6 +192,21 @@ Examples:
         #[arg(long)]
         json: bool,
     },
+    /// Print session changes as they happen (needs the app running).
+    #[command(
+        after_help = "Events: signed_in, renewed, needs_attention, expired, signed_out,
+default_changed. With --json each is one line:
+  {\"event\", \"site\", \"login\", \"expires_at\", \"message\"}
+A client that sees renewed or signed_in can fetch the token again instead of prompting.
+
+Examples:
+  fpt-login watch
+  fpt-login watch --json | while read -r line; do ...; done"
+    )]
+    Watch {
+        #[arg(long)]
+        json: bool,
+    },
     /// Sign in to a site, without the desktop app if need be.
     #[command(after_help = "Methods:
   asl          App Session Launcher: approve the sign-in in your web browser (works over SSH:
@@ -202,17 +227,21 @@ wrong password, a two-factor code needed without a terminal), 1 on errors and --
     /// API script credentials, for render farms and other unattended tools.
     #[command(subcommand)]
     Script(ScriptCommand),
-    /// Sign out: remove the user's token from the keyring.
+    /// Sign out: remove the user's token from the keyring and the site's web sign-in data.
     #[command(after_help = "Examples:
   fpt-login logout
-  fpt-login logout --site https://mystudio.shotgrid.autodesk.com --login jane")]
+  fpt-login logout --site https://mystudio.shotgrid.autodesk.com --login jane
+  fpt-login logout --all")]
     Logout {
         /// The site (default: the default site).
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", conflicts_with = "all")]
         site: Option<String>,
         /// The login to sign out (default: the site's current user).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         login: Option<String>,
+        /// Sign everyone out of every site (API script keys stay).
+        #[arg(long)]
+        all: bool,
         /// Print a JSON object: {\"site\", \"login\" (null when nobody was signed in)}.
         #[arg(long)]
         json: bool,
@@ -259,6 +288,18 @@ enum SettingsAction {
 enum SettingKey {
     HttpProxy,
     CaBundle,
+    KeepAlive,
+    KeepAliveInterval,
+    RenewTimeout,
+    Autostart,
+}
+
+impl SettingKey {
+    fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,8 +9,8 @@ use crate::http::Proxy;
 use crate::method::Method;
 use crate::paths::Paths;
 use crate::protocol::{
-    Credentials, ErrorInfo, ErrorKind, LoggedOut, NewSession, SiteStatus, StatusInfo, UserInfo,
-    UserStatus,
+    Credentials, ErrorInfo, ErrorKind, EventKind, LoggedOut, NewSession, SessionEvent,
+    SessionState, SiteStatus, StatusInfo, UserInfo, UserStatus,
 };
 use crate::secret::Secret;
 use crate::settings::{Settings, SettingsError, SettingsFile, UserRecord, push_recent};
@@ -79,33 +79,27 @@ fn site_or_default(settings: &Settings, site: Option<&Site>) -> Result<Site, Acc
         })
 }
 
-/// A change others may want to react to (the tray, subscribers).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    SignedIn { site: Site, login: String },
-    SignedOut { site: Site, login: String },
-    DefaultChanged { site: Site, login: Option<String> },
-}
-
 /// The accounts known on this machine.
 #[derive(Debug)]
 pub struct Accounts {
+    paths: Paths,
     settings: SettingsFile,
     store: TokenStore,
     /// Tokens already read from the keyring: a keyring round trip costs milliseconds and the
     /// app answers many `get_user` calls for the same token. Only this process writes through
     /// it, so it never goes stale while the app runs.
     tokens: Mutex<Vec<(Site, String, Secret)>>,
-    changes: broadcast::Sender<Change>,
+    changes: broadcast::Sender<SessionEvent>,
 }
 
 impl Accounts {
     pub fn new(paths: &Paths) -> Self {
         Self {
+            paths: paths.clone(),
             settings: SettingsFile::new(paths.settings_file()),
             store: TokenStore::default(),
             tokens: Mutex::new(Vec::new()),
-            changes: broadcast::channel(64).0,
+            changes: broadcast::channel(256).0,
         }
     }
 
@@ -118,8 +112,27 @@ impl Accounts {
     }
 
     /// Changes made through this instance from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
         self.changes.subscribe()
+    }
+
+    fn announce(
+        &self,
+        event: EventKind,
+        site: &Site,
+        login: Option<&str>,
+        expires_at: Option<i64>,
+        message: Option<String>,
+    ) {
+        tracing::info!(event = event.name(), %site, login, "session changed");
+        // Nobody listening is fine.
+        let _ = self.changes.send(SessionEvent {
+            event,
+            site: site.clone(),
+            login: login.map(ToOwned::to_owned),
+            expires_at,
+            message,
+        });
     }
 
     /// The current user of `site` (or of the default site) with their token.
@@ -156,6 +169,13 @@ impl Accounts {
                 Some((login.clone(), s.users.get(login)?.clone()))
             })
             .ok_or_else(|| required(format!("nobody is signed in to {site}")))?;
+        if !record.state.usable() {
+            let why = record
+                .attention
+                .clone()
+                .unwrap_or_else(|| format!("the session {}", record.state.name()));
+            return Err(required(format!("{why} ({login} on {site})")));
+        }
         if let (Some(min_ttl), Some(expires_at)) = (min_ttl, record.expires_at()) {
             let left = expires_at - time::now();
             if left < i64::try_from(min_ttl).unwrap_or(i64::MAX) {
@@ -219,6 +239,8 @@ impl Accounts {
                         method: r.method.clone(),
                         signed_in_at: r.signed_in_at,
                         expires_at: r.expires_at(),
+                        state: r.state,
+                        attention: r.attention.clone(),
                     })
                     .collect(),
                 scripts: s.scripts.keys().cloned().collect(),
@@ -242,21 +264,39 @@ impl Accounts {
     /// Stores a validated session as `site`'s current user and makes `site` the default.
     ///
     /// The token goes to the keyring first: settings never point at a token that is not
-    /// there.
+    /// there. The same person signing in again is a renewal; anyone else is a new sign-in,
+    /// announced as such, and the previous person keeps their own token.
     pub fn sign_in(&self, site: &Site, session: NewSession) -> Result<(), AccountsError> {
+        self.store_session(site, session, true)
+    }
+
+    /// Stores the result of a renewal (silent or not) without changing the default site.
+    pub fn store_renewal(&self, site: &Site, session: NewSession) -> Result<(), AccountsError> {
+        self.store_session(site, session, false)
+    }
+
+    fn store_session(
+        &self,
+        site: &Site,
+        session: NewSession,
+        make_default: bool,
+    ) -> Result<(), AccountsError> {
         self.forget_cached(site, &session.login);
         self.store.save(site, &session.login, &session.token)?;
         let login = session.login.clone();
         let token = session.token.clone();
-        let (written, ()) = self.settings.update(|settings| {
+        let (written, previous) = self.settings.update(|settings| {
             push_recent(&mut settings.recent_sites, site.clone());
-            settings.default_site = Some(site.clone());
+            if make_default || settings.default_site.is_none() {
+                settings.default_site = Some(site.clone());
+            }
             let s = settings.sites.entry(site.clone()).or_default();
-            s.current_user = Some(login.clone());
+            let previous = s.current_user.replace(login.clone());
             // A person signing in on a farm machine takes over from its script.
             s.current_script = None;
             push_recent(&mut s.recent_users, login.clone());
             let record = s.users.entry(login.clone()).or_default();
+            let was_signed_in = record.signed_in_at != 0;
             *record = UserRecord {
                 user_id: session.user_id,
                 name: session.name,
@@ -264,17 +304,97 @@ impl Accounts {
                 signed_in_at: time::now(),
                 claims_expire_at: session.claims_expire_at,
                 session_expires_at: session.session_expires_at,
+                state: SessionState::Active,
+                attention: None,
                 unknown: std::mem::take(&mut record.unknown),
             };
+            (previous, was_signed_in)
         })?;
         if written.toolkit_files {
             mirror_to_toolkit(|cache| cache.record_sign_in(site, &login, &token));
         }
-        let _ = self.changes.send(Change::SignedIn {
-            site: site.clone(),
-            login,
-        });
+        let expires_at = written.sites[site].users[&login].expires_at();
+        match previous {
+            (Some(previous), true) if previous == login => {
+                self.announce(EventKind::Renewed, site, Some(&login), expires_at, None);
+            }
+            (Some(previous), _) if previous != login => {
+                let message = format!("{login} signed in to {site} in place of {previous}");
+                self.announce(
+                    EventKind::SignedIn,
+                    site,
+                    Some(&login),
+                    expires_at,
+                    Some(message),
+                );
+            }
+            _ => self.announce(EventKind::SignedIn, site, Some(&login), expires_at, None),
+        }
         Ok(())
+    }
+
+    /// Records what the app saw of a session: it needs the person, its claims lapsed, or the
+    /// site refused it. Nothing is deleted; the token stays for a renewal. Announced once per
+    /// change; returns whether the state changed.
+    pub fn mark(
+        &self,
+        site: &Site,
+        login: &str,
+        state: SessionState,
+        why: &str,
+    ) -> Result<bool, AccountsError> {
+        let (written, changed) = self.settings.update(|settings| {
+            let Some(record) = settings
+                .sites
+                .get_mut(site)
+                .and_then(|s| s.users.get_mut(login))
+            else {
+                return false;
+            };
+            let changed = record.state != state;
+            record.state = state;
+            record.attention = (state != SessionState::Active).then(|| why.to_owned());
+            changed
+        })?;
+        if changed {
+            let event = match state {
+                SessionState::Active => return Ok(true),
+                SessionState::NeedsAttention => EventKind::NeedsAttention,
+                SessionState::ClaimsLapsed | SessionState::Expired => EventKind::Expired,
+            };
+            let expires_at = written.sites[site].users[login].expires_at();
+            self.announce(event, site, Some(login), expires_at, Some(why.to_owned()));
+        }
+        Ok(changed)
+    }
+
+    /// Records when the site says the session idles out (epoch seconds).
+    pub fn set_session_expiry(
+        &self,
+        site: &Site,
+        login: &str,
+        expires_at: i64,
+    ) -> Result<(), AccountsError> {
+        self.settings.update(|settings| {
+            if let Some(record) = settings
+                .sites
+                .get_mut(site)
+                .and_then(|s| s.users.get_mut(login))
+            {
+                record.session_expires_at = Some(expires_at);
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The record of `login` on `site`, if signed in there.
+    pub fn record(&self, site: &Site, login: &str) -> Result<Option<UserRecord>, AccountsError> {
+        let settings = self.settings.load_shared()?;
+        Ok(settings
+            .sites
+            .get(site)
+            .and_then(|s| s.users.get(login))
+            .cloned())
     }
 
     /// Makes `site` the default site and, when given, `login` (who must be signed in there)
@@ -305,10 +425,7 @@ impl Accounts {
                 reason: format!("{who} is not signed in to {site}"),
             });
         }
-        let _ = self.changes.send(Change::DefaultChanged {
-            site: site.clone(),
-            login: login.map(ToOwned::to_owned),
-        });
+        self.announce(EventKind::DefaultChanged, site, login, None, None);
         self.user(Some(site), None)
     }
 
@@ -379,10 +496,8 @@ impl Accounts {
                 s.current_script = Some(name.to_owned());
             }
         })?;
-        let _ = self.changes.send(Change::SignedIn {
-            site: site.clone(),
-            login: format!("script {name}"),
-        });
+        let who = format!("script {name}");
+        self.announce(EventKind::SignedIn, site, Some(&who), None, None);
         Ok(())
     }
 
@@ -432,13 +547,35 @@ impl Accounts {
         if settings.toolkit_files {
             mirror_to_toolkit(|cache| cache.record_sign_out(&site, &login).map(drop));
         }
-        let _ = self.changes.send(Change::SignedOut {
-            site: site.clone(),
-            login: login.clone(),
-        });
+        // The IdP and site cookies of the web sign-in go too, so the next sign-in starts
+        // clean (a running app also clears what its webview holds in memory).
+        let webview = self.paths.webview_dir(&site);
+        match std::fs::remove_dir_all(&webview) {
+            Ok(()) => tracing::debug!(dir = %webview.display(), "removed the site's web data"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(dir = %webview.display(), error = %e, "cannot remove the site's web data");
+            }
+        }
+        self.announce(EventKind::SignedOut, &site, Some(&login), None, None);
         Ok(LoggedOut {
             site,
             login: Some(login),
         })
+    }
+
+    /// Signs every person out of every site; returns who was signed out. API scripts stay.
+    pub fn sign_out_everywhere(&self) -> Result<Vec<LoggedOut>, AccountsError> {
+        let settings = self.settings.load_shared()?;
+        let mut out = Vec::new();
+        for (site, s) in &settings.sites {
+            for login in s.users.keys() {
+                let done = self.sign_out(Some(site), Some(login))?;
+                if done.login.is_some() {
+                    out.push(done);
+                }
+            }
+        }
+        Ok(out)
     }
 }

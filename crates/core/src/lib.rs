@@ -22,7 +22,7 @@ pub mod store;
 pub mod time;
 pub mod toolkit;
 
-pub use accounts::Accounts;
+pub use accounts::{Accounts, AccountsError};
 pub use secret::Secret;
 pub use site::Site;
 

@@ -42,6 +42,8 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         login: Option<String>,
     },
+    /// Signs every person out of every site (API scripts stay).
+    LogoutAll,
     /// Signs in to `site` (the default site when absent) with `method` (the site's default
     /// when absent) and answers once the sign-in has finished, failed or been cancelled.
     /// Only the desktop app can do this; it shows its own windows.
@@ -57,6 +59,9 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         login: Option<String>,
     },
+    /// Streams [`Response::SessionChanged`] lines, after one [`Response::Subscribed`], until
+    /// the client hangs up. The connection serves no other request after this one.
+    Subscribe,
     /// Stores a session a client signed in to itself (App Session Launcher or password from
     /// the command line), so that the app serves and shows it.
     StoreSession {
@@ -96,7 +101,60 @@ pub enum Response {
     User(UserInfo),
     Status(StatusInfo),
     LoggedOut(LoggedOut),
+    /// The answer to `logout_all`: everyone who was signed out.
+    LoggedOutAll {
+        sessions: Vec<LoggedOut>,
+    },
+    /// The answer to `subscribe`; events follow.
+    Subscribed,
+    SessionChanged(SessionEvent),
     Error(ErrorInfo),
+}
+
+/// Something happened to a session: `{"type": "session_changed", "event": …, "site", "login",
+/// "expires_at", "message"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionEvent {
+    pub event: EventKind,
+    pub site: Site,
+    /// Who it concerns (`script NAME` for API scripts); `null` when a site's default changed to
+    /// no one in particular.
+    pub login: Option<String>,
+    /// When the session is now known to end (epoch seconds), where that is known.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// A sentence for people (why a session needs attention, who was replaced).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A person (or script) signed in; also when someone else signs in to a site in place of
+    /// its current user.
+    SignedIn,
+    /// The same person's session was renewed (silently, or by signing in again).
+    Renewed,
+    /// The session cannot be renewed silently any more; it still works until it expires.
+    NeedsAttention,
+    /// The site refused the session (expired, or SAML claims lapsed).
+    Expired,
+    SignedOut,
+    DefaultChanged,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SignedIn => "signed_in",
+            Self::Renewed => "renewed",
+            Self::NeedsAttention => "needs_attention",
+            Self::Expired => "expired",
+            Self::SignedOut => "signed_out",
+            Self::DefaultChanged => "default_changed",
+        }
+    }
 }
 
 impl Credentials {
@@ -162,6 +220,45 @@ pub struct UserStatus {
     pub method: Option<String>,
     pub signed_in_at: i64,
     pub expires_at: Option<i64>,
+    /// `active`, `needs_attention`, `claims_lapsed` or `expired`.
+    #[serde(default)]
+    pub state: SessionState,
+    /// Why the session needs attention or expired, for people.
+    #[serde(default)]
+    pub attention: Option<String>,
+}
+
+/// How usable a stored session is, as far as the app has seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Works, and is renewed or kept alive as needed.
+    #[default]
+    Active,
+    /// Works for now, but cannot be renewed without the person (the IdP wants its form,
+    /// the renewal timed out).
+    NeedsAttention,
+    /// The site redirected a call to the IdP: the SAML claims lapsed. A silent renewal may
+    /// still bring it back.
+    ClaimsLapsed,
+    /// The site refused the token (`error_code` 102).
+    Expired,
+}
+
+impl SessionState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::NeedsAttention => "needs attention",
+            Self::ClaimsLapsed => "claims lapsed",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Whether the token can be handed out.
+    pub fn usable(self) -> bool {
+        matches!(self, Self::Active | Self::NeedsAttention)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -48,3 +48,107 @@ pub async fn with_password(
         .await?;
     validate(site, login, token, Method::Credentials, Expiry::default()).await
 }
+
+/// What a check of a stored session found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// The site accepted the token; `expires_at` is when it idles out, when the site says.
+    Alive { expires_at: Option<i64> },
+    /// The site refused the token (`error_code` 102): it is gone for good.
+    Expired { reason: String },
+    /// The site sent the call to the IdP (HTTP 302 to `/saml/saml_login_request`): the SAML
+    /// claims lapsed; a pass through `/auth/renew` can bring the session back.
+    ClaimsLapsed { reason: String },
+    /// The site could not be asked (network, timeout, 5xx, anything unexpected). Says nothing
+    /// about the session: keep the token and try again later.
+    Unreachable { reason: String },
+}
+
+impl Health {
+    /// Sorts an API error into what it says about the session. Only the two documented
+    /// signals end a session; everything else is "ask again later".
+    pub fn from_error(error: &Api3Error) -> Self {
+        let reason = error.to_string();
+        match error {
+            Api3Error::SessionExpired { .. } => Self::Expired { reason },
+            Api3Error::ClaimsExpired { .. } => Self::ClaimsLapsed { reason },
+            _ => Self::Unreachable { reason },
+        }
+    }
+}
+
+/// Uses the session once, cheaply (one small `read`, which also counts as activity and so
+/// keeps it from idling out), then asks the site when it idles out.
+pub async fn check(site: &Site, login: &str, token: &Secret) -> Health {
+    let api = match Api3::new(site) {
+        Ok(api) => api,
+        Err(e) => return Health::from_error(&e),
+    };
+    if let Err(e) = api.find_human_user(token, login).await {
+        return Health::from_error(&e);
+    }
+    Health::Alive {
+        expires_at: idle_expiry(site, token).await,
+    }
+}
+
+/// `GET <site>/internal_api/session` (protocol reference §4.5): when the session idles out.
+/// Best effort: sites that do not answer it just leave the expiry unknown.
+async fn idle_expiry(site: &Site, token: &Secret) -> Option<i64> {
+    let client = crate::http::client().ok()?;
+    let response = client
+        .get(site.join("/internal_api/session"))
+        .header(
+            reqwest::header::COOKIE,
+            format!("{}={}", crate::landing::SESSION_COOKIE, token.expose()),
+        )
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let body: serde_json::Value = response.json().await.ok()?;
+    body.get("expiresAt")?.as_i64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use url::Url;
+
+    #[test]
+    fn only_the_documented_signals_end_a_session() {
+        let url = Url::parse("https://a.example.com/api3/json").unwrap();
+        assert!(matches!(
+            Health::from_error(&Api3Error::SessionExpired {
+                url: url.clone(),
+                message: "expired".into()
+            }),
+            Health::Expired { .. }
+        ));
+        assert!(matches!(
+            Health::from_error(&Api3Error::ClaimsExpired { url: url.clone() }),
+            Health::ClaimsLapsed { .. }
+        ));
+        for transient in [
+            Api3Error::Http {
+                url: url.clone(),
+                status: 503,
+            },
+            Api3Error::Network {
+                url: url.clone(),
+                detail: "connection refused".into(),
+            },
+            Api3Error::Redirect {
+                url,
+                location: "/maintenance".into(),
+            },
+        ] {
+            assert!(matches!(
+                Health::from_error(&transient),
+                Health::Unreachable { .. }
+            ));
+        }
+    }
+}

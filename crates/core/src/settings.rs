@@ -16,10 +16,17 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::protocol::SessionState;
 use crate::site::Site;
 
 /// How many recent sites and users are remembered (as Toolkit does).
 pub const RECENT_LIMIT: usize = 8;
+/// Keep-alive interval unless configured: well inside the shortest inactivity timeouts sites
+/// are set to, and cheap (one small read).
+pub const DEFAULT_KEEP_ALIVE_SECS: u64 = 600;
+/// How long a silent renewal may take unless configured. Toolkit gives up after 5 seconds,
+/// which slow IdPs routinely exceed.
+pub const DEFAULT_RENEW_TIMEOUT_SECS: u64 = 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -55,6 +62,19 @@ pub struct Settings {
     /// A PEM bundle of the CAs to trust instead of the system's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_bundle: Option<PathBuf>,
+    /// Keep sessions from idling out with a cheap call while signed in (`None`: on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<bool>,
+    /// Seconds between keep-alive calls (`None`: [`DEFAULT_KEEP_ALIVE_SECS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive_interval: Option<u64>,
+    /// Seconds a silent renewal may take before the person is asked (`None`:
+    /// [`DEFAULT_RENEW_TIMEOUT_SECS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renew_timeout: Option<u64>,
+    /// Start the app in the tray at login.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub autostart: bool,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
 }
@@ -113,8 +133,21 @@ pub struct UserRecord {
     /// When the session itself ends, when the site says so (epoch seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_active")]
+    pub state: SessionState,
+    /// Why the session needs attention or expired, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<String>,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_active(state: &SessionState) -> bool {
+    *state == SessionState::Active
 }
 
 impl UserRecord {
@@ -128,6 +161,26 @@ impl UserRecord {
 }
 
 impl Settings {
+    pub fn keep_alive_enabled(&self) -> bool {
+        self.keep_alive.unwrap_or(true)
+    }
+
+    pub fn keep_alive_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.keep_alive_interval
+                .unwrap_or(DEFAULT_KEEP_ALIVE_SECS)
+                .max(1),
+        )
+    }
+
+    pub fn renew_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.renew_timeout
+                .unwrap_or(DEFAULT_RENEW_TIMEOUT_SECS)
+                .max(1),
+        )
+    }
+
     /// The site to use: `site` if given, else the default site.
     pub fn resolve_site<'a>(&'a self, site: Option<&'a Site>) -> Option<&'a Site> {
         site.or(self.default_site.as_ref())

@@ -8,7 +8,7 @@ mod web;
 
 pub use asl::{AslRun, cancel_asl, start_asl};
 pub use password::{PasswordOutcome, sign_in_with_password};
-pub use web::{Attempt, open_web_sign_in};
+pub use web::{Attempt, SilentRenewalError, forget_site_data, open_web_sign_in, renew_silently};
 
 use fpt_login_core::Site;
 use fpt_login_core::landing;

@@ -97,22 +97,9 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let on_nav = Arc::clone(&attempt);
     let nav_app = app.clone();
     let on_load = Arc::clone(&attempt);
-    let mut builder = WebviewWindowBuilder::new(app, WEB_SIGN_IN_WINDOW, WebviewUrl::External(url));
-    // The configured proxy (WebKitGTK takes no proxy credentials; the system's own proxy
-    // settings apply otherwise).
-    match Network::current() {
-        Ok(Network {
-            proxy: Some(proxy), ..
-        }) => builder = builder.proxy_url(proxy.url()),
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "the proxy setting is not usable; signing in without it");
-        }
-    }
-    let built = builder
+    let built = site_webview(app, WEB_SIGN_IN_WINDOW, site, url)
         .title(format!("Sign in to {site}"))
         .inner_size(820.0, 680.0)
-        .data_directory(state.paths.webview_dir(site))
         .on_navigation(move |url| navigation_allowed(&nav_app, &on_nav, url))
         .on_page_load(move |window, payload| {
             if payload.event() == PageLoadEvent::Finished
@@ -120,11 +107,6 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
             {
                 landed(&window, payload.url(), &on_load);
             }
-        })
-        // Help and download links open new windows; the sign-in window stays the only one.
-        .on_new_window(|url, _| {
-            tracing::info!(%url, "refused a new window from the sign-in page");
-            NewWindowResponse::Deny
         })
         .build();
     let window = match built {
@@ -156,6 +138,127 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
             );
         }
     });
+}
+
+/// A window for `site`'s own web pages: its per-site cookie store (where the IdP session
+/// lives, so renewals can pass silently), the configured proxy, no IPC (no capability names
+/// these labels), no pop-ups.
+fn site_webview<'a, R: Runtime>(
+    app: &'a AppHandle<R>,
+    label: &str,
+    site: &Site,
+    url: Url,
+) -> WebviewWindowBuilder<'a, R, AppHandle<R>> {
+    let state = app.state::<AppState>();
+    let mut builder = WebviewWindowBuilder::new(app, label, WebviewUrl::External(url))
+        .data_directory(state.paths.webview_dir(site))
+        // Help and download links open new windows; the sign-in window stays the only one.
+        .on_new_window(|url, _| {
+            tracing::info!(%url, "refused a new window from a sign-in page");
+            NewWindowResponse::Deny
+        });
+    // The configured proxy (WebKitGTK takes no proxy credentials; the system's own proxy
+    // settings apply otherwise).
+    match Network::current() {
+        Ok(Network {
+            proxy: Some(proxy), ..
+        }) => builder = builder.proxy_url(proxy.url()),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "the proxy setting is not usable; going without it");
+        }
+    }
+    builder
+}
+
+/// Why a silent renewal did not renew.
+#[derive(Debug, thiserror::Error)]
+pub enum SilentRenewalError {
+    /// The IdP did not send the hidden page back to the site in time: it shows its form, is
+    /// too slow, or fails.
+    #[error(
+        "the sign-in page did not finish within {0} s (the identity provider may want you to sign in again)"
+    )]
+    Watchdog(u64),
+    #[error("{0:#}")]
+    Failed(anyhow::Error),
+}
+
+/// Reloads `<site>/auth/renew` in a hidden window with the site's cookie store; when it lands,
+/// the new cookies are read, checked and stored as a renewal. Gives up after `watchdog`.
+pub async fn renew_silently<R: Runtime>(
+    app: &AppHandle<R>,
+    site: &Site,
+    watchdog: std::time::Duration,
+) -> Result<(), SilentRenewalError> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let label = format!("renew-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
+    let (opener, open_label, open_site) = (app.clone(), label.clone(), site.clone());
+    let url = renew_url(
+        site,
+        &app.state::<AppState>().product,
+        &super::IdentityHints::from_env(),
+    );
+    app.run_on_main_thread(move || {
+        let load_site = open_site.clone();
+        let built = site_webview(&opener, &open_label, &open_site, url)
+            .title("FPT Login renewal")
+            .visible(false)
+            .focused(false)
+            .skip_taskbar(true)
+            .on_navigation(|url| matches!(url.scheme(), "https" | "http"))
+            .on_page_load(move |window, payload| {
+                if payload.event() == PageLoadEvent::Finished
+                    && landing::is_landing(&load_site, payload.url())
+                    && let Some(tx) = tx.lock().expect("renewal channel lock").take()
+                {
+                    let _ = tx.send(read_session(&window, &load_site, payload.url()));
+                }
+            })
+            .build();
+        if let Err(e) = built {
+            tracing::error!(error = %e, "cannot open the hidden renewal window");
+        }
+    })
+    .map_err(|e| SilentRenewalError::Failed(e.into()))?;
+    let outcome = tokio::time::timeout(watchdog, rx).await;
+    let closer = app.clone();
+    let _ = app.run_on_main_thread(move || {
+        if let Some(window) = closer.get_webview_window(&label) {
+            let _ = window.destroy();
+        }
+    });
+    let session = match outcome {
+        Err(_) => return Err(SilentRenewalError::Watchdog(watchdog.as_secs())),
+        Ok(Err(_)) => {
+            return Err(SilentRenewalError::Failed(anyhow::anyhow!(
+                "the hidden renewal window closed before it finished"
+            )));
+        }
+        Ok(Ok(session)) => session.map_err(SilentRenewalError::Failed)?,
+    };
+    let accounts = Arc::clone(&app.state::<AppState>().accounts);
+    validate_and_store(accounts, site, session, false)
+        .await
+        .map_err(SilentRenewalError::Failed)
+}
+
+/// Clears what `site`'s cookie store holds in memory (the files are gone already), so the
+/// next sign-in starts clean. Call on the main thread.
+pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
+    let blank = Url::parse("about:blank").expect("about:blank is a URL");
+    let label = "forget-site-data";
+    match site_webview(app, label, site, blank).visible(false).build() {
+        Ok(window) => {
+            if let Err(e) = window.clear_all_browsing_data() {
+                tracing::warn!(%site, error = %e, "cannot clear the site's web data");
+            }
+            let _ = window.destroy();
+        }
+        Err(e) => tracing::warn!(%site, error = %e, "cannot clear the site's web data"),
+    }
 }
 
 /// Allows a navigation unless it leaves the web (no `file:`, `javascript:` …) or the IdP
@@ -198,25 +301,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     }
     let app = window.app_handle().clone();
     let site = attempt.site.clone();
-    let session = window
-        .cookies()
-        .context("cannot read the sign-in window's cookies")
-        .map(|cookies| {
-            cookies
-                .into_iter()
-                .map(|c| Cookie {
-                    name: c.name().to_owned(),
-                    value: Secret::new(c.value()),
-                    domain: c.domain().map_or_else(
-                        || url.host_str().unwrap_or_default().to_owned(),
-                        str::to_owned,
-                    ),
-                    http_only: c.http_only().unwrap_or(false),
-                })
-                .collect::<Vec<_>>()
-        })
-        .and_then(|cookies| Ok(landing::session_from_cookies(&site, url, &cookies)?));
-    let session = match session {
+    let session = match read_session(window, &site, url) {
         Ok(session) => session,
         Err(e) => {
             fail_and_close(&app, &site, &format!("{e:#}"));
@@ -227,7 +312,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     tauri::async_runtime::spawn(async move {
         let accounts = Arc::clone(&app.state::<AppState>().accounts);
         let login = session.login.clone();
-        match validate_and_store(accounts, &site, session).await {
+        match validate_and_store(accounts, &site, session, true).await {
             Ok(()) => {
                 let state = app.state::<AppState>();
                 state.report(
@@ -249,12 +334,37 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     });
 }
 
+/// The session the cookie store holds once `url` (the landing page) has loaded. Call on the
+/// main thread.
+fn read_session<R: Runtime>(
+    window: &WebviewWindow<R>,
+    site: &Site,
+    url: &Url,
+) -> anyhow::Result<WebSession> {
+    let cookies = window
+        .cookies()
+        .context("cannot read the sign-in window's cookies")?
+        .into_iter()
+        .map(|c| Cookie {
+            name: c.name().to_owned(),
+            value: Secret::new(c.value()),
+            domain: c.domain().map_or_else(
+                || url.host_str().unwrap_or_default().to_owned(),
+                str::to_owned,
+            ),
+            http_only: c.http_only().unwrap_or(false),
+        })
+        .collect::<Vec<_>>();
+    Ok(landing::session_from_cookies(site, url, &cookies)?)
+}
+
 /// Checks the token with one authenticated call for the login the cookies named, then stores
-/// it as the site's current user.
-async fn validate_and_store(
+/// it as the site's current user (a sign-in makes the site the default; a renewal does not).
+pub async fn validate_and_store(
     accounts: Arc<Accounts>,
     site: &Site,
     session: WebSession,
+    sign_in: bool,
 ) -> anyhow::Result<()> {
     let expiry = Expiry {
         claims_expire_at: session.claims_expire_at,
@@ -264,8 +374,14 @@ async fn validate_and_store(
         fpt_login_core::session::validate(site, &session.login, session.token, Method::Web, expiry)
             .await?;
     let site = site.clone();
-    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, new_session))
-        .await
-        .context("storing the session stopped unexpectedly")??;
+    tauri::async_runtime::spawn_blocking(move || {
+        if sign_in {
+            accounts.sign_in(&site, new_session)
+        } else {
+            accounts.store_renewal(&site, new_session)
+        }
+    })
+    .await
+    .context("storing the session stopped unexpectedly")??;
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State as Extract;
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -18,6 +19,10 @@ const ERR_GENERIC: i64 = 103;
 
 pub(super) async fn rpc(Extract(state): Extract<Arc<State>>, body: Bytes) -> Response {
     AtomicCounters::bump(&state.counters.api_calls);
+    let failure = *state.api_failure.lock().expect("api failure lock");
+    if let Some(status) = failure.and_then(|s| StatusCode::from_u16(s).ok()) {
+        return (status, "the site is having trouble").into_response();
+    }
     let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
         return fault(ERR_GENERIC, "the request body is not JSON");
     };

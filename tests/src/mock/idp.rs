@@ -13,7 +13,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::web::{cookie, issue_assertion};
-use super::{AtomicCounters, IdpSession, State, html_escape, page, random_token};
+use super::{AtomicCounters, IdpMode, IdpSession, State, html_escape, page, random_token};
 
 const IDP_COOKIE: &str = "idp_session";
 
@@ -34,11 +34,36 @@ struct SsoQuery {
     login_hint: Option<String>,
 }
 
+/// Applies the IdP's current mode: a delay, or an error page instead of an answer.
+async fn trouble(state: &State) -> Option<Response> {
+    let mode = *state.idp_mode.lock().expect("idp mode lock");
+    match mode {
+        IdpMode::Normal => None,
+        IdpMode::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        IdpMode::Failing => Some(
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html(page(
+                    "Identity provider error",
+                    "<h1>Something went wrong</h1><p class=\"error\">The identity provider could not process the request.</p>",
+                )),
+            )
+                .into_response(),
+        ),
+    }
+}
+
 async fn sso(
     Extract(state): Extract<Arc<State>>,
     headers: HeaderMap,
     Query(query): Query<SsoQuery>,
 ) -> Response {
+    if let Some(error) = trouble(&state).await {
+        return error;
+    }
     let live_user = cookie(&headers, IDP_COOKIE).and_then(|id| {
         let sessions = state.idp_sessions.lock().expect("idp sessions lock");
         sessions
@@ -59,7 +84,8 @@ async fn sso(
     }
     if let Some(user_id) = live_user {
         AtomicCounters::bump(&state.counters.idp_silent_passes);
-        return post_back(&state, user_id, &query.relay_state).into_response();
+        return post_back(&state, user_id, &query.request, &query.relay_state, true)
+            .into_response();
     }
     login_form(
         &state,
@@ -116,6 +142,9 @@ struct LoginForm {
 }
 
 async fn login(Extract(state): Extract<Arc<State>>, Form(form): Form<LoginForm>) -> Response {
+    if let Some(error) = trouble(&state).await {
+        return error;
+    }
     let user = state
         .config
         .users
@@ -149,10 +178,13 @@ async fn login(Extract(state): Extract<Arc<State>>, Form(form): Form<LoginForm>)
                 expires: Instant::now() + state.config.idp_session_lifetime,
             },
         );
-    let mut response = post_back(&state, user.id, &form.relay_state).into_response();
+    let mut response =
+        post_back(&state, user.id, &form.request, &form.relay_state, false).into_response();
+    // Persistent, like real IdPs' "keep me signed in": it survives an app restart.
+    let max_age = state.config.idp_session_lifetime.as_secs();
     response.headers_mut().append(
         SET_COOKIE,
-        format!("{IDP_COOKIE}={session_id}; Path=/; HttpOnly; SameSite=Lax")
+        format!("{IDP_COOKIE}={session_id}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax")
             .parse()
             .expect("cookie is a header value"),
     );
@@ -161,8 +193,14 @@ async fn login(Extract(state): Extract<Arc<State>>, Form(form): Form<LoginForm>)
 
 /// The SAML POST binding: a page whose form posts the assertion to the site by itself. No
 /// control is named `submit`, which would shadow `form.submit()`.
-fn post_back(state: &State, user_id: u64, relay_state: &str) -> Html<String> {
-    let assertion = issue_assertion(state, user_id);
+fn post_back(
+    state: &State,
+    user_id: u64,
+    request: &str,
+    relay_state: &str,
+    silent: bool,
+) -> Html<String> {
+    let assertion = issue_assertion(state, user_id, request, silent);
     Html(page(
         "Signing in…",
         &format!(

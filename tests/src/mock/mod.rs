@@ -213,23 +213,44 @@ impl TlsIdentity {
     }
 }
 
-/// Serves `app` over TLS: each accepted connection is wrapped by `acceptor`.
-async fn serve_tls(listener: TcpListener, app: axum::Router, acceptor: tokio_rustls::TlsAcceptor) {
+/// Serves `app` on `listener`, over TLS when `acceptor` is given. Connections are owned by
+/// this future: dropping it (stopping the mock) closes them all, as a crashed server would.
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
-        let Ok((tcp, _)) = listener.accept().await else {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            // Reap finished connections so the set does not grow for ever.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let Ok((tcp, _)) = accepted else {
             continue;
         };
         let (acceptor, app) = (acceptor.clone(), app.clone());
-        tokio::spawn(async move {
-            // A client that does not trust the certificate hangs up here.
-            let Ok(tls) = acceptor.accept(tcp).await else {
-                return;
-            };
+        connections.spawn(async move {
             let service = hyper_util::service::TowerToHyperService::new(app);
-            let _ =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                    .await;
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            match acceptor {
+                Some(acceptor) => {
+                    // A client that does not trust the certificate hangs up here.
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let _ = builder
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                }
+                None => {
+                    let _ = builder
+                        .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                        .await;
+                }
+            }
         });
     }
 }
@@ -257,6 +278,10 @@ pub struct Counters {
     pub asl_polls: u64,
     /// App Session Launcher tokens handed out.
     pub asl_handed_out: u64,
+    /// Silent passes through `/auth/renew` that renewed the SAML claims of a live session.
+    pub claims_renewals: u64,
+    /// `/internal_api/session` calls.
+    pub session_info_calls: u64,
 }
 
 #[derive(Debug, Default)]
@@ -271,6 +296,8 @@ struct AtomicCounters {
     asl_requests: AtomicU64,
     asl_polls: AtomicU64,
     asl_handed_out: AtomicU64,
+    claims_renewals: AtomicU64,
+    session_info_calls: AtomicU64,
 }
 
 impl AtomicCounters {
@@ -291,6 +318,8 @@ impl AtomicCounters {
             asl_requests: get(&self.asl_requests),
             asl_polls: get(&self.asl_polls),
             asl_handed_out: get(&self.asl_handed_out),
+            claims_renewals: get(&self.claims_renewals),
+            session_info_calls: get(&self.session_info_calls),
         }
     }
 }
@@ -298,8 +327,29 @@ impl AtomicCounters {
 #[derive(Debug, Clone)]
 struct Session {
     user_id: u64,
+    created_at: i64,
     last_used: Instant,
     claims_expire_at: i64,
+}
+
+impl Session {
+    /// When the session idles out unless it is used before (epoch seconds).
+    fn expires_at(&self, inactivity: Duration) -> i64 {
+        let idle = secs(self.last_used.elapsed());
+        epoch_now() - idle + secs(inactivity)
+    }
+}
+
+/// How the IdP behaves, changeable while the mock runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IdpMode {
+    /// Answers at once.
+    #[default]
+    Normal,
+    /// Answers every request after this delay.
+    Slow(Duration),
+    /// Answers every request with HTTP 500.
+    Failing,
 }
 
 #[derive(Debug, Clone)]
@@ -313,6 +363,10 @@ struct IdpSession {
 struct Assertion {
     user_id: u64,
     issued: Instant,
+    /// Issued without the form, from a live IdP session.
+    silent: bool,
+    /// The `SAMLRequest` it answers (SAML's `InResponseTo`).
+    in_response_to: String,
 }
 
 #[derive(Debug)]
@@ -323,10 +377,16 @@ struct State {
     sessions: Mutex<HashMap<String, Session>>,
     idp_sessions: Mutex<HashMap<String, IdpSession>>,
     assertions: Mutex<HashMap<String, Assertion>>,
+    /// SAML requests sent from `/auth/renew`, with the `_session_id` the browser carried then
+    /// (the IdP's POST back is cross-site, so the Lax session cookie does not come with it).
+    saml_requests: Mutex<HashMap<String, Option<String>>>,
     asl_requests: Mutex<HashMap<String, asl::Request>>,
     used_backup_codes: Mutex<Vec<(u64, String)>>,
     /// The query string of the latest `/auth/renew`.
     last_renew_query: Mutex<Option<String>>,
+    idp_mode: Mutex<IdpMode>,
+    /// When set, `/api3/json` answers every call with this HTTP status (a site in trouble).
+    api_failure: Mutex<Option<u16>>,
     counters: AtomicCounters,
 }
 
@@ -413,6 +473,7 @@ impl State {
             token.clone(),
             Session {
                 user_id,
+                created_at: epoch_now(),
                 last_used: Instant::now(),
                 claims_expire_at,
             },
@@ -426,6 +487,8 @@ impl State {
 #[derive(Debug)]
 pub struct MockSite {
     state: Arc<State>,
+    site_addr: SocketAddr,
+    idp_addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -434,46 +497,104 @@ impl MockSite {
     pub async fn start(config: MockConfig) -> std::io::Result<Self> {
         let site_listener = TcpListener::bind(config.site_addr).await?;
         let idp_listener = TcpListener::bind(config.idp_addr).await?;
+        let (site_addr, idp_addr) = (site_listener.local_addr()?, idp_listener.local_addr()?);
         let scheme = if config.tls.is_some() {
             "https"
         } else {
             "http"
         };
-        let site_origin = format!("{scheme}://{}", site_listener.local_addr()?);
-        let acceptor = config.tls.as_ref().map(TlsIdentity::acceptor).transpose()?;
-        let idp_origin = format!("http://{}", idp_listener.local_addr()?);
         let state = Arc::new(State {
             config,
-            site_origin,
-            idp_origin,
+            site_origin: format!("{scheme}://{site_addr}"),
+            idp_origin: format!("http://{idp_addr}"),
             sessions: Mutex::default(),
             idp_sessions: Mutex::default(),
             assertions: Mutex::default(),
+            saml_requests: Mutex::default(),
             asl_requests: Mutex::default(),
             used_backup_codes: Mutex::default(),
             last_renew_query: Mutex::default(),
+            idp_mode: Mutex::default(),
+            api_failure: Mutex::default(),
             counters: AtomicCounters::default(),
         });
-        let site_app = web::router(Arc::clone(&state)).merge(asl::router(Arc::clone(&state)));
-        let idp_app = idp::router(Arc::clone(&state));
-        let tasks = vec![
-            tokio::spawn(async move {
-                match acceptor {
-                    Some(acceptor) => serve_tls(site_listener, site_app, acceptor).await,
-                    None => {
-                        if let Err(e) = axum::serve(site_listener, site_app).await {
-                            tracing::error!(error = %e, "mock site stopped");
-                        }
-                    }
-                }
-            }),
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(idp_listener, idp_app).await {
-                    tracing::error!(error = %e, "mock IdP stopped");
-                }
-            }),
+        let mut site = Self {
+            state,
+            site_addr,
+            idp_addr,
+            tasks: Vec::new(),
+        };
+        site.serve(site_listener, idp_listener)?;
+        Ok(site)
+    }
+
+    fn serve(&mut self, site: TcpListener, idp: TcpListener) -> std::io::Result<()> {
+        let state = &self.state;
+        let acceptor = state
+            .config
+            .tls
+            .as_ref()
+            .map(TlsIdentity::acceptor)
+            .transpose()?;
+        let site_app = web::router(Arc::clone(state)).merge(asl::router(Arc::clone(state)));
+        let idp_app = idp::router(Arc::clone(state));
+        self.tasks = vec![
+            tokio::spawn(serve(site, site_app, acceptor)),
+            tokio::spawn(serve(idp, idp_app, None)),
         ];
-        Ok(Self { state, tasks })
+        Ok(())
+    }
+
+    /// Stops serving: the ports refuse connections and open connections are cut, as when the
+    /// site is down. Sessions and counters are kept for [`MockSite::restart`].
+    pub fn stop(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Serves again on the same ports, with the sessions the site had.
+    pub async fn restart(&mut self) -> std::io::Result<()> {
+        self.stop();
+        // The aborted tasks drop their listeners when they next run; retry until the port is
+        // free again.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (site, idp) = loop {
+            match (
+                TcpListener::bind(self.site_addr).await,
+                TcpListener::bind(self.idp_addr).await,
+            ) {
+                (Ok(site), Ok(idp)) => break (site, idp),
+                (Err(e), _) | (_, Err(e)) if Instant::now() > deadline => return Err(e),
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        };
+        self.serve(site, idp)
+    }
+
+    /// Makes the IdP answer normally, slowly, or with errors from now on.
+    pub fn set_idp_mode(&self, mode: IdpMode) {
+        *self.state.idp_mode.lock().expect("idp mode lock") = mode;
+    }
+
+    /// Ends every IdP session: the next pass through the IdP shows its form again.
+    pub fn end_idp_sessions(&self) {
+        self.state
+            .idp_sessions
+            .lock()
+            .expect("idp sessions lock")
+            .clear();
+    }
+
+    /// Ends every session the site knows, as an administrator revoking them would: calls with
+    /// their tokens get `error_code` 102.
+    pub fn end_sessions(&self) {
+        self.state.sessions.lock().expect("sessions lock").clear();
+    }
+
+    /// Makes `/api3/json` answer every call with HTTP `status` (`None`: answer normally).
+    pub fn set_api_failure(&self, status: Option<u16>) {
+        *self.state.api_failure.lock().expect("api failure lock") = status;
     }
 
     /// The site URL, e.g. `http://127.0.0.1:8090`.

@@ -28,6 +28,10 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/saml/saml_login_request", get(login_request))
         .route("/auth/landing", get(landing))
         .route("/user/login", get(login_page).post(login_post))
+        .route(
+            "/internal_api/session",
+            get(session_info).post(session_keep_alive),
+        )
         .route("/__mock/counters", get(counters))
         .with_state(state)
 }
@@ -102,6 +106,7 @@ fn local_path(path: Option<&str>, fallback: &str) -> String {
 /// others to the site's own login page.
 async fn renew(
     Extract(state): Extract<Arc<State>>,
+    headers: HeaderMap,
     Query(query): Query<RenewQuery>,
     raw: axum::extract::RawQuery,
 ) -> Response {
@@ -113,8 +118,14 @@ async fn renew(
         login.append_pair("return_path", &next);
         return redirect(&format!("/user/login?{}", login.finish()));
     }
+    let request = random_token(16);
+    state
+        .saml_requests
+        .lock()
+        .expect("saml requests lock")
+        .insert(request.clone(), cookie(&headers, "_session_id"));
     let mut query_string = form_urlencoded::Serializer::new(String::new());
-    query_string.append_pair("SAMLRequest", &random_token(16));
+    query_string.append_pair("SAMLRequest", &request);
     query_string.append_pair("RelayState", &next);
     if let Some(email) = &query.email {
         query_string.append_pair("login_hint", email);
@@ -155,7 +166,34 @@ async fn consume(Extract(state): Extract<Arc<State>>, Form(post): Form<SamlPost>
     let Some(user) = state.user(assertion.user_id).cloned() else {
         return (StatusCode::FORBIDDEN, "unknown user").into_response();
     };
-    signed_in(&state, &user, &local_path(Some(&post.relay_state), LANDING))
+    let next = local_path(Some(&post.relay_state), LANDING);
+    // A silent pass for the person whose live session the browser carried into /auth/renew
+    // renews that session's claims (the token stays); a typed-in sign-in starts a new one.
+    let carried = state
+        .saml_requests
+        .lock()
+        .expect("saml requests lock")
+        .remove(&assertion.in_response_to)
+        .flatten();
+    if assertion.silent
+        && let Some(token) = carried
+        && let Some(claims_expire_at) = renew_claims(&state, &token, user.id)
+    {
+        return with_session_cookies(&state, &user, &token, claims_expire_at, &next);
+    }
+    signed_in(&state, &user, &next)
+}
+
+/// Extends the claims of `token`'s live session when it belongs to `user_id`.
+fn renew_claims(state: &State, token: &str, user_id: u64) -> Option<i64> {
+    let mut sessions = state.sessions.lock().expect("sessions lock");
+    let session = sessions.get_mut(token).filter(|s| {
+        s.user_id == user_id && s.last_used.elapsed() <= state.config.session_inactivity
+    })?;
+    session.claims_expire_at = super::epoch_now() + super::secs(state.config.claims_lifetime);
+    session.last_used = Instant::now();
+    super::AtomicCounters::bump(&state.counters.claims_renewals);
+    Some(session.claims_expire_at)
 }
 
 /// Starts a session for `user` and redirects to `next` with the cookies FPT sets: the token,
@@ -163,6 +201,16 @@ async fn consume(Extract(state): Extract<Arc<State>>, Form(post): Form<SamlPost>
 /// (claims) from other web users (session).
 fn signed_in(state: &State, user: &MockUser, next: &str) -> Response {
     let (token, claims_expire_at) = state.create_session(user.id);
+    with_session_cookies(state, user, &token, claims_expire_at, next)
+}
+
+fn with_session_cookies(
+    state: &State,
+    user: &MockUser,
+    token: &str,
+    claims_expire_at: i64,
+    next: &str,
+) -> Response {
     let login: String = form_urlencoded::byte_serialize(user.login.as_bytes()).collect();
     let expiry = if state.config.kind == SiteKind::Saml2 {
         format!("shotgun_current_user_sso_claims_expiration={claims_expire_at}")
@@ -270,18 +318,69 @@ async fn landing(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Htm
     ))
 }
 
+/// `GET /internal_api/session` with the `_session_id` cookie: when the session was created
+/// and when it idles out (protocol reference §4.5). Reading does not count as use.
+async fn session_info(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
+    super::AtomicCounters::bump(&state.counters.session_info_calls);
+    let sessions = state.sessions.lock().expect("sessions lock");
+    let live = cookie(&headers, "_session_id")
+        .and_then(|token| sessions.get(&token).cloned())
+        .filter(|s| s.last_used.elapsed() <= state.config.session_inactivity);
+    let Some(session) = live else {
+        return session_gone();
+    };
+    let expires_at = session.expires_at(state.config.session_inactivity);
+    Json(serde_json::json!({
+        "app": {"createdAt": session.created_at, "expiresAt": expires_at},
+        "license": {},
+        "expired": false,
+        "expiresAt": expires_at,
+    }))
+    .into_response()
+}
+
+/// `POST /internal_api/session`: counts as use of the session.
+async fn session_keep_alive(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
+    super::AtomicCounters::bump(&state.counters.session_info_calls);
+    let mut sessions = state.sessions.lock().expect("sessions lock");
+    let live = cookie(&headers, "_session_id")
+        .and_then(|token| sessions.get_mut(&token))
+        .filter(|s| s.last_used.elapsed() <= state.config.session_inactivity);
+    let Some(session) = live else {
+        return session_gone();
+    };
+    session.last_used = Instant::now();
+    Json(serde_json::json!({"message": "OK"})).into_response()
+}
+
+/// The reference does not show the answer for a dead session; the mock says 401.
+fn session_gone() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(serde_json::json!({"expired": true})),
+    )
+        .into_response()
+}
+
 async fn counters(Extract(state): Extract<Arc<State>>) -> Json<super::Counters> {
     Json(state.counters.snapshot())
 }
 
 /// For the IdP: a fresh assertion for `user_id`.
-pub(super) fn issue_assertion(state: &State, user_id: u64) -> String {
+pub(super) fn issue_assertion(
+    state: &State,
+    user_id: u64,
+    in_response_to: &str,
+    silent: bool,
+) -> String {
     let id = random_token(24);
     state.assertions.lock().expect("assertions lock").insert(
         id.clone(),
         super::Assertion {
             user_id,
             issued: Instant::now(),
+            silent,
+            in_response_to: in_response_to.to_owned(),
         },
     );
     id

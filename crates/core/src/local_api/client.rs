@@ -113,15 +113,25 @@ impl Client {
 
     /// Sends one request and reads its response.
     pub fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
-        let io_err = |source| ClientError::Io {
-            socket: self.socket.clone(),
-            source,
-        };
         let mut line = serde_json::to_vec(request).map_err(|e| ClientError::Protocol {
             detail: e.to_string(),
         })?;
         line.push(b'\n');
-        self.writer.write_all(&line).map_err(io_err)?;
+        self.writer
+            .write_all(&line)
+            .map_err(|source| ClientError::Io {
+                socket: self.socket.clone(),
+                source,
+            })?;
+        self.next_response()
+    }
+
+    /// Reads the next line the app sends (after `subscribe`, one per event).
+    pub fn next_response(&mut self) -> Result<Response, ClientError> {
+        let io_err = |source| ClientError::Io {
+            socket: self.socket.clone(),
+            source,
+        };
         let mut reply = String::new();
         let read = (&mut self.reader)
             .take(MAX_LINE as u64 * 16)

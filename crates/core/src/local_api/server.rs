@@ -8,11 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::broadcast;
 
 use crate::accounts::Accounts;
 use crate::paths::{self, PathsError};
-use crate::protocol::{ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response};
+use crate::protocol::{
+    ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response, SessionEvent,
+};
 use crate::site::Site;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +54,9 @@ pub fn bind(socket: &Path) -> Result<UnixListener, BindError> {
 /// Answers requests. The desktop app wraps [`AccountsHandler`] to add what needs a window.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: Request) -> impl Future<Output = Response> + Send;
+
+    /// Session changes from now on, for `subscribe`.
+    fn subscribe(&self) -> broadcast::Receiver<SessionEvent>;
 }
 
 /// Accepts connections until the listener fails; each connection is served on its own task.
@@ -137,9 +144,43 @@ async fn connection<H: Handler>(
                 ErrorKind::BadRequest,
                 "send hello with the protocol version first",
             )),
+            Ok(Request::Subscribe) => {
+                let events = handler.subscribe();
+                write(&mut write_half, &Response::Subscribed).await?;
+                return stream_events(reader, write_half, events).await;
+            }
             Ok(request) => handler.handle(request).await,
         };
         write(&mut write_half, &response).await?;
+    }
+}
+
+/// Sends every event as its own line until the client hangs up.
+async fn stream_events<R: tokio::io::AsyncRead + Unpin>(
+    mut reader: BufReader<R>,
+    mut writer: OwnedWriteHalf,
+    mut events: broadcast::Receiver<SessionEvent>,
+) -> io::Result<()> {
+    let mut ignored = Vec::new();
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(event) => write(&mut writer, &Response::SessionChanged(event)).await?,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "a subscriber fell behind; some events were dropped");
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            // Anything the client sends now is ignored; end of input means it left.
+            read = reader.read_until(b'\n', &mut ignored) => {
+                if read? == 0 || ignored.len() > MAX_LINE {
+                    return Ok(());
+                }
+                if ignored.ends_with(b"\n") {
+                    ignored.clear();
+                }
+            }
+        }
     }
 }
 
@@ -165,6 +206,10 @@ impl AccountsHandler {
 }
 
 impl Handler for AccountsHandler {
+    fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.accounts.subscribe()
+    }
+
     async fn handle(&self, request: Request) -> Response {
         let accounts = Arc::clone(&self.accounts);
         // Keyring calls block on D-Bus; keep them off the async workers.
@@ -198,6 +243,9 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
             .map_err(Into::into)
             .and_then(|site| accounts.sign_out(site.as_ref(), login.as_deref()))
             .map(Response::LoggedOut),
+        Request::LogoutAll => accounts
+            .sign_out_everywhere()
+            .map(|sessions| Response::LoggedOutAll { sessions }),
         Request::Use { site, login } => Site::parse(&site)
             .map_err(Into::into)
             .and_then(|site| accounts.use_site(&site, login.as_deref()))
@@ -209,6 +257,12 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
                 accounts.user(Some(&site), None)
             })
             .map(Response::User),
+        Request::Subscribe => {
+            return Response::Error(ErrorInfo::new(
+                ErrorKind::NeedsApp,
+                "watching for session changes needs the FPT Login app; start fpt-login-desktop",
+            ));
+        }
         Request::Login { .. } => {
             return Response::Error(ErrorInfo::new(
                 ErrorKind::NeedsApp,

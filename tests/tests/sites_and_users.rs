@@ -1,0 +1,114 @@
+//! Several sites and several people at once, through the running app: switching the default,
+//! signing out of one site, re-authenticating as someone else, signing out everywhere, and the
+//! `session_changed` events a subscriber sees for all of it.
+
+use fpt_login_tests::harness::{Profile, Watch, keyring_lookup, sign_in_with_password};
+use fpt_login_tests::mock::{MockConfig, MockSite};
+use serde_json::Value;
+
+async fn json(profile: &Profile, args: &[&str]) -> Value {
+    let out = profile.cli(args).await;
+    assert!(
+        out.status.success(),
+        "fpt-login {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+async fn token_of(profile: &Profile, site: &MockSite) -> String {
+    let user = json(profile, &["token", "--json", "--site", site.url()]).await;
+    user["session_token"].as_str().expect("token").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in() {
+    let studio = MockSite::start(MockConfig::password()).await.expect("site");
+    let outsource = MockSite::start(MockConfig::password()).await.expect("site");
+    let profile = Profile::new();
+    let _app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
+    let watch = Watch::start(&profile).await;
+
+    sign_in_with_password(&profile, studio.url(), "artist", "sesame").await;
+    sign_in_with_password(&profile, outsource.url(), "artist", "sesame").await;
+    let sites = json(&profile, &["sites", "--json"]).await;
+    assert_eq!(
+        sites[0]["site"],
+        outsource.url(),
+        "the last sign-in is the default"
+    );
+
+    let out = profile.cli(&["use", studio.url()]).await;
+    assert!(out.status.success());
+    let user = json(&profile, &["token", "--json"]).await;
+    assert_eq!(user["site"], studio.url(), "the default follows `use`");
+    let artist_token = token_of(&profile, &studio).await;
+
+    // Someone else signs in to the studio site on this machine: a new sign-in for them, and
+    // the artist's own token stays theirs.
+    sign_in_with_password(&profile, studio.url(), "lead", "open-up").await;
+    let event = watch.wait_for("signed_in").await;
+    assert_eq!(
+        event["login"], "artist",
+        "the first event is the first sign-in"
+    );
+    let lead_token = token_of(&profile, &studio).await;
+    assert_ne!(lead_token, artist_token);
+    assert_eq!(studio.session_login(&lead_token).as_deref(), Some("lead"));
+    assert_eq!(
+        keyring_lookup(studio.url(), "artist").await,
+        Some(artist_token.clone())
+    );
+    assert_eq!(
+        keyring_lookup(studio.url(), "lead").await,
+        Some(lead_token.clone())
+    );
+    let replaced = watch
+        .events()
+        .into_iter()
+        .find(|e| e["login"] == "lead")
+        .expect("lead's sign-in was announced");
+    assert_eq!(replaced["event"], "signed_in");
+    assert!(
+        replaced["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("in place of artist")),
+        "{replaced}"
+    );
+
+    // Signing out of one site leaves the other working.
+    let out = profile.cli(&["logout", "--site", outsource.url()]).await;
+    assert!(out.status.success());
+    assert_eq!(keyring_lookup(outsource.url(), "artist").await, None);
+    assert_eq!(token_of(&profile, &studio).await, lead_token);
+    let out = profile.cli(&["token", "--site", outsource.url()]).await;
+    assert_eq!(out.status.code(), Some(4), "signed out of the other site");
+
+    let all = json(&profile, &["logout", "--all", "--json"]).await;
+    assert_eq!(
+        all.as_array().map(Vec::len),
+        Some(2),
+        "artist and lead on the studio site: {all}"
+    );
+    assert_eq!(keyring_lookup(studio.url(), "artist").await, None);
+    assert_eq!(keyring_lookup(studio.url(), "lead").await, None);
+
+    watch.wait_for("signed_out").await;
+    let expected = [
+        "signed_in",
+        "signed_in",
+        "default_changed",
+        "signed_in",
+        "signed_out",
+        "signed_out",
+        "signed_out",
+    ];
+    fpt_login_tests::harness::wait_for(
+        "every event",
+        std::time::Duration::from_secs(30),
+        || async { (watch.kinds().len() >= expected.len()).then_some(()) },
+    )
+    .await;
+    assert_eq!(watch.kinds(), expected);
+}
