@@ -37,6 +37,9 @@ const MAX_RETRY: Duration = Duration::from_secs(15);
 /// A session that needs the person is not retried silently more often than this (a burst of
 /// `get_user` calls must not open a hidden window each).
 const ATTENTION_RETRY: Duration = Duration::from_secs(30);
+/// How often the loop tries again, silently, to bring back lapsed claims the IdP would not
+/// renew (the person may have signed in to the IdP elsewhere meanwhile).
+const LAPSED_RETRY: Duration = Duration::from_secs(300);
 
 /// Why a renewal did not happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,19 +184,17 @@ impl Refresher {
                 Some((login.clone(), s.users.get(&login)?.clone()))
             })
             .ok_or_else(|| RenewError::NeedsPerson(format!("nobody is signed in to {site}")))?;
-        if record.state == SessionState::NeedsAttention || !silently_renewable(&record) {
-            let recent = self
-                .attention_at
-                .lock()
-                .expect("attention lock")
-                .get(site)
-                .is_some_and(|at| at.elapsed() < ATTENTION_RETRY);
-            let web = record.method.as_deref() == Some(Method::Web.name());
-            if recent || !web || record.state == SessionState::Expired {
-                return Err(RenewError::NeedsPerson(record.attention.clone().unwrap_or_else(
-                    || format!("{login} signed in to {site} without the web sign-in; sign in again to renew"),
-                )));
-            }
+        let recent = self
+            .attention_at
+            .lock()
+            .expect("attention lock")
+            .get(site)
+            .is_some_and(|at| at.elapsed() < ATTENTION_RETRY);
+        let web = record.method.as_deref() == Some(Method::Web.name());
+        if recent || !web || record.state == SessionState::Expired {
+            return Err(RenewError::NeedsPerson(record.attention.clone().unwrap_or_else(
+                || format!("{login} signed in to {site} without the web sign-in; sign in again to renew"),
+            )));
         }
         // Offline is not the IdP's fault: do not open a window that can only time out.
         let reachable = match Api3::new(site) {
@@ -247,15 +248,18 @@ impl Refresher {
 fn needs_person<R: Runtime>(app: &AppHandle<R>, site: &Site, login: &str, why: &str) {
     let accounts = &app.state::<AppState>().accounts;
     let state = accounts.record(site, login).ok().flatten().map(|r| r.state);
-    // Expired or lapsed says more than "needs attention"; keep it.
+    // Expired or lapsed says more than "needs attention"; keep it, and say it each time (the
+    // loop retries those rarely).
     let target = match state {
         Some(SessionState::Active | SessionState::NeedsAttention) => SessionState::NeedsAttention,
         Some(other) => other,
         None => return,
     };
     match accounts.mark(site, login, target, why) {
-        Ok(true) => notify(app, site, login),
-        Ok(false) => {}
+        Ok(changed) if changed || target != SessionState::NeedsAttention => {
+            notify(app, site, login);
+        }
+        Ok(_) => {}
         Err(e) => tracing::error!(%site, error = %e, "cannot record the session's state"),
     }
 }
@@ -293,12 +297,18 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
             let refresher = &app.state::<AppState>().refresher;
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
-                event = events.recv() => {
-                    if let Ok(SessionEvent { event: EventKind::SignedOut, site, .. }) = event {
+                event = events.recv() => match event {
+                    Ok(SessionEvent { event: EventKind::SignedOut, site, .. }) => {
                         let forget = app.clone();
                         let _ = app.run_on_main_thread(move || forget_site_data(&forget, &site));
                     }
-                }
+                    // A fresh session starts with a clean slate.
+                    Ok(SessionEvent { event: EventKind::SignedIn | EventKind::Renewed, site, .. }) => {
+                        refresher.attention_at.lock().expect("attention lock").remove(&site);
+                        refresher.plans.lock().expect("plans lock").retain(|(s, _), _| *s != site);
+                    }
+                    _ => {}
+                },
                 () = refresher.wake.notified() => {}
             }
         }
@@ -392,7 +402,12 @@ async fn renew_task<R: Runtime>(app: &AppHandle<R>, key: &Key) {
     let mut plans = refresher.plans.lock().expect("plans lock");
     let plan = plans.entry(key.clone()).or_default();
     match outcome {
-        Ok(()) | Err(RenewError::NeedsPerson(_)) => plan.recovered(),
+        Ok(()) => plan.recovered(),
+        // Only lapsed or expired sessions come back here; the person has been told.
+        Err(RenewError::NeedsPerson(_)) => {
+            plan.retry_delay = None;
+            plan.retry_at = Some(time::now() + secs(LAPSED_RETRY));
+        }
         Err(RenewError::Unreachable(why)) => {
             let delay = plan.back_off();
             tracing::warn!(site = %key.0, "cannot reach the site to renew ({why}); trying again in {} s", delay.as_secs());

@@ -101,6 +101,12 @@ pub async fn sign_in_with_password_env(
     assert!(out.status.success(), "sign-in failed: {}", stderr(&out));
 }
 
+/// What a program that must have succeeded wrote to stdout, trimmed.
+pub fn success_stdout(out: &Output) -> String {
+    assert!(out.status.success(), "{}", stderr(out));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// What a finished program wrote to stderr.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -219,6 +225,12 @@ impl Profile {
             .expect("write stdin");
         drop(input);
         child.wait_with_output().await.expect("fpt-login runs")
+    }
+
+    /// `fpt-login status --json`.
+    pub async fn status_json(&self) -> serde_json::Value {
+        let out = self.cli(&["status", "--json"]).await;
+        serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
     }
 
     /// Starts the desktop app with `args`; its log goes to a file in the profile.

@@ -5,26 +5,11 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, Watch, keyring_lookup, run_python, sign_in_with_password, wait_for,
+    Profile, Watch, keyring_lookup, run_python, sign_in_with_password, success_stdout, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
-use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-async fn status_of(profile: &Profile) -> Value {
-    serde_json::from_slice(&profile.cli(&["status", "--json"]).await.stdout).expect("JSON")
-}
-
-async fn token(profile: &Profile) -> String {
-    let out = profile.cli(&["token"]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_session_is_kept_alive_and_a_revoked_one_is_seen_at_once() {
@@ -45,7 +30,7 @@ async fn an_idle_session_is_kept_alive_and_a_revoked_one_is_seen_at_once() {
     let _app = profile.spawn_app(&["--background"]);
     profile.wait_for_app().await;
     sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
-    let token = token(&profile).await;
+    let token = success_stdout(&profile.cli(&["token"]).await);
     let watch = Watch::start(&profile).await;
 
     // Nobody uses the session for three inactivity periods; the app's keep-alive does.
@@ -65,7 +50,7 @@ async fn an_idle_session_is_kept_alive_and_a_revoked_one_is_seen_at_once() {
     )
     .await;
     assert_eq!(projects.trim(), "2", "the session is still alive");
-    let status = status_of(&profile).await;
+    let status = profile.status_json().await;
     let expires = status["sites"][0]["users"][0]["expires_at"].as_i64();
     assert!(
         expires.is_some(),
@@ -85,7 +70,7 @@ async fn an_idle_session_is_kept_alive_and_a_revoked_one_is_seen_at_once() {
         Some(token.clone())
     );
     assert_eq!(
-        status_of(&profile).await["sites"][0]["users"][0]["state"],
+        profile.status_json().await["sites"][0]["users"][0]["state"],
         "active"
     );
 
@@ -93,7 +78,7 @@ async fn an_idle_session_is_kept_alive_and_a_revoked_one_is_seen_at_once() {
     site.end_sessions();
     let event = watch.wait_for("expired").await;
     assert_eq!(event["login"], "artist");
-    let status = status_of(&profile).await;
+    let status = profile.status_json().await;
     assert_eq!(
         status["sites"][0]["users"][0]["state"], "expired",
         "{status}"

@@ -49,10 +49,6 @@ fn seconds_left(expires_at: i64) -> i64 {
     expires_at - i64::try_from(now).expect("a sane clock")
 }
 
-async fn status_of(profile: &Profile) -> Value {
-    serde_json::from_slice(&profile.cli(&["status", "--json"]).await.stdout).expect("JSON")
-}
-
 /// Signs `artist` in through the app's web sign-in, driven by WebDriver.
 async fn web_sign_in(profile: &Profile, site: &MockSite) -> (WebDriver, fantoccini::Client, Value) {
     let driver = WebDriver::start(profile).await;
@@ -188,7 +184,7 @@ async fn when_the_idp_wants_its_form_again_the_tray_asks_and_renew_now_signs_in_
             .contains("within 3 s"),
         "{event}"
     );
-    let status = status_of(&profile).await;
+    let status = profile.status_json().await;
     assert_eq!(
         status["sites"][0]["users"][0]["state"], "needs_attention",
         "{status}"
@@ -239,7 +235,7 @@ async fn when_the_idp_wants_its_form_again_the_tray_asks_and_renew_now_signs_in_
             .as_deref(),
         Some("artist")
     );
-    let status = status_of(&profile).await;
+    let status = profile.status_json().await;
     assert_eq!(
         status["sites"][0]["users"][0]["state"], "active",
         "{status}"
@@ -320,7 +316,7 @@ async fn a_site_that_goes_away_keeps_the_token_and_renewal_resumes_when_it_is_ba
         keyring_lookup(site.url(), "artist").await.as_deref(),
         Some(token_before.as_str())
     );
-    let status = status_of(&profile).await;
+    let status = profile.status_json().await;
     assert_eq!(status["sites"][0]["current_user"], "artist", "{status}");
     assert_ne!(
         status["sites"][0]["users"][0]["state"], "expired",
@@ -361,7 +357,7 @@ async fn a_slow_idp_is_waited_for_longer_than_toolkits_five_seconds() {
         .expect("renewed within the 30 s watchdog");
     assert!(user["expires_at"].as_i64() > Some(expires));
     assert_eq!(site.counters().claims_renewals, 1);
-    let status = status_of(&profile).await;
+    let status = profile.status_json().await;
     assert_eq!(
         status["sites"][0]["users"][0]["state"], "active",
         "{status}"

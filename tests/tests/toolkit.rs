@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, click, python, shown, sign_in_with_password_env, wait_for,
+    Profile, WebDriver, bin, click, python, shown, sign_in_with_password_env, success_stdout,
+    wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use tokio::io::AsyncWriteExt as _;
@@ -46,12 +47,7 @@ async fn pyyaml_check(shotgun_home: &Path, files: &[&Path]) -> String {
         .output()
         .await
         .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    success_stdout(&out)
 }
 
 #[tokio::test(flavor = "multi_thread")]
