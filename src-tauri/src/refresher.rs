@@ -21,7 +21,7 @@ use fpt_login_core::api3::{Api3, Api3Error};
 use fpt_login_core::method::Method;
 use fpt_login_core::protocol::{Credentials, EventKind, SessionEvent, SessionState};
 use fpt_login_core::session::{self, Health};
-use fpt_login_core::settings::UserRecord;
+use fpt_login_core::settings::{SiteSettings, UserRecord};
 use fpt_login_core::{Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::{Notify, OnceCell};
@@ -152,12 +152,13 @@ impl Refresher {
         let Some(site) = settings.resolve_site(site) else {
             return;
         };
-        let Some(record) = settings.sites.get(site).and_then(|s| {
-            s.current_script
-                .is_none()
-                .then(|| s.users.get(s.current_user.as_ref()?))
-                .flatten()
-        }) else {
+        // A script as the site's default user has nothing to renew.
+        let Some((_, record)) = settings
+            .sites
+            .get(site)
+            .filter(|s| s.current_script.is_none())
+            .and_then(SiteSettings::current_session)
+        else {
             return;
         };
         let left = record.expires_at().map(|at| at - time::now());
@@ -177,12 +178,8 @@ impl Refresher {
             .load_shared()
             .map_err(|e| RenewError::NeedsPerson(e.to_string()))?;
         let (login, record) = settings
-            .sites
-            .get(site)
-            .and_then(|s| {
-                let login = s.current_user.clone()?;
-                Some((login.clone(), s.users.get(&login)?.clone()))
-            })
+            .current_session(site)
+            .map(|(login, record)| (login.clone(), record.clone()))
             .ok_or_else(|| RenewError::NeedsPerson(format!("nobody is signed in to {site}")))?;
         let recent = self
             .attention_at
@@ -325,11 +322,7 @@ fn round<R: Runtime>(app: &AppHandle<R>) -> Duration {
     let mut next = now + 3600;
     let refresher = &state.refresher;
     for (site, s) in &settings.sites {
-        let Some((login, record)) = s
-            .current_user
-            .as_ref()
-            .and_then(|l| Some((l, s.users.get(l)?)))
-        else {
+        let Some((login, record)) = s.current_session() else {
             continue;
         };
         let key = (site.clone(), login.clone());

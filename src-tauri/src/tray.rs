@@ -200,11 +200,10 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
 /// "Renew now": the visible sign-in for the site, the way its person signed in.
 fn renew_now<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let state = app.state::<AppState>();
-    let method = state.accounts.status().ok().and_then(|status| {
-        let s = status.sites.into_iter().find(|s| &s.site == site)?;
-        let login = s.current_user?;
-        s.users.into_iter().find(|u| u.login == login)?.method
-    });
+    let settings = state.accounts.settings_file().load_shared().ok();
+    let method = settings
+        .as_deref()
+        .and_then(|s| s.current_session(site)?.1.method.clone());
     if method.as_deref() == Some(Method::Web.name()) {
         login::open_web_sign_in(app, site);
     } else {

@@ -201,6 +201,17 @@ impl Profile {
             .expect("fpt-login runs")
     }
 
+    /// Starts `fpt-login ARGS` (no input, output piped) and lets it run.
+    pub fn spawn_cli(&self, args: &[&str]) -> Child {
+        self.command(bin("fpt-login"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("fpt-login starts")
+    }
+
     /// Runs `fpt-login ARGS` with `stdin` as its standard input (no terminal) and `env` added.
     pub async fn cli_with_stdin(
         &self,
@@ -452,14 +463,7 @@ impl Watch {
     /// Starts watching; returns once the app has accepted the subscription.
     pub async fn start(profile: &Profile) -> Self {
         use tokio::io::AsyncBufReadExt as _;
-        let mut child = profile
-            .command(bin("fpt-login"))
-            .args(["watch", "--json"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("fpt-login watch starts");
+        let mut child = profile.spawn_cli(&["watch", "--json"]);
         let mut stderr = tokio::io::BufReader::new(child.stderr.take().expect("stderr"));
         let mut first = String::new();
         stderr

@@ -234,8 +234,7 @@ async fn an_expired_request_and_a_timeout_are_reported() {
     let profile = Profile::new();
     // Nobody approves; the site forgets the request after a second.
     let out = profile
-        .command(fpt_login_tests::harness::bin("fpt-login"))
-        .args([
+        .cli(&[
             "login",
             "--site",
             site.url(),
@@ -243,10 +242,7 @@ async fn an_expired_request_and_a_timeout_are_reported() {
             "asl",
             "--no-browser",
         ])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("fpt-login runs");
+        .await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("rejected or expired"),
@@ -256,8 +252,7 @@ async fn an_expired_request_and_a_timeout_are_reported() {
 
     let patient = MockSite::start(MockConfig::saml2()).await.expect("mock");
     let out = profile
-        .command(fpt_login_tests::harness::bin("fpt-login"))
-        .args([
+        .cli(&[
             "login",
             "--site",
             patient.url(),
@@ -267,10 +262,7 @@ async fn an_expired_request_and_a_timeout_are_reported() {
             "--timeout",
             "3",
         ])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("fpt-login runs");
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("not approved within 3 s"),

@@ -1,10 +1,8 @@
 //! `fpt-login login --method web` asks the running app for its web sign-in and waits: signed
 //! in (exit 0), cancelled (exit 4), or no app to ask (exit 1).
 
-use std::process::Stdio;
-
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, close_window_like_a_person, open_idp_form, stderr, submit_idp_form,
+    Profile, WebDriver, close_window_like_a_person, open_idp_form, stderr, submit_idp_form,
     wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
@@ -18,22 +16,15 @@ async fn web_login(
 ) -> (tokio::process::Child, fantoccini::Client, WebDriver) {
     let driver = WebDriver::start(profile).await;
     let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
-    let cli = profile
-        .command(bin("fpt-login"))
-        .args([
-            "login",
-            "--site",
-            site.url(),
-            "--method",
-            "web",
-            "--timeout",
-            "120",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fpt-login starts");
+    let cli = profile.spawn_cli(&[
+        "login",
+        "--site",
+        site.url(),
+        "--method",
+        "web",
+        "--timeout",
+        "120",
+    ]);
     // The CLI's request reached the app once it says so.
     wait_for(
         "the app to take the CLI's request",
@@ -84,22 +75,15 @@ async fn closing_the_window_makes_the_cli_exit_4() {
     // No typing here, so no WebDriver: the app as a person runs it.
     let app = profile.spawn_app(&["--sign-in", site.url()]);
     app.wait_for_log("in the window that opened").await;
-    let cli = profile
-        .command(bin("fpt-login"))
-        .args([
-            "login",
-            "--site",
-            site.url(),
-            "--method",
-            "web",
-            "--timeout",
-            "60",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("fpt-login starts");
+    let cli = profile.spawn_cli(&[
+        "login",
+        "--site",
+        site.url(),
+        "--method",
+        "web",
+        "--timeout",
+        "60",
+    ]);
     app.wait_for_log("in the window that is open").await;
     close_window_like_a_person(&format!("Sign in to {}", site.url()), || app.log()).await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");

@@ -35,9 +35,8 @@ async fn token(profile: &Profile, args: &[&str]) -> Result<Value, i32> {
 
 /// Starts `fpt-login ARGS` and lets it run while the test goes on.
 fn spawn_cli(profile: &Profile, args: &[&str]) -> tokio::task::JoinHandle<std::process::Output> {
-    let mut command = profile.command(bin("fpt-login"));
-    command.args(args).stdin(std::process::Stdio::null());
-    tokio::spawn(async move { command.output().await.expect("fpt-login runs") })
+    let child = profile.spawn_cli(args);
+    tokio::spawn(async move { child.wait_with_output().await.expect("fpt-login runs") })
 }
 
 /// Seconds until `expires_at` (epoch seconds).

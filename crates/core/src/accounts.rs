@@ -13,7 +13,9 @@ use crate::protocol::{
     SessionState, SiteStatus, StatusInfo, UserInfo, UserStatus,
 };
 use crate::secret::Secret;
-use crate::settings::{Settings, SettingsError, SettingsFile, UserRecord, push_recent};
+use crate::settings::{
+    Settings, SettingsError, SettingsFile, SiteSettings, UserRecord, push_recent,
+};
 use crate::site::{Site, SiteError};
 use crate::store::{StoreError, TokenStore};
 use crate::time;
@@ -164,10 +166,8 @@ impl Accounts {
             });
         }
         let (login, record) = site_settings
-            .and_then(|s| {
-                let login = s.current_user.as_ref()?;
-                Some((login.clone(), s.users.get(login)?.clone()))
-            })
+            .and_then(SiteSettings::current_session)
+            .map(|(login, record)| (login.clone(), record.clone()))
             .ok_or_else(|| required(format!("nobody is signed in to {site}")))?;
         if !record.state.usable() {
             let why = record

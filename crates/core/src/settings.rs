@@ -160,7 +160,20 @@ impl UserRecord {
     }
 }
 
+impl SiteSettings {
+    /// The site's current user and what is known of their session, when someone is signed in.
+    pub fn current_session(&self) -> Option<(&String, &UserRecord)> {
+        let login = self.current_user.as_ref()?;
+        Some((login, self.users.get(login)?))
+    }
+}
+
 impl Settings {
+    /// [`SiteSettings::current_session`] of `site`.
+    pub fn current_session(&self, site: &Site) -> Option<(&String, &UserRecord)> {
+        self.sites.get(site)?.current_session()
+    }
+
     pub fn keep_alive_enabled(&self) -> bool {
         self.keep_alive.unwrap_or(true)
     }

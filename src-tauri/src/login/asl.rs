@@ -24,11 +24,7 @@ pub struct AslRun {
 /// Starts an App Session Launcher sign-in for `site`, replacing one in progress.
 pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let state = app.state::<AppState>();
-    if let Some(error) = &state.keyring_error {
-        state.report(
-            app,
-            status("failed", site, format!("cannot sign in: {error}")),
-        );
+    if super::keyring_unusable(app, &state, site) {
         return;
     }
     if let Some(previous) = state.asl.lock().expect("asl lock").take() {

@@ -16,7 +16,7 @@ use fpt_login_core::method::Method;
 use tauri::{AppHandle, Runtime};
 use url::Url;
 
-use crate::SignInStatus;
+use crate::{AppState, SignInStatus};
 
 /// A status line for `site`.
 fn status(state: &'static str, site: &Site, message: impl Into<String>) -> SignInStatus {
@@ -27,6 +27,19 @@ fn status(state: &'static str, site: &Site, message: impl Into<String>) -> SignI
         url: None,
         deadline: None,
     }
+}
+
+/// Reports a sign-in to `site` as failed when the keyring could not be used at start-up:
+/// nothing it signs in could be stored.
+fn keyring_unusable<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Site) -> bool {
+    let Some(error) = &state.keyring_error else {
+        return false;
+    };
+    state.report(
+        app,
+        status("failed", site, format!("cannot sign in: {error}")),
+    );
+    true
 }
 
 /// Starts signing in to `site` with `method`.

@@ -68,11 +68,7 @@ fn reuse_open_window<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Si
 /// Opens the web sign-in for `site`, replacing one already open for another site.
 pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let state = app.state::<AppState>();
-    if let Some(error) = &state.keyring_error {
-        state.report(
-            app,
-            status("failed", site, format!("cannot sign in: {error}")),
-        );
+    if super::keyring_unusable(app, &state, site) {
         return;
     }
     if reuse_open_window(app, &state, site) {
