@@ -4,7 +4,8 @@
 #![allow(clippy::needless_pass_by_value)]
 
 use fpt_login_core::api3::Api3;
-use fpt_login_core::method::{self, Method};
+use fpt_login_core::method;
+use fpt_login_core::model::Method;
 use fpt_login_core::toolkit::{self, ToolkitCache};
 use fpt_login_core::{Secret, Site};
 use serde::Serialize;

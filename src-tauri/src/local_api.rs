@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use fpt_login_core::Site;
 use fpt_login_core::local_api::{self, AccountsHandler, Handler};
-use fpt_login_core::method::{self, Method};
+use fpt_login_core::method;
+use fpt_login_core::model::Method;
 use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response, SessionEvent};
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::broadcast;

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fpt_login_core::api3::{Api3, Api3Error};
-use fpt_login_core::method::Method;
+use fpt_login_core::model::Method;
 use fpt_login_core::protocol::{Credentials, EventKind, SessionEvent, SessionState};
 use fpt_login_core::session::{self, Health};
 use fpt_login_core::settings::{SiteSettings, UserRecord};
@@ -112,7 +112,7 @@ fn renewal_due(record: &UserRecord) -> Option<i64> {
 }
 
 fn silently_renewable(record: &UserRecord) -> bool {
-    record.method.as_deref() == Some(Method::Web.name())
+    record.method == Some(Method::Web)
         && matches!(
             record.state,
             SessionState::Active | SessionState::ClaimsLapsed
@@ -187,7 +187,7 @@ impl Refresher {
             .expect("attention lock")
             .get(site)
             .is_some_and(|at| at.elapsed() < ATTENTION_RETRY);
-        let web = record.method.as_deref() == Some(Method::Web.name());
+        let web = record.method == Some(Method::Web);
         if recent || !web || record.state == SessionState::Expired {
             return Err(RenewError::NeedsPerson(record.attention.clone().unwrap_or_else(
                 || format!("{login} signed in to {site} without the web sign-in; sign in again to renew"),

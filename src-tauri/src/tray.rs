@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use fpt_login_core::method::Method;
+use fpt_login_core::model::Method;
 use fpt_login_core::protocol::{SessionState, StatusInfo};
 use fpt_login_core::settings::Settings;
 use fpt_login_core::{Accounts, AccountsError, Site};
@@ -203,8 +203,8 @@ fn renew_now<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let settings = state.accounts.settings_file().load_shared().ok();
     let method = settings
         .as_deref()
-        .and_then(|s| s.current_session(site)?.1.method.clone());
-    if method.as_deref() == Some(Method::Web.name()) {
+        .and_then(|s| s.current_session(site)?.1.method);
+    if method == Some(Method::Web) {
         login::open_web_sign_in(app, site);
     } else {
         *state.prefill_site.lock().expect("prefill lock") = Some(site.to_string());

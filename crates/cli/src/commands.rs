@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use fpt_login_core::http::{CA_BUNDLE_ENV, Network, Proxy, load_bundle};
+use fpt_login_core::network::{CA_BUNDLE_ENV, Network, Proxy, load_bundle};
 use fpt_login_core::protocol::{Request, Response, SessionState, StatusInfo};
 use fpt_login_core::site::Site;
 use fpt_login_core::time;
@@ -232,7 +232,6 @@ fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
                 .map_or_else(String::new, |n| format!(" ({n})"));
             let method = user
                 .method
-                .as_deref()
                 .map_or_else(String::new, |m| format!(" via {m}"));
             let expiry = match user.expires_at {
                 Some(at) if at <= now => ", session has ended".to_owned(),
@@ -506,7 +505,7 @@ mod tests {
                 users: vec![UserStatus {
                     login: "jane".into(),
                     name: Some("Jane Doe".into()),
-                    method: Some("web".into()),
+                    method: Some(fpt_login_core::model::Method::Web),
                     signed_in_at: 1000,
                     expires_at: Some(1000 + 3600 + 600),
                     state: SessionState::Active,

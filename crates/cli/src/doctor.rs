@@ -176,7 +176,7 @@ async fn site_checks(site: &Site) -> Vec<Check> {
 }
 
 async fn clock(site: &Site) -> Check {
-    let answer = match fpt_login_core::http::client() {
+    let answer = match fpt_login_core::network::client() {
         Ok(http) => http.get(site.join("/").as_str()).send().await,
         Err(e) => return fail("clock", e.to_string(), "see the site check"),
     };

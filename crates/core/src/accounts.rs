@@ -5,8 +5,8 @@ use std::sync::Mutex;
 
 use tokio::sync::broadcast;
 
-use crate::http::Proxy;
-use crate::method::Method;
+use crate::model::Method;
+use crate::network::Proxy;
 use crate::paths::Paths;
 use crate::protocol::{
     Credentials, ErrorInfo, ErrorKind, EventKind, LoggedOut, NewSession, SessionEvent,
@@ -236,7 +236,7 @@ impl Accounts {
                     .map(|(login, r)| UserStatus {
                         login: login.clone(),
                         name: r.name.clone(),
-                        method: r.method.clone(),
+                        method: r.method,
                         signed_in_at: r.signed_in_at,
                         expires_at: r.expires_at(),
                         state: r.state,
@@ -300,7 +300,7 @@ impl Accounts {
             *record = UserRecord {
                 user_id: session.user_id,
                 name: session.name,
-                method: Some(session.method.name().to_owned()),
+                method: Some(session.method),
                 signed_in_at: time::now(),
                 claims_expire_at: session.claims_expire_at,
                 session_expires_at: session.session_expires_at,
@@ -459,17 +459,13 @@ impl Accounts {
     /// The way in last chosen for `site`, if any.
     pub fn saved_method(&self, site: &Site) -> Result<Option<Method>, AccountsError> {
         let settings = self.settings.load_shared()?;
-        Ok(settings
-            .sites
-            .get(site)
-            .and_then(|s| s.method.as_deref())
-            .and_then(Method::from_any_name))
+        Ok(settings.sites.get(site).and_then(|s| s.method))
     }
 
     /// Remembers that the person chose `method` for `site`.
     pub fn remember_method(&self, site: &Site, method: Method) -> Result<(), AccountsError> {
         self.settings.update(|settings| {
-            settings.sites.entry(site.clone()).or_default().method = Some(method.name().to_owned());
+            settings.sites.entry(site.clone()).or_default().method = Some(method);
         })?;
         Ok(())
     }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::http::describe;
+use crate::network::describe;
 use crate::secret::Secret;
 use crate::site::Site;
 
@@ -101,7 +101,7 @@ pub struct Api3 {
 impl Api3 {
     pub fn new(site: &Site) -> Result<Self, Api3Error> {
         let endpoint = site.join("/api3/json");
-        let http = crate::http::client().map_err(|e| Api3Error::Network {
+        let http = crate::network::client().map_err(|e| Api3Error::Network {
             url: endpoint.clone(),
             detail: e.to_string(),
         })?;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::http::describe;
+use crate::network::describe;
 use crate::secret::Secret;
 use crate::site::Site;
 
@@ -100,7 +100,7 @@ struct Poll {
 impl AslClient {
     pub fn new(site: &Site) -> Result<Self, AslError> {
         let endpoint = site.join("/internal_api/app_session_request");
-        let http = crate::http::client().map_err(|e| AslError::Network {
+        let http = crate::network::client().map_err(|e| AslError::Network {
             url: endpoint.clone(),
             detail: e.to_string(),
         })?;

@@ -8,10 +8,11 @@
 pub mod accounts;
 pub mod api3;
 pub mod asl;
-pub mod http;
 pub mod landing;
 pub mod local_api;
 pub mod method;
+pub mod model;
+pub mod network;
 pub mod paths;
 pub mod protocol;
 pub mod secret;

@@ -6,88 +6,14 @@
 //! resort. The default is the first that is available of: the choice saved for the site,
 //! `SGTK_DEFAULT_AUTH_METHOD`, then App Session Launcher > web > credentials.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::api3::{Api3, Api3Error, SiteInfo};
+use crate::model::{Method, PREFERENCE};
 use crate::site::Site;
 
 /// Environment variable Toolkit uses to pick the default method.
 pub const DEFAULT_METHOD_ENV: &str = "SGTK_DEFAULT_AUTH_METHOD";
-
-/// A way to sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Method {
-    /// App Session Launcher: approve the sign-in in the system browser.
-    #[serde(rename = "asl")]
-    AppSessionLauncher,
-    /// The site's web sign-in (SSO, Autodesk Identity) in an embedded webview.
-    #[serde(rename = "web")]
-    Web,
-    /// Login and password (and a two-factor code) sent to the site.
-    #[serde(rename = "credentials")]
-    Credentials,
-}
-
-/// Tried in this order when nothing else decides.
-const PREFERENCE: [Method; 3] = [Method::AppSessionLauncher, Method::Web, Method::Credentials];
-
-impl Method {
-    /// The short name used on the command line and in settings: `asl`, `web`, `credentials`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::AppSessionLauncher => "asl",
-            Self::Web => "web",
-            Self::Credentials => "credentials",
-        }
-    }
-
-    /// The name tk-core stores and reads from `SGTK_DEFAULT_AUTH_METHOD`.
-    pub fn toolkit_name(self) -> &'static str {
-        match self {
-            Self::AppSessionLauncher => "app_session_launcher",
-            Self::Web => "qt_web_login",
-            Self::Credentials => "credentials",
-        }
-    }
-
-    /// Either kind of name.
-    pub fn from_any_name(name: &str) -> Option<Self> {
-        PREFERENCE
-            .into_iter()
-            .find(|m| m.name() == name || m.toolkit_name() == name)
-    }
-
-    /// What a person reads on the button.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::AppSessionLauncher => "Approve in your web browser",
-            Self::Web => "Sign in with the site's web page",
-            Self::Credentials => "Login and password",
-        }
-    }
-}
-
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// An unknown method name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown sign-in method {0:?}; use asl, web or credentials")]
-pub struct UnknownMethod(pub String);
-
-impl FromStr for Method {
-    type Err = UnknownMethod;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::from_any_name(s).ok_or_else(|| UnknownMethod(s.to_owned()))
-    }
-}
 
 /// What to offer for a site: the default, and the other ways in, one click away.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -214,21 +140,5 @@ mod tests {
     fn an_unreachable_site_still_offers_credentials() {
         let o = offer(&SiteInfo::default(), None, None);
         assert_eq!(o.default, Credentials);
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for m in PREFERENCE {
-            assert_eq!(m.name().parse::<Method>().unwrap(), m);
-            assert_eq!(m.toolkit_name().parse::<Method>().unwrap(), m);
-            assert_eq!(serde_json::to_value(m).unwrap(), m.name());
-        }
-        assert!(
-            "password"
-                .parse::<Method>()
-                .unwrap_err()
-                .to_string()
-                .contains("asl, web or credentials")
-        );
     }
 }

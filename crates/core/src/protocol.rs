@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::method::Method;
+use crate::model::Method;
+pub use crate::model::SessionState;
 use crate::secret::Secret;
 use crate::site::Site;
 
@@ -217,7 +218,8 @@ pub struct SiteStatus {
 pub struct UserStatus {
     pub login: String,
     pub name: Option<String>,
-    pub method: Option<String>,
+    #[serde(default, deserialize_with = "Method::deserialize_lenient")]
+    pub method: Option<Method>,
     pub signed_in_at: i64,
     pub expires_at: Option<i64>,
     /// `active`, `needs_attention`, `claims_lapsed` or `expired`.
@@ -226,39 +228,6 @@ pub struct UserStatus {
     /// Why the session needs attention or expired, for people.
     #[serde(default)]
     pub attention: Option<String>,
-}
-
-/// How usable a stored session is, as far as the app has seen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionState {
-    /// Works, and is renewed or kept alive as needed.
-    #[default]
-    Active,
-    /// Works for now, but cannot be renewed without the person (the IdP wants its form,
-    /// the renewal timed out).
-    NeedsAttention,
-    /// The site redirected a call to the IdP: the SAML claims lapsed. A silent renewal may
-    /// still bring it back.
-    ClaimsLapsed,
-    /// The site refused the token (`error_code` 102).
-    Expired,
-}
-
-impl SessionState {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::NeedsAttention => "needs attention",
-            Self::ClaimsLapsed => "claims lapsed",
-            Self::Expired => "expired",
-        }
-    }
-
-    /// Whether the token can be handed out.
-    pub fn usable(self) -> bool {
-        matches!(self, Self::Active | Self::NeedsAttention)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

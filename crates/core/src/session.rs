@@ -2,7 +2,7 @@
 //! authenticated call proves the token works and says who it belongs to.
 
 use crate::api3::{Api3, Api3Error};
-use crate::method::Method;
+use crate::model::Method;
 use crate::protocol::NewSession;
 use crate::secret::Secret;
 use crate::site::Site;
@@ -95,7 +95,7 @@ pub async fn check(site: &Site, login: &str, token: &Secret) -> Health {
 /// `GET <site>/internal_api/session` (protocol reference §4.5): when the session idles out.
 /// Best effort: sites that do not answer it just leave the expiry unknown.
 async fn idle_expiry(site: &Site, token: &Secret) -> Option<i64> {
-    let client = crate::http::client().ok()?;
+    let client = crate::network::client().ok()?;
     let response = client
         .get(site.join("/internal_api/session"))
         .header(

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::protocol::SessionState;
+use crate::model::{Method, SessionState};
 use crate::site::Site;
 
 /// How many recent sites and users are remembered (as Toolkit does).
@@ -93,10 +93,13 @@ pub struct SiteSettings {
     /// API scripts with a key in the keyring, by script name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scripts: BTreeMap<String, ScriptRecord>,
-    /// The way in the person last chose for this site (`asl`, `web`, `credentials`), offered
-    /// first next time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    /// The way in the person last chose for this site, offered first next time.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "Method::deserialize_lenient"
+    )]
+    pub method: Option<Method>,
     /// When set, this script is the site's default user (farm machines), not `current_user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_script: Option<String>,
@@ -121,9 +124,13 @@ pub struct UserRecord {
     pub user_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// How the user signed in: `asl`, `web` or `credentials`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    /// How the user signed in.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "Method::deserialize_lenient"
+    )]
+    pub method: Option<Method>,
     /// Epoch seconds.
     #[serde(default)]
     pub signed_in_at: i64,

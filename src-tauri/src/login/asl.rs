@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use fpt_login_core::asl::{self, AslClient};
-use fpt_login_core::method::Method;
+use fpt_login_core::model::Method;
 use fpt_login_core::session::{self, Expiry};
 use fpt_login_core::{Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};

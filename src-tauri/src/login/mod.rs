@@ -12,7 +12,7 @@ pub use web::{Attempt, SilentRenewalError, forget_site_data, open_web_sign_in, r
 
 use fpt_login_core::Site;
 use fpt_login_core::landing;
-use fpt_login_core::method::Method;
+use fpt_login_core::model::Method;
 use tauri::{AppHandle, Runtime};
 use url::Url;
 

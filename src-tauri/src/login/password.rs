@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use fpt_login_core::api3::Api3Error;
-use fpt_login_core::method::Method;
+use fpt_login_core::model::Method;
 use fpt_login_core::{Secret, Site, session};
 use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime};

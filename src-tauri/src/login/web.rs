@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::Context as _;
-use fpt_login_core::http::Network;
 use fpt_login_core::landing::{self, Cookie, WebSession};
-use fpt_login_core::method::Method;
+use fpt_login_core::model::Method;
+use fpt_login_core::network::Network;
 use fpt_login_core::session::Expiry;
 use fpt_login_core::{Accounts, Secret, Site};
 use tauri::webview::{NewWindowResponse, PageLoadEvent};

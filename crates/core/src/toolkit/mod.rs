@@ -7,7 +7,7 @@ mod yaml;
 pub use cache::{CachedSession, SHOTGUN_HOME_ENV, ToolkitCache, ToolkitError};
 
 use crate::api3::Api3Error;
-use crate::method::Method;
+use crate::model::Method;
 use crate::protocol::NewSession;
 use crate::session::{self, Expiry};
 

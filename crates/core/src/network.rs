@@ -1,5 +1,9 @@
-//! The one HTTP client setup every request to a site uses, with the proxy and CA bundle the
-//! person configured.
+//! The one HTTP client every request to a site uses, with the proxy and CA bundle the person
+//! configured.
+//!
+//! The client is built once from the configuration and shared by every call (reqwest pools
+//! connections per host, so one client serves every site with its own keep-alive
+//! connections); it is rebuilt only when the proxy or CA bundle in force changes.
 //!
 //! Proxy: FPT Login's `http_proxy` setting in Toolkit's `[user:pass@]host[:port]` form (port
 //! 8080 when absent, case kept — tk-core lowercases credentials, which breaks them); without it
@@ -9,6 +13,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::paths::Paths;
@@ -163,9 +168,8 @@ impl Network {
     /// The configuration of this machine's FPT Login (settings file and environment).
     pub fn current() -> Result<Self, NetworkError> {
         // Without a readable settings file, the environment alone decides.
-        let settings = Paths::from_env()
-            .ok()
-            .and_then(|paths| SettingsFile::new(paths.settings_file()).load().ok())
+        let settings = settings_file()
+            .and_then(|file| file.load_shared().ok())
             .unwrap_or_default();
         Self::from_settings(&settings)
     }
@@ -240,9 +244,33 @@ pub fn client_for(network: &Network) -> Result<reqwest::Client, NetworkError> {
         .map_err(|e| NetworkError::Client(e.to_string()))
 }
 
-/// A client with this machine's proxy and CA bundle.
+/// This process's view of the settings file: re-read only when the file changes.
+fn settings_file() -> Option<&'static SettingsFile> {
+    static FILE: OnceLock<Option<SettingsFile>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        Paths::from_env()
+            .ok()
+            .map(|paths| SettingsFile::new(paths.settings_file()))
+    })
+    .as_ref()
+}
+
+/// The shared client for this machine's proxy and CA bundle, built on first use and again
+/// whenever that configuration changes.
 pub fn client() -> Result<reqwest::Client, NetworkError> {
-    client_for(&Network::current()?)
+    static SHARED: Mutex<Option<(Network, reqwest::Client)>> = Mutex::new(None);
+    let network = Network::current()?;
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((built_for, client)) = shared.as_ref()
+        && *built_for == network
+    {
+        return Ok(client.clone());
+    }
+    let client = client_for(&network)?;
+    *shared = Some((network, client.clone()));
+    Ok(client)
 }
 
 #[cfg(test)]
