@@ -251,9 +251,15 @@ invoke("initial_state").then((state) => {
 $("toolkit-import").addEventListener("click", async () => {
   $("toolkit-import").disabled = true;
   try {
-    const report = await invoke("import_toolkit_sessions");
-    $("status").textContent = report.join(" ");
-    $("status").className = report.some((line) => line.startsWith("Imported")) ? "signed_in" : "failed";
+    const reports = await invoke("import_toolkit_sessions");
+    const lines = reports.map(({ site, login, status, reason }) => {
+      const who = `${login} @ ${site}`;
+      if (status === "imported") return `Imported ${who}.`;
+      if (status === "skipped") return `Skipped ${who}: ${reason}.`;
+      return `Could not store ${who}: ${reason}.`;
+    });
+    $("status").textContent = lines.join(" ");
+    $("status").className = reports.some((r) => r.status === "imported") ? "signed_in" : "failed";
   } catch (message) {
     $("status").textContent = sentence(String(message));
     $("status").className = "failed";

@@ -3,16 +3,28 @@
 // Tauri hands command arguments over by value.
 #![allow(clippy::needless_pass_by_value)]
 
-use fpt_login_core::api3::Api3;
-use fpt_login_core::method;
+use std::sync::Arc;
+
 use fpt_login_core::model::Method;
-use fpt_login_core::toolkit::{self, ToolkitCache};
+use fpt_login_core::protocol::NewSession;
+use fpt_login_core::signin::{self, ImportReport, SiteClient};
+use fpt_login_core::toolkit::ToolkitCache;
 use fpt_login_core::{Secret, Site};
 use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime, State};
 
-use crate::login::{self, PasswordOutcome};
+use crate::login::{self, WindowStep};
 use crate::{AppState, SignInStatus};
+
+/// A command's failure as the window receives it: the sentence to show, as a JSON string.
+#[derive(Debug, Serialize)]
+pub struct CommandError(String);
+
+impl<E: std::fmt::Display> From<E> for CommandError {
+    fn from(e: E) -> Self {
+        Self(e.to_string())
+    }
+}
 
 /// What the sign-in window shows when it opens.
 #[derive(Debug, Serialize)]
@@ -50,35 +62,30 @@ pub fn initial_state(state: State<'_, AppState>) -> InitialState {
     }
 }
 
-/// Takes over the sessions in Toolkit's cache that their sites confirm; one line per session.
+/// Takes over the sessions in Toolkit's cache that their sites confirm: one result per
+/// session, for the window to list.
 #[tauri::command]
-pub async fn import_toolkit_sessions<R: Runtime>(app: AppHandle<R>) -> Result<Vec<String>, String> {
+pub async fn import_toolkit_sessions<R: Runtime>(
+    app: AppHandle<R>,
+) -> Result<Vec<ImportReport>, CommandError> {
     let state = app.state::<AppState>();
     state.toolkit_offer.lock().expect("offer lock").clear();
-    let found = ToolkitCache::locate()
-        .and_then(|cache| cache.sessions())
-        .map_err(|e| e.to_string())?;
-    let mut report = Vec::new();
-    for session in found {
-        let (site, login) = (session.site.clone(), session.login.clone());
-        match toolkit::confirm(session).await {
-            Ok(confirmed) => {
-                let accounts = std::sync::Arc::clone(&state.accounts);
-                let store_site = site.clone();
-                let stored = tauri::async_runtime::spawn_blocking(move || {
-                    accounts.sign_in(&store_site, confirmed)
-                })
-                .await;
-                match stored {
-                    Ok(Ok(())) => report.push(format!("Imported {login} @ {site}.")),
-                    Ok(Err(e)) => report.push(format!("Could not store {login} @ {site}: {e}.")),
-                    Err(e) => report.push(format!("Could not store {login} @ {site}: {e}.")),
-                }
+    let found = ToolkitCache::locate().and_then(|cache| cache.sessions())?;
+    let accounts = &state.accounts;
+    Ok(signin::import_toolkit_sessions(
+        found,
+        SiteClient::new,
+        |site: Site, session: NewSession| {
+            let accounts = Arc::clone(accounts);
+            async move {
+                tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &session))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.to_string())
             }
-            Err(e) => report.push(format!("Skipped {login} @ {site}: {e}.")),
-        }
-    }
-    Ok(report)
+        },
+    )
+    .await)
 }
 
 /// One way in, as the window lists it.
@@ -111,13 +118,14 @@ pub struct SiteOffer {
 /// Asks the site how it signs people in. An unreachable site, a TLS failure or a URL that is
 /// not an FPT site comes back as the message to show on the form.
 #[tauri::command]
-pub async fn site_info(state: State<'_, AppState>, site: String) -> Result<SiteOffer, String> {
-    let site = Site::parse(&site).map_err(|e| e.to_string())?;
-    let info = async { Api3::new(&site)?.info().await }
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn site_info(
+    state: State<'_, AppState>,
+    site: String,
+) -> Result<SiteOffer, CommandError> {
+    let site = Site::parse(&site)?;
+    let api = SiteClient::new(&site)?;
     let saved = state.accounts.saved_method(&site).ok().flatten();
-    let offer = method::offer_from_env(&info, saved);
+    let (info, offer) = signin::site_offer(&api, saved).await?;
     Ok(SiteOffer {
         site: site.to_string(),
         kind: info.user_authentication_method,
@@ -134,12 +142,12 @@ pub fn start_sign_in<R: Runtime>(
     site: String,
     method: Method,
     chosen: bool,
-) -> Result<String, String> {
-    let site = Site::parse(&site).map_err(|e| e.to_string())?;
+) -> Result<String, CommandError> {
+    let site = Site::parse(&site)?;
     if chosen {
         remember(&app, &site, method);
     }
-    login::start(&app, &site, method)?;
+    login::start(&app, &site, method).map_err(CommandError)?;
     Ok(site.to_string())
 }
 
@@ -165,13 +173,12 @@ pub async fn sign_in_with_password<R: Runtime>(
     password: String,
     code: Option<String>,
     chosen: bool,
-) -> Result<PasswordOutcome, String> {
-    let site = Site::parse(&site).map_err(|e| e.to_string())?;
+) -> Result<WindowStep, CommandError> {
+    let site = Site::parse(&site)?;
     let password = Secret::new(password);
-    let code = code.filter(|c| !c.trim().is_empty());
     let outcome =
-        login::sign_in_with_password(&app, &site, login.trim(), &password, code.as_deref()).await;
-    if chosen && matches!(outcome, PasswordOutcome::SignedIn { .. }) {
+        login::sign_in_with_password(&app, &site, &login, &password, code.as_deref()).await;
+    if chosen && matches!(outcome, WindowStep::SignedIn { .. }) {
         remember(&app, &site, Method::Credentials);
     }
     Ok(outcome)

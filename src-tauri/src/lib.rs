@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
+use fpt_login_core::model::SignInState;
 use fpt_login_core::paths::{self, Paths};
 use fpt_login_core::toolkit::ToolkitCache;
 use fpt_login_core::{Accounts, Site};
@@ -64,22 +65,13 @@ struct Args {
 /// Progress of a sign-in, shown in the main window.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignInStatus {
-    /// `waiting`, `approve` (App Session Launcher: waiting for the person), `signed_in`,
-    /// `cancelled` or `failed`.
-    pub state: &'static str,
+    pub state: SignInState,
     pub site: String,
     pub message: String,
     /// The page to approve the sign-in on (App Session Launcher).
     pub url: Option<String>,
     /// When waiting stops (epoch seconds), for the countdown.
     pub deadline: Option<i64>,
-}
-
-impl SignInStatus {
-    /// True once the sign-in is over, one way or the other.
-    pub fn is_final(&self) -> bool {
-        matches!(self.state, "signed_in" | "cancelled" | "failed")
-    }
 }
 
 /// What the app's parts share.
@@ -109,10 +101,10 @@ impl AppState {
     /// Records `status`, tells the main window, and shows the window when the user has to see
     /// the outcome (a cancelled or failed sign-in).
     pub fn report<R: Runtime>(&self, app: &AppHandle<R>, status: SignInStatus) {
-        tracing::info!(state = status.state, site = %status.site, "sign-in: {}", status.message);
+        tracing::info!(state = status.state.name(), site = %status.site, "sign-in: {}", status.message);
         *self.last_status.lock().expect("status lock") = Some(status.clone());
         let _ = self.statuses.send(status.clone());
-        if matches!(status.state, "cancelled" | "failed") {
+        if status.state.needs_a_look() {
             show_main_window(app);
         }
         let _ = app.emit_to(MAIN_WINDOW, SIGN_IN_EVENT, status);
@@ -169,7 +161,7 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
             state.report(
                 app,
                 SignInStatus {
-                    state: "failed",
+                    state: SignInState::Failed,
                     site: raw.clone(),
                     message: e.to_string(),
                     url: None,
@@ -225,6 +217,10 @@ pub fn run() {
     };
     let first_start = !paths.settings_file().exists();
     let accounts = Arc::new(Accounts::new(&paths));
+    match accounts.settings_file().load_shared() {
+        Ok(settings) => login::remove_signed_out_site_data(&paths, &settings),
+        Err(e) => tracing::warn!(error = %e, "cannot read the settings"),
+    }
     let toolkit_offer = if first_start {
         ToolkitCache::locate()
             .and_then(|cache| cache.sessions())
@@ -239,7 +235,7 @@ pub fn run() {
         Vec::new()
     };
     // Fail loudly, not later: a token that silently does not persist is worse than no app.
-    let keyring_error = accounts.store().probe().err().map(|e| {
+    let keyring_error = accounts.probe_store().err().map(|e| {
         tracing::error!("{e}");
         e.to_string()
     });

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use fpt_login_core::Site;
 use fpt_login_core::local_api::{self, AccountsHandler, Handler};
-use fpt_login_core::method;
-use fpt_login_core::model::Method;
+use fpt_login_core::model::{Method, SignInState};
 use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response, SessionEvent};
+use fpt_login_core::signin::{self, SignInError, SiteClient};
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::broadcast;
 
@@ -29,12 +29,10 @@ impl<R: Runtime> Handler for AppHandler<R> {
                 .await
                 .unwrap_or_else(Response::Error),
             Request::GetUser { site, min_ttl } => {
-                // A bad site name is answered below, with the usual error.
-                let parsed = site.as_deref().map(Site::parse).and_then(Result::ok);
                 let state = self.app.state::<AppState>();
                 state
                     .refresher
-                    .ensure_fresh(&self.app, parsed.as_ref(), min_ttl)
+                    .ensure_fresh(&self.app, site.as_ref(), min_ttl)
                     .await;
                 self.accounts
                     .handle(Request::GetUser { site, min_ttl })
@@ -48,29 +46,26 @@ impl<R: Runtime> Handler for AppHandler<R> {
 /// Runs a sign-in for a client and answers once it has finished, failed or been cancelled.
 async fn sign_in<R: Runtime>(
     app: &AppHandle<R>,
-    site: Option<String>,
+    site: Option<Site>,
     method: Option<Method>,
 ) -> Result<Response, ErrorInfo> {
     let state = app.state::<AppState>();
     let bad_request = |message: String| ErrorInfo::new(ErrorKind::BadRequest, message);
-    let site = match site {
-        Some(raw) => Site::parse(&raw).map_err(|e| bad_request(e.to_string()))?,
-        None => state
-            .accounts
-            .settings_file()
-            .load()
-            .ok()
-            .and_then(|s| s.default_site)
-            .ok_or_else(|| bad_request("no site given and no default site yet".to_owned()))?,
-    };
-    let method = if let Some(method) = method {
-        method
-    } else {
-        let saved = state.accounts.saved_method(&site).ok().flatten();
-        method::default_for(&site, saved)
-            .await
-            .map_err(|e| ErrorInfo::new(ErrorKind::SignInFailed, e.to_string()))?
-    };
+    let failed = |e: SignInError| ErrorInfo::new(ErrorKind::SignInFailed, e.to_string());
+    let default_site = state
+        .accounts
+        .settings_file()
+        .load_shared()
+        .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?
+        .default_site
+        .clone();
+    let site = signin::resolve_site(site.as_ref(), default_site.as_ref())
+        .map_err(|e| bad_request(e.to_string()))?;
+    let saved = state.accounts.saved_method(&site).ok().flatten();
+    let api = SiteClient::new(&site).map_err(|e| failed(e.into()))?;
+    let method = signin::resolve_method(&api, method, saved)
+        .await
+        .map_err(failed)?;
     // Listen before starting, so that a quick outcome is not missed.
     let mut statuses = state.statuses.subscribe();
     let starter = app.clone();
@@ -90,16 +85,16 @@ async fn sign_in<R: Runtime>(
             .recv()
             .await
             .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?;
-        if status.site != site_text || !status.is_final() {
+        if status.site != site_text || !status.state.is_final() {
             continue;
         }
         return match status.state {
-            "signed_in" => state
+            SignInState::SignedIn => state
                 .accounts
                 .user(Some(&site), None)
                 .map(Response::User)
                 .map_err(|e| e.to_error_info()),
-            "cancelled" => Err(ErrorInfo::new(ErrorKind::Cancelled, status.message)),
+            SignInState::Cancelled => Err(ErrorInfo::new(ErrorKind::Cancelled, status.message)),
             _ => Err(ErrorInfo::new(ErrorKind::SignInFailed, status.message)),
         };
     }

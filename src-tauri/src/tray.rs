@@ -1,7 +1,7 @@
 //! The tray icon and its menu. Linux trays deliver no click events, so everything is in the
 //! menu, and the menu is rebuilt whenever who is signed in changes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use fpt_login_core::model::Method;
 use fpt_login_core::protocol::{SessionState, StatusInfo};
@@ -16,10 +16,51 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::{AppState, login, show_main_window};
 
 const TRAY_ID: &str = "fpt-login";
-const MENU_SIGN_IN: &str = "sign-in";
-const MENU_SIGN_OUT: &str = "sign-out";
-const MENU_QUIT: &str = "quit";
-const MENU_TOOLKIT: &str = "toolkit-files";
+
+/// What a menu entry does. Entries carry an id that indexes the current menu's actions, so a
+/// site or login never has to be parsed back out of an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Action {
+    SignIn,
+    SignOut,
+    SignOutEverywhere,
+    ToggleKeepAlive,
+    ToggleToolkitFiles,
+    ToggleAutostart,
+    Quit,
+    RenewNow(Site),
+    Use { site: Site, login: String },
+}
+
+/// The actions of the menu on show, by the index in their entry's id.
+static ACTIONS: Mutex<Vec<Action>> = Mutex::new(Vec::new());
+
+/// The actions of a menu being built.
+#[derive(Debug, Default)]
+struct Actions(Vec<Action>);
+
+impl Actions {
+    /// The id of an entry that does `action`.
+    fn id(&mut self, action: Action) -> String {
+        self.0.push(action);
+        format!("action-{}", self.0.len() - 1)
+    }
+
+    /// The action of a clicked entry in the menu on show.
+    fn of(id: &str) -> Option<Action> {
+        let index: usize = id.strip_prefix("action-")?.parse().ok()?;
+        ACTIONS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(index)
+            .cloned()
+    }
+
+    /// Makes these the actions of the menu on show.
+    fn install(self) {
+        *ACTIONS.lock().unwrap_or_else(PoisonError::into_inner) = self.0;
+    }
+}
 
 /// What the tray's first line says: `<login> @ <site>` or "Not signed in".
 pub fn headline(status: &StatusInfo) -> String {
@@ -32,14 +73,6 @@ pub fn headline(status: &StatusInfo) -> String {
         None => "Not signed in".to_owned(),
     }
 }
-
-/// Separates the parts of menu ids that carry a site (and a login).
-const SEP: char = '\u{1f}';
-const MENU_SIGN_OUT_ALL: &str = "sign-out-all";
-const MENU_KEEP_ALIVE: &str = "keep-alive";
-const MENU_AUTOSTART: &str = "autostart";
-const RENEW_PREFIX: &str = "renew";
-const USE_PREFIX: &str = "use";
 
 /// Sessions that need the person: the site, the login and why.
 fn needing_attention(status: &StatusInfo) -> Vec<(Site, String, String)> {
@@ -84,6 +117,7 @@ fn check<R: Runtime>(
 fn default_submenu<R: Runtime>(
     app: &AppHandle<R>,
     status: &StatusInfo,
+    actions: &mut Actions,
 ) -> tauri::Result<Option<Submenu<R>>> {
     let sessions: Vec<(&Site, &String, bool)> = status
         .sites
@@ -101,13 +135,17 @@ fn default_submenu<R: Runtime>(
     }
     let switch = Submenu::with_id(app, "default", "Default site", true)?;
     for (site, login, current) in sessions {
-        let id = format!("{USE_PREFIX}{SEP}{site}{SEP}{login}");
+        let id = actions.id(Action::Use {
+            site: site.clone(),
+            login: login.clone(),
+        });
         switch.append(&check(app, id, format!("{login} @ {site}"), current)?)?;
     }
     Ok(Some(switch))
 }
 
-fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String)> {
+fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String, Actions)> {
+    let mut actions = Actions::default();
     let state = app.state::<AppState>();
     let status = state.accounts.status().ok();
     let text = match (&state.keyring_error, &status) {
@@ -128,72 +166,61 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String)
             format!("{login} @ {site}: {why}"),
             false,
         )?)?;
-        let id = format!("{RENEW_PREFIX}{SEP}{site}");
-        menu.append(&item(app, id, format!("Renew now ({site})…"), true)?)?;
+        let text = format!("Renew now ({site})…");
+        menu.append(&item(app, actions.id(Action::RenewNow(site)), text, true)?)?;
     }
     if signed_in && !setting(Settings::keep_alive_enabled) {
         let idle = "Keep-alive is off: sessions may idle out";
         menu.append(&item(app, "idle", idle, false)?)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
-    if let Some(switch) = default_submenu(app, &status)? {
+    if let Some(switch) = default_submenu(app, &status, &mut actions)? {
         menu.append(&switch)?;
     }
-    menu.append(&item(app, MENU_SIGN_IN, "Sign in…", true)?)?;
-    menu.append(&item(app, MENU_SIGN_OUT, "Sign out", signed_in)?)?;
-    menu.append(&item(
-        app,
-        MENU_SIGN_OUT_ALL,
-        "Sign out everywhere",
-        signed_in,
-    )?)?;
+    menu.append(&item(app, actions.id(Action::SignIn), "Sign in…", true)?)?;
+    let id = actions.id(Action::SignOut);
+    menu.append(&item(app, id, "Sign out", signed_in)?)?;
+    let id = actions.id(Action::SignOutEverywhere);
+    menu.append(&item(app, id, "Sign out everywhere", signed_in)?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     let keep_alive = setting(Settings::keep_alive_enabled);
-    menu.append(&check(
-        app,
-        MENU_KEEP_ALIVE,
-        "Keep sessions alive",
-        keep_alive,
-    )?)?;
+    let id = actions.id(Action::ToggleKeepAlive);
+    menu.append(&check(app, id, "Keep sessions alive", keep_alive)?)?;
     let toolkit = setting(|s| s.toolkit_files);
     let toolkit_text = "Keep Toolkit's session files up to date";
-    menu.append(&check(app, MENU_TOOLKIT, toolkit_text, toolkit)?)?;
+    let id = actions.id(Action::ToggleToolkitFiles);
+    menu.append(&check(app, id, toolkit_text, toolkit)?)?;
     let autostart = setting(|s| s.autostart);
-    menu.append(&check(app, MENU_AUTOSTART, "Start at login", autostart)?)?;
+    let id = actions.id(Action::ToggleAutostart);
+    menu.append(&check(app, id, "Start at login", autostart)?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
-    menu.append(&item(app, MENU_QUIT, "Quit", true)?)?;
-    Ok((menu, text))
+    menu.append(&item(app, actions.id(Action::Quit), "Quit", true)?)?;
+    Ok((menu, text, actions))
 }
 
 fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
-    match id {
-        MENU_SIGN_IN => show_main_window(app),
-        MENU_SIGN_OUT => in_background(app, "sign out", |a| a.sign_out(None, None).map(drop)),
-        MENU_SIGN_OUT_ALL => in_background(app, "sign out everywhere", |a| {
+    let Some(action) = Actions::of(id) else {
+        return;
+    };
+    match action {
+        Action::SignIn => show_main_window(app),
+        Action::SignOut => in_background(app, "sign out", |a| a.sign_out(None, None).map(drop)),
+        Action::SignOutEverywhere => in_background(app, "sign out everywhere", |a| {
             a.sign_out_everywhere().map(drop)
         }),
-        MENU_TOOLKIT => toggle_toolkit_files(app),
-        MENU_KEEP_ALIVE => in_background(app, "keep-alive", |a| {
+        Action::ToggleToolkitFiles => toggle_toolkit_files(app),
+        Action::ToggleKeepAlive => in_background(app, "keep-alive", |a| {
             a.settings_file()
                 .update(|s| s.keep_alive = Some(!s.keep_alive_enabled()))
                 .map(drop)
                 .map_err(Into::into)
         }),
-        MENU_AUTOSTART => toggle_autostart(app),
-        MENU_QUIT => app.exit(0),
-        other => {
-            let mut parts = other.split(SEP);
-            match (parts.next(), parts.next().map(Site::parse), parts.next()) {
-                (Some(RENEW_PREFIX), Some(Ok(site)), None) => renew_now(app, &site),
-                (Some(USE_PREFIX), Some(Ok(site)), Some(login)) => {
-                    let login = login.to_owned();
-                    in_background(app, "switch the default", move |a| {
-                        a.use_site(&site, Some(&login)).map(drop)
-                    });
-                }
-                _ => {}
-            }
-        }
+        Action::ToggleAutostart => toggle_autostart(app),
+        Action::Quit => app.exit(0),
+        Action::RenewNow(site) => renew_now(app, &site),
+        Action::Use { site, login } => in_background(app, "switch the default", move |a| {
+            a.use_site(&site, Some(&login)).map(drop)
+        }),
     }
 }
 
@@ -272,8 +299,9 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
         return;
     };
     match build_menu(app) {
-        Ok((menu, text)) => {
+        Ok((menu, text, actions)) => {
             tracing::info!(tray = %text, "tray updated");
+            actions.install();
             let _ = tray.set_menu(Some(menu));
             let _ = tray.set_tooltip(Some(format!("FPT Login — {text}")));
         }
@@ -282,7 +310,8 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
 }
 
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
-    let (menu, text) = build_menu(app)?;
+    let (menu, text, actions) = build_menu(app)?;
+    actions.install();
     let icon = Image::from_bytes(include_bytes!("../../icons/tray.png"))?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon)
@@ -343,5 +372,25 @@ mod tests {
         status.sites[0].current_user = None;
         assert_eq!(headline(&status), "Not signed in");
         assert_eq!(headline(&StatusInfo::default()), "Not signed in");
+    }
+
+    #[test]
+    fn entry_ids_map_back_to_their_actions_with_any_site_or_login() {
+        // A login may hold anything a separator-based id would have split on.
+        let site = Site::parse("https://a.example.com:8443").unwrap();
+        let odd = "jane\u{1f}doe:@/".to_owned();
+        let mut actions = Actions::default();
+        let renew = actions.id(Action::RenewNow(site.clone()));
+        let switch = actions.id(Action::Use {
+            site: site.clone(),
+            login: odd.clone(),
+        });
+        let quit = actions.id(Action::Quit);
+        actions.install();
+        assert_eq!(Actions::of(&renew), Some(Action::RenewNow(site.clone())));
+        assert_eq!(Actions::of(&switch), Some(Action::Use { site, login: odd }));
+        assert_eq!(Actions::of(&quit), Some(Action::Quit));
+        assert_eq!(Actions::of("action-99"), None);
+        assert_eq!(Actions::of("headline"), None);
     }
 }

@@ -6,45 +6,12 @@ use std::time::Duration;
 use fpt_login_core::Accounts;
 use fpt_login_core::local_api::{self, Client, ClientError};
 use fpt_login_core::paths::Paths;
-use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response};
+use fpt_login_core::protocol::{Request, Response, UserInfo};
 
-/// Exit codes, as documented in `--help` and the README.
-pub const EXIT_FAILURE: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_SIGN_IN_REQUIRED: u8 = 4;
+use crate::exit::Failure;
 
 /// How long to wait for the app's answer before giving up.
 const APP_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A failed command: what to print and which exit code to use.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn new(code: u8, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<ErrorInfo> for Failure {
-    fn from(e: ErrorInfo) -> Self {
-        let code = match e.kind {
-            // The person has to do something (sign in, or sign in again another way).
-            ErrorKind::SignInRequired | ErrorKind::Cancelled | ErrorKind::SignInFailed => {
-                EXIT_SIGN_IN_REQUIRED
-            }
-            ErrorKind::BadRequest => EXIT_USAGE,
-            _ => EXIT_FAILURE,
-        };
-        Self::new(code, e.message)
-    }
-}
 
 #[derive(Debug)]
 pub enum Backend {
@@ -54,7 +21,7 @@ pub enum Backend {
 
 impl Backend {
     pub fn open(verbose: bool) -> Result<Self, Failure> {
-        let paths = Paths::from_env().map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
+        let paths = Paths::from_env().map_err(Failure::failed)?;
         match Client::connect(&paths.socket_file(), APP_TIMEOUT) {
             Ok(client) => {
                 if verbose {
@@ -71,7 +38,7 @@ impl Backend {
                 }
                 Ok(Self::Direct(Accounts::new(&paths)))
             }
-            Err(e) => Err(Failure::new(EXIT_FAILURE, e.to_string())),
+            Err(e) => Err(Failure::failed(e)),
         }
     }
 
@@ -85,16 +52,14 @@ impl Backend {
 
     /// The accounts on this machine, for what the CLI does without the app.
     pub fn accounts() -> Result<Accounts, Failure> {
-        let paths = Paths::from_env().map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
+        let paths = Paths::from_env().map_err(Failure::failed)?;
         Ok(Accounts::new(&paths))
     }
 
     /// Sends `request` and turns an error response into a [`Failure`].
     pub fn request(&mut self, request: &Request) -> Result<Response, Failure> {
         let response = match self {
-            Self::App(client) => client
-                .request(request)
-                .map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?,
+            Self::App(client) => client.request(request).map_err(Failure::failed)?,
             Self::Direct(accounts) => local_api::answer(accounts, request.clone()),
         };
         match response {
@@ -102,4 +67,19 @@ impl Backend {
             other => Ok(other),
         }
     }
+
+    /// The answer to `request` when it is the `User` an app or the accounts hand back.
+    pub fn user(&mut self, request: &Request) -> Result<UserInfo, Failure> {
+        match self.request(request)? {
+            Response::User(user) => Ok(user),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+/// An answer the request does not call for: a bug in one of the two ends.
+pub fn unexpected(response: &Response) -> Failure {
+    Failure::failed(format!(
+        "unexpected answer from the FPT Login app: {response:?}"
+    ))
 }

@@ -6,14 +6,14 @@ use std::time::{Duration, Instant, SystemTime};
 use fpt_login_core::Site;
 use fpt_login_core::api3::Api3;
 use fpt_login_core::local_api::{Client, ClientError};
-use fpt_login_core::method;
 use fpt_login_core::paths::{self, Paths};
 use fpt_login_core::protocol::{Request, Response};
-use fpt_login_core::store::TokenStore;
+use fpt_login_core::signin;
+use fpt_login_core::store::{KeyringStore, TokenStore as _};
 use serde::Serialize;
 
-use crate::backend::{EXIT_FAILURE, EXIT_USAGE, Failure};
-use crate::commands::{print, to_json};
+use crate::exit::Failure;
+use crate::output::{print, to_json};
 
 /// More clock difference than this breaks SAML assertions and session expiry estimates.
 const MAX_SKEW: Duration = Duration::from_secs(60);
@@ -46,7 +46,7 @@ fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -
 }
 
 fn keyring() -> Check {
-    match TokenStore::default().probe() {
+    match KeyringStore::default().probe() {
         Ok(()) => pass("keyring", "the OS keyring stores and returns secrets"),
         Err(e) => fail(
             "keyring",
@@ -148,7 +148,7 @@ async fn site_checks(site: &Site) -> Vec<Check> {
         ),
     }];
     if let Ok(info) = info {
-        let offer = method::offer_from_env(&info, None);
+        let offer = signin::offer(&info, None);
         let others: Vec<&str> = offer.others.iter().map(|m| m.name()).collect();
         checks.push(pass(
             "sign-in",
@@ -213,11 +213,8 @@ async fn clock(site: &Site) -> Check {
     }
 }
 
-pub fn doctor(site: Option<String>, json: bool) -> Result<(), Failure> {
-    let site = site
-        .map(|s| Site::parse(&s).map_err(|e| Failure::new(EXIT_USAGE, e.to_string())))
-        .transpose()?;
-    let paths = Paths::from_env().map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
+pub fn doctor(site: Option<Site>, json: bool) -> Result<(), Failure> {
+    let paths = Paths::from_env().map_err(Failure::failed)?;
     let mut checks = vec![keyring()];
     let (folder, app, default_site) = socket_and_app(&paths);
     checks.extend([folder, app, webview()]);
@@ -233,7 +230,7 @@ pub fn doctor(site: Option<String>, json: bool) -> Result<(), Failure> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| Failure::new(EXIT_FAILURE, e.to_string()))?;
+                .map_err(Failure::failed)?;
             checks.extend(rt.block_on(site_checks(site)));
         }
         None => checks.push(pass(
@@ -265,6 +262,6 @@ pub fn doctor(site: Option<String>, json: bool) -> Result<(), Failure> {
     if all_ok {
         Ok(())
     } else {
-        Err(Failure::new(EXIT_FAILURE, "some checks failed (see above)"))
+        Err(Failure::failed("some checks failed (see above)"))
     }
 }

@@ -3,24 +3,21 @@
 
 use std::os::unix::process::CommandExt as _;
 
-use fpt_login_core::protocol::{Credentials, Request, Response, UserInfo};
+use fpt_login_core::Site;
+use fpt_login_core::protocol::{Credentials, Request, UserInfo};
 use fpt_login_core::toolkit;
 
-use crate::backend::{Backend, EXIT_FAILURE, Failure};
-use crate::commands::{checked_site, print, to_json, unexpected};
+use crate::backend::Backend;
+use crate::exit::{EXIT_FAILURE, Failure};
+use crate::output::{print, to_json};
 
 /// The default user of `site` (or of the default site).
-fn user(site: Option<String>, min_ttl: Option<u64>, verbose: bool) -> Result<UserInfo, Failure> {
-    let site = checked_site(site)?;
-    let mut backend = Backend::open(verbose)?;
-    match backend.request(&Request::GetUser { site, min_ttl })? {
-        Response::User(user) => Ok(user),
-        other => Err(unexpected(&other)),
-    }
+fn user(site: Option<Site>, min_ttl: Option<u64>, verbose: bool) -> Result<UserInfo, Failure> {
+    Backend::open(verbose)?.user(&Request::GetUser { site, min_ttl })
 }
 
 pub fn token(
-    site: Option<String>,
+    site: Option<Site>,
     json: bool,
     min_ttl: Option<u64>,
     verbose: bool,
@@ -41,7 +38,7 @@ pub fn token(
     }
 }
 
-pub fn serialize(site: Option<String>, verbose: bool) -> Result<(), Failure> {
+pub fn serialize(site: Option<Site>, verbose: bool) -> Result<(), Failure> {
     print(&toolkit::serialize_user(&user(site, None, verbose)?))
 }
 
@@ -75,7 +72,7 @@ fn environment(user: &UserInfo) -> Vec<(&'static str, String)> {
 }
 
 /// Replaces this process with `command`, the user in its environment. Only returns on error.
-pub fn exec(site: Option<String>, command: &[String], verbose: bool) -> Result<(), Failure> {
+pub fn exec(site: Option<Site>, command: &[String], verbose: bool) -> Result<(), Failure> {
     let user = user(site, None, verbose)?;
     let (program, args) = command.split_first().expect("clap requires a command");
     // exec(2) keeps the pid: signals go straight to the program and its exit code is ours.

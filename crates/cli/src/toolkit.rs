@@ -1,14 +1,16 @@
 //! `fpt-login toolkit`: Toolkit's session cache files, opt-in.
 
-use fpt_login_core::protocol::Request;
-use fpt_login_core::toolkit::{self, ToolkitCache};
+use fpt_login_core::protocol::{NewSession, Request};
+use fpt_login_core::signin::{self, SiteClient};
+use fpt_login_core::toolkit::ToolkitCache;
 
-use crate::ToolkitCommand;
-use crate::backend::{Backend, EXIT_FAILURE, Failure};
-use crate::commands::{print, to_json};
+use crate::args::ToolkitCommand;
+use crate::backend::Backend;
+use crate::exit::Failure;
+use crate::output::{print, to_json};
 
 fn failed(e: &dyn std::fmt::Display) -> Failure {
-    Failure::new(EXIT_FAILURE, e.to_string())
+    Failure::failed(e)
 }
 
 pub fn toolkit(command: &ToolkitCommand, verbose: bool) -> Result<(), Failure> {
@@ -79,22 +81,14 @@ fn import(cache: &ToolkitCache, verbose: bool) -> Result<(), Failure> {
         .build()
         .map_err(|e| failed(&e))?;
     let mut backend = Backend::open(verbose)?;
-    let mut lines = Vec::new();
-    for found in sessions {
-        let (site, login) = (found.site.clone(), found.login.clone());
-        let checked = rt.block_on(toolkit::confirm(found));
-        match checked {
-            Ok(session) => {
-                let login = session.login.clone();
-                let request = Request::StoreSession {
-                    site: site.to_string(),
-                    session,
-                };
-                backend.request(&request)?;
-                lines.push(format!("imported {login} @ {site}"));
-            }
-            Err(e) => lines.push(format!("skipped {login} @ {site}: {e}")),
-        }
-    }
+    let reports = rt.block_on(signin::import_toolkit_sessions(
+        sessions,
+        SiteClient::new,
+        |site, session: NewSession| {
+            let request = Request::StoreSession { site, session };
+            std::future::ready(backend.request(&request).map(drop).map_err(|f| f.message))
+        },
+    ));
+    let lines: Vec<String> = reports.iter().map(signin::ImportReport::line).collect();
     print(&lines.join("\n"))
 }

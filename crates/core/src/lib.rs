@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod api3;
 pub mod asl;
+pub mod events;
 pub mod landing;
 pub mod local_api;
 pub mod method;
@@ -18,6 +19,7 @@ pub mod protocol;
 pub mod secret;
 pub mod session;
 pub mod settings;
+pub mod signin;
 pub mod site;
 pub mod store;
 pub mod time;

@@ -8,9 +8,8 @@
 
 use serde::Serialize;
 
-use crate::api3::{Api3, Api3Error, SiteInfo};
+use crate::api3::SiteInfo;
 use crate::model::{Method, PREFERENCE};
-use crate::site::Site;
 
 /// Environment variable Toolkit uses to pick the default method.
 pub const DEFAULT_METHOD_ENV: &str = "SGTK_DEFAULT_AUTH_METHOD";
@@ -55,18 +54,6 @@ pub fn offer(info: &SiteInfo, saved: Option<Method>, env_default: Option<&str>) 
         default,
         others: available.into_iter().filter(|m| *m != default).collect(),
     }
-}
-
-/// [`offer`] with `SGTK_DEFAULT_AUTH_METHOD` read from the environment.
-pub fn offer_from_env(info: &SiteInfo, saved: Option<Method>) -> Offer {
-    let env = std::env::var(DEFAULT_METHOD_ENV).ok();
-    offer(info, saved, env.as_deref())
-}
-
-/// The method to use for `site` when the caller names none: asks the site's `info`.
-pub async fn default_for(site: &Site, saved: Option<Method>) -> Result<Method, Api3Error> {
-    let info = Api3::new(site)?.info().await?;
-    Ok(offer_from_env(&info, saved).default)
 }
 
 #[cfg(test)]

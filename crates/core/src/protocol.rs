@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Method;
 pub use crate::model::SessionState;
 use crate::secret::Secret;
-use crate::site::Site;
+use crate::site::{self, Site};
 
 /// Bumped on any incompatible change to the messages below.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -29,8 +29,12 @@ pub enum Request {
     /// The signed-in user of `site` (the default site when absent). With `min_ttl`, a session
     /// known to end sooner than that many seconds is not handed out.
     GetUser {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        site: Option<String>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "site::deserialize_requested_opt"
+        )]
+        site: Option<Site>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min_ttl: Option<u64>,
     },
@@ -38,8 +42,12 @@ pub enum Request {
     /// Signs `login` (the site's current user when absent) out of `site` (the default site
     /// when absent): its token leaves the keyring.
     Logout {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        site: Option<String>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "site::deserialize_requested_opt"
+        )]
+        site: Option<Site>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         login: Option<String>,
     },
@@ -49,14 +57,19 @@ pub enum Request {
     /// when absent) and answers once the sign-in has finished, failed or been cancelled.
     /// Only the desktop app can do this; it shows its own windows.
     Login {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        site: Option<String>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "site::deserialize_requested_opt"
+        )]
+        site: Option<Site>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         method: Option<Method>,
     },
     /// Makes `site` the default site and, when given, `login` its current user.
     Use {
-        site: String,
+        #[serde(deserialize_with = "site::deserialize_requested")]
+        site: Site,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         login: Option<String>,
     },
@@ -66,7 +79,8 @@ pub enum Request {
     /// Stores a session a client signed in to itself (App Session Launcher or password from
     /// the command line), so that the app serves and shows it.
     StoreSession {
-        site: String,
+        #[serde(deserialize_with = "site::deserialize_requested")]
+        site: Site,
         session: NewSession,
     },
 }
@@ -303,6 +317,36 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Request::Status).unwrap(),
             json!({"type": "status"})
+        );
+    }
+
+    #[test]
+    fn sites_in_requests_are_checked_like_typed_input() {
+        let req: Request = serde_json::from_value(
+            json!({"type": "get_user", "site": "MyStudio.shotgrid.autodesk.com"}),
+        )
+        .unwrap();
+        assert_eq!(
+            req,
+            Request::GetUser {
+                site: Some(Site::parse("https://mystudio.shotgrid.autodesk.com").unwrap()),
+                min_ttl: None
+            }
+        );
+        for bad in [
+            json!({"type": "get_user", "site": "http://studio.example.com"}),
+            json!({"type": "use", "site": "file:///etc/passwd"}),
+            json!({"type": "logout", "site": "https://jane:pw@studio.example.com"}),
+        ] {
+            let e = serde_json::from_value::<Request>(bad.clone()).unwrap_err();
+            assert!(!e.to_string().contains("pw@"), "{e}");
+        }
+        assert!(
+            serde_json::from_value::<Request>(
+                json!({"type": "get_user", "site": "http://127.0.0.1:8080"})
+            )
+            .is_ok(),
+            "plain http stays allowed on loopback"
         );
     }
 

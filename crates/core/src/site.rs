@@ -62,13 +62,15 @@ impl Site {
     /// Like [`Site::parse`], with `allow_http` accepting plain `http` for any host (an
     /// explicit user choice, e.g. an on-premises site without TLS).
     pub fn parse_with(input: &str, allow_http: bool) -> Result<Self, SiteError> {
+        // Messages quote what was typed, less any password typed into it.
+        let shown = without_user_info(input);
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(SiteError::Empty);
         }
         if trimmed.chars().any(char::is_whitespace) {
             return Err(SiteError::Whitespace {
-                input: input.to_owned(),
+                input: shown.clone(),
             });
         }
         let with_scheme = match explicit_scheme(trimmed) {
@@ -76,7 +78,7 @@ impl Site {
                 let scheme = scheme.to_ascii_lowercase();
                 if scheme != "https" && scheme != "http" {
                     return Err(SiteError::UnsupportedScheme {
-                        input: input.to_owned(),
+                        input: shown.clone(),
                         scheme,
                     });
                 }
@@ -90,7 +92,7 @@ impl Site {
             .split_once("://")
             .map_or("", |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
         let invalid = |reason: String| SiteError::Invalid {
-            input: input.to_owned(),
+            input: shown.clone(),
             reason,
         };
         let url = Url::parse(&with_scheme).map_err(|e| invalid(e.to_string()))?;
@@ -103,26 +105,26 @@ impl Site {
             Some(Host::Ipv6(ip)) => format!("[{ip}]"),
             _ => {
                 return Err(SiteError::NoHost {
-                    input: input.to_owned(),
+                    input: shown.clone(),
                 });
             }
         };
         let path_part = after_authority.split(['?', '#']).next().unwrap_or_default();
         if !(path_part.is_empty() || path_part == "/") {
             return Err(SiteError::Path {
-                input: input.to_owned(),
+                input: shown.clone(),
                 path: path_part.to_owned(),
                 host,
             });
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(SiteError::QueryOrFragment {
-                input: input.to_owned(),
+                input: shown.clone(),
             });
         }
         if url.scheme() == "http" && !allow_http && !is_loopback(&url) {
             return Err(SiteError::InsecureScheme {
-                input: input.to_owned(),
+                input: shown.clone(),
             });
         }
         let normalised = match url.port() {
@@ -180,6 +182,17 @@ impl Site {
     /// True for plain-http sites, which the user must have allowed explicitly unless loopback.
     pub fn is_http(&self) -> bool {
         self.normalised.starts_with("http://")
+    }
+}
+
+/// `input` with any `user[:password]@` before the host replaced by `***@`, for messages.
+fn without_user_info(input: &str) -> String {
+    let start = input.find("://").map_or(0, |i| i + 3);
+    let rest = &input[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &input[..start], &rest[at..]),
+        None => input.to_owned(),
     }
 }
 
@@ -242,6 +255,23 @@ impl Serialize for Site {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.normalised)
     }
+}
+
+/// A site named in a request from another process: checked like typed input, so plain
+/// `http` is accepted only for loopback hosts. (Stored sites, read with `Deserialize`, were
+/// checked when they were first accepted.)
+pub fn deserialize_requested<'de, D: Deserializer<'de>>(d: D) -> Result<Site, D::Error> {
+    let raw = String::deserialize(d)?;
+    Site::parse(&raw).map_err(serde::de::Error::custom)
+}
+
+/// [`deserialize_requested`] for an optional site.
+pub fn deserialize_requested_opt<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Site>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|raw| Site::parse(&raw).map_err(serde::de::Error::custom))
+        .transpose()
 }
 
 impl<'de> Deserialize<'de> for Site {
@@ -318,6 +348,24 @@ mod tests {
             err("FTP://example.com"),
             SiteError::UnsupportedScheme { .. }
         ));
+    }
+
+    #[test]
+    fn no_message_repeats_a_password_typed_into_the_url() {
+        for typed in [
+            "https://jane:hunter2@my studio.com",
+            "ftp://jane:hunter2@studio.example.com",
+            "https://jane:hunter2@studio.example.com/page",
+            "http://jane:hunter2@studio.example.com",
+        ] {
+            let e = err(typed).to_string();
+            assert!(!e.contains("hunter2"), "{typed}: {e}");
+        }
+        assert_eq!(
+            without_user_info("https://jane:pw@a.example.com/x@y"),
+            "https://***@a.example.com/x@y"
+        );
+        assert_eq!(without_user_info("a.example.com/x@y"), "a.example.com/x@y");
     }
 
     #[test]

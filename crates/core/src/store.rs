@@ -1,6 +1,10 @@
-//! Session tokens in the OS keyring: Secret Service on Linux, Keychain on macOS, Credential
-//! Manager on Windows, through the `keyring` crate with those backends compiled in
-//! explicitly. There is no in-memory or file fallback: when no keyring works, the user is told.
+//! Where secrets (session tokens, script keys) are kept: behind [`TokenStore`], implemented
+//! by the OS keyring (Secret Service on Linux, Keychain on macOS, Credential Manager on
+//! Windows, through the `keyring` crate with those backends compiled in explicitly). There is
+//! no in-memory or file fallback in the product: when no keyring works, the user is told. An
+//! in-memory store exists for unit tests only.
+
+use std::fmt;
 
 use crate::secret::Secret;
 use crate::site::Site;
@@ -58,13 +62,70 @@ impl StoreError {
     }
 }
 
-/// Tokens in the OS keyring, one entry per (site, login).
+/// Whose secret an entry holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    /// A person's session token, by login.
+    Person(String),
+    /// An API script's key, by script name.
+    Script(String),
+}
+
+/// One secret: whose, on which site.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Entry {
+    pub site: Site,
+    pub owner: Owner,
+}
+
+impl Entry {
+    pub fn person(site: &Site, login: &str) -> Self {
+        Self {
+            site: site.clone(),
+            owner: Owner::Person(login.to_owned()),
+        }
+    }
+
+    pub fn script(site: &Site, name: &str) -> Self {
+        Self {
+            site: site.clone(),
+            owner: Owner::Script(name.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for Entry {
+    /// The keyring account name: `<login> @ <site>` or `script <name> @ <site>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.owner {
+            Owner::Person(login) => write!(f, "{login} @ {}", self.site),
+            Owner::Script(name) => write!(f, "script {name} @ {}", self.site),
+        }
+    }
+}
+
+/// Somewhere to keep secrets.
+pub trait TokenStore: Send + Sync + fmt::Debug {
+    fn save(&self, entry: &Entry, secret: &Secret) -> Result<(), StoreError>;
+
+    /// The secret of `entry`, or `None` when there is none.
+    fn load(&self, entry: &Entry) -> Result<Option<Secret>, StoreError>;
+
+    /// Removes the secret; returns whether there was one.
+    fn delete(&self, entry: &Entry) -> Result<bool, StoreError>;
+
+    /// Writes, reads back and deletes a probe, so a missing or mock backend is found at
+    /// start-up instead of when a token silently fails to persist.
+    fn probe(&self) -> Result<(), StoreError>;
+}
+
+/// Secrets in the OS keyring, one entry per (site, person) or (site, script).
 #[derive(Debug, Clone)]
-pub struct TokenStore {
+pub struct KeyringStore {
     service: String,
 }
 
-impl Default for TokenStore {
+impl Default for KeyringStore {
     fn default() -> Self {
         Self {
             service: SERVICE.to_owned(),
@@ -72,23 +133,42 @@ impl Default for TokenStore {
     }
 }
 
-impl TokenStore {
-    /// The keyring account name of a user on a site: `<login> @ <site>`.
-    pub fn account(site: &Site, login: &str) -> String {
-        format!("{login} @ {site}")
-    }
-
+impl KeyringStore {
     fn entry(&self, account: &str) -> Result<keyring::Entry, StoreError> {
         keyring::Entry::new(&self.service, account)
             .map_err(|e| StoreError::from_keyring(account, e))
     }
+}
 
-    /// Writes, reads back and deletes a probe entry, so a missing or mock backend is found at
-    /// start-up instead of when a token silently fails to persist.
-    ///
-    /// The entry is this process's own, so processes starting together do not read each
+impl TokenStore for KeyringStore {
+    fn save(&self, entry: &Entry, secret: &Secret) -> Result<(), StoreError> {
+        let account = entry.to_string();
+        self.entry(&account)?
+            .set_password(secret.expose())
+            .map_err(|e| StoreError::from_keyring(&account, e))
+    }
+
+    fn load(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        let account = entry.to_string();
+        match self.entry(&account)?.get_password() {
+            Ok(secret) => Ok(Some(Secret::new(secret))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(StoreError::from_keyring(&account, e)),
+        }
+    }
+
+    fn delete(&self, entry: &Entry) -> Result<bool, StoreError> {
+        let account = entry.to_string();
+        match self.entry(&account)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(StoreError::from_keyring(&account, e)),
+        }
+    }
+
+    /// The probe entry is this process's own, so processes starting together do not read each
     /// other's probe.
-    pub fn probe(&self) -> Result<(), StoreError> {
+    fn probe(&self) -> Result<(), StoreError> {
         let account = format!("self-test of process {}", std::process::id());
         let entry = self.entry(&account)?;
         let value = format!("probe-{}", crate::time::now());
@@ -106,57 +186,52 @@ impl TokenStore {
             Err(StoreError::ProbeMismatch)
         }
     }
+}
 
-    /// The keyring account name of an API script on a site: `script <name> @ <site>`.
-    pub fn script_account(site: &Site, name: &str) -> String {
-        format!("script {name} @ {site}")
+/// Secrets in memory, for unit tests of what sits on top of the store.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: std::sync::Mutex<std::collections::HashMap<Entry, Secret>>,
+}
+
+#[cfg(test)]
+impl TokenStore for MemoryStore {
+    fn save(&self, entry: &Entry, secret: &Secret) -> Result<(), StoreError> {
+        self.entries
+            .lock()
+            .unwrap()
+            .insert(entry.clone(), secret.clone());
+        Ok(())
     }
 
-    pub fn save(&self, site: &Site, login: &str, token: &Secret) -> Result<(), StoreError> {
-        self.save_account(&Self::account(site, login), token)
+    fn load(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        Ok(self.entries.lock().unwrap().get(entry).cloned())
     }
 
-    /// The token of `login` on `site`, or `None` when there is none.
-    pub fn load(&self, site: &Site, login: &str) -> Result<Option<Secret>, StoreError> {
-        self.load_account(&Self::account(site, login))
+    fn delete(&self, entry: &Entry) -> Result<bool, StoreError> {
+        Ok(self.entries.lock().unwrap().remove(entry).is_some())
     }
 
-    /// Removes the token; returns whether there was one.
-    pub fn delete(&self, site: &Site, login: &str) -> Result<bool, StoreError> {
-        self.delete_account(&Self::account(site, login))
+    fn probe(&self) -> Result<(), StoreError> {
+        Ok(())
     }
+}
 
-    pub fn save_script(&self, site: &Site, name: &str, key: &Secret) -> Result<(), StoreError> {
-        self.save_account(&Self::script_account(site, name), key)
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    pub fn load_script(&self, site: &Site, name: &str) -> Result<Option<Secret>, StoreError> {
-        self.load_account(&Self::script_account(site, name))
-    }
-
-    pub fn delete_script(&self, site: &Site, name: &str) -> Result<bool, StoreError> {
-        self.delete_account(&Self::script_account(site, name))
-    }
-
-    fn save_account(&self, account: &str, secret: &Secret) -> Result<(), StoreError> {
-        self.entry(account)?
-            .set_password(secret.expose())
-            .map_err(|e| StoreError::from_keyring(account, e))
-    }
-
-    fn load_account(&self, account: &str) -> Result<Option<Secret>, StoreError> {
-        match self.entry(account)?.get_password() {
-            Ok(secret) => Ok(Some(Secret::new(secret))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(StoreError::from_keyring(account, e)),
-        }
-    }
-
-    fn delete_account(&self, account: &str) -> Result<bool, StoreError> {
-        match self.entry(account)?.delete_credential() {
-            Ok(()) => Ok(true),
-            Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(StoreError::from_keyring(account, e)),
-        }
+    #[test]
+    fn entries_are_named_as_before() {
+        let site = Site::parse("https://a.example.com").unwrap();
+        assert_eq!(
+            Entry::person(&site, "jane").to_string(),
+            "jane @ https://a.example.com"
+        );
+        assert_eq!(
+            Entry::script(&site, "farm").to_string(),
+            "script farm @ https://a.example.com"
+        );
     }
 }

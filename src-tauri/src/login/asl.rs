@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use fpt_login_core::asl::{self, AslClient};
-use fpt_login_core::model::Method;
-use fpt_login_core::session::{self, Expiry};
+use fpt_login_core::model::SignInState;
+use fpt_login_core::signin::{self, ApprovalPage, AslOptions, SiteClient};
 use fpt_login_core::{Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
 
@@ -32,7 +31,11 @@ pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     }
     state.report(
         app,
-        status("waiting", site, "Asking the site for a sign-in request…"),
+        status(
+            SignInState::Waiting,
+            site,
+            "Asking the site for a sign-in request…",
+        ),
     );
     let task = tauri::async_runtime::spawn(run(app.clone(), site.clone()));
     *state.asl.lock().expect("asl lock") = Some(AslRun {
@@ -51,7 +54,7 @@ pub fn cancel_asl<R: Runtime>(app: &AppHandle<R>) -> bool {
     state.report(
         app,
         status(
-            "cancelled",
+            SignInState::Cancelled,
             &run.site,
             "Sign-in cancelled: the request was abandoned.",
         ),
@@ -68,52 +71,45 @@ async fn run<R: Runtime>(app: AppHandle<R>, site: Site) {
         Ok(login) => state.report(
             &app,
             status(
-                "signed_in",
+                SignInState::SignedIn,
                 &site,
                 format!("Signed in to {site} as {login}."),
             ),
         ),
-        Err(e) => state.report(&app, status("failed", &site, format!("{e:#}"))),
+        Err(e) => state.report(&app, status(SignInState::Failed, &site, format!("{e:#}"))),
     }
 }
 
 async fn approve_and_store<R: Runtime>(app: &AppHandle<R>, site: &Site) -> anyhow::Result<String> {
     let state = app.state::<AppState>();
-    let client = AslClient::new(site)?;
-    let request = client
-        .create(&asl::app_name(), &asl::machine_name())
-        .await?;
-    let message = match asl::open_in_browser(&request.url) {
-        Ok(()) => "Approve the sign-in in your web browser.".to_owned(),
-        Err(e) => {
-            tracing::warn!(error = %e, "no web browser could be opened");
-            "Open the page below in a web browser signed in to the site, and approve.".to_owned()
-        }
+    let api = SiteClient::new(site)?;
+    let options = AslOptions {
+        timeout: state.asl_timeout,
+        ..AslOptions::default()
     };
-    let timeout = state.asl_timeout;
-    state.report(
-        app,
-        SignInStatus {
-            url: Some(request.url.to_string()),
-            deadline: Some(time::now() + i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX)),
-            ..status("approve", site, message)
-        },
-    );
-    let approval = client
-        .wait_for_approval(&request, asl::POLL_INTERVAL, timeout)
-        .await?;
-    let session = session::validate(
-        site,
-        &approval.login,
-        approval.token,
-        Method::AppSessionLauncher,
-        Expiry::default(),
-    )
-    .await?;
+    let show = |page: &ApprovalPage| {
+        let message = match page.open_in_browser() {
+            Ok(()) => "Approve the sign-in in your web browser.".to_owned(),
+            Err(e) => {
+                tracing::warn!(error = %e, "no web browser could be opened");
+                "Open the page below in a web browser signed in to the site, and approve."
+                    .to_owned()
+            }
+        };
+        state.report(
+            app,
+            SignInStatus {
+                url: Some(page.url.to_string()),
+                deadline: Some(page.deadline),
+                ..status(SignInState::Approve, site, message)
+            },
+        );
+    };
+    let session = signin::app_session_launcher(&api, options, time::now(), show).await?;
     let login = session.login.clone();
     let accounts = Arc::clone(&state.accounts);
     let site = site.clone();
-    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, session))
+    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &session))
         .await
         .context("storing the session stopped unexpectedly")??;
     Ok(login)

@@ -1,12 +1,13 @@
-//! Login + password (+ two-factor code) from the sign-in window. The password goes to the
-//! site once and is then dropped; it is never stored or logged.
+//! Login + password (+ two-factor code) from the sign-in window: core's flow, its outcome
+//! rendered for the window. The password goes to the site once and is then dropped; it is
+//! never stored or logged.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use fpt_login_core::api3::Api3Error;
-use fpt_login_core::model::Method;
-use fpt_login_core::{Secret, Site, session};
+use fpt_login_core::model::{Method, SignInState};
+use fpt_login_core::signin::{self, PasswordOutcome, SiteClient};
+use fpt_login_core::{Secret, Site};
 use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime};
 
@@ -16,7 +17,7 @@ use crate::AppState;
 /// What the sign-in window does next.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
-pub enum PasswordOutcome {
+pub enum WindowStep {
     SignedIn {
         message: String,
     },
@@ -41,26 +42,38 @@ pub async fn sign_in_with_password<R: Runtime>(
     login: &str,
     password: &Secret,
     code: Option<&str>,
-) -> PasswordOutcome {
+) -> WindowStep {
     let state = app.state::<AppState>();
     if let Some(error) = &state.keyring_error {
-        return PasswordOutcome::Failed {
+        return WindowStep::Failed {
             message: format!("cannot sign in: {error}"),
         };
     }
-    let session = match session::with_password(site, login, password, code).await {
-        Ok(session) => session,
+    let outcome = match SiteClient::new(site) {
+        Ok(api) => signin::with_password(&api, login, password, code).await,
+        Err(e) => Err(e.into()),
+    };
+    let session = match outcome {
+        Ok(PasswordOutcome::SignedIn(session)) => session,
+        Ok(other @ PasswordOutcome::NeedsCode { .. }) => {
+            return WindowStep::TwoFactor {
+                message: other.message(),
+            };
+        }
+        Ok(other @ PasswordOutcome::UseWeb { .. }) => {
+            return WindowStep::Switch {
+                method: Method::Web,
+                message: other.message(),
+            };
+        }
+        Ok(other @ PasswordOutcome::WrongLoginOrPassword) => {
+            return WindowStep::Failed {
+                message: other.message(),
+            };
+        }
         Err(e) => {
-            let message = e.to_string();
-            return match e {
-                Api3Error::TwoFactorRequired | Api3Error::WrongTwoFactorCode => {
-                    PasswordOutcome::TwoFactor { message }
-                }
-                Api3Error::SsoOnly | Api3Error::IdentityOnly => PasswordOutcome::Switch {
-                    method: Method::Web,
-                    message,
-                },
-                _ => PasswordOutcome::Failed { message },
+            return WindowStep::Failed {
+                message: e.to_string(),
             };
         }
     };
@@ -68,17 +81,17 @@ pub async fn sign_in_with_password<R: Runtime>(
     let accounts = Arc::clone(&state.accounts);
     let stored_site = site.clone();
     let stored =
-        tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&stored_site, session))
+        tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&stored_site, &session))
             .await
             .context("storing the session stopped unexpectedly")
             .and_then(|r| Ok(r?));
     match stored {
         Ok(()) => {
             let message = format!("Signed in to {site} as {login}.");
-            state.report(app, status("signed_in", site, message.clone()));
-            PasswordOutcome::SignedIn { message }
+            state.report(app, status(SignInState::SignedIn, site, message.clone()));
+            WindowStep::SignedIn { message }
         }
-        Err(e) => PasswordOutcome::Failed {
+        Err(e) => WindowStep::Failed {
             message: format!("{e:#}"),
         },
     }

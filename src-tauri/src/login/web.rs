@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::Context as _;
 use fpt_login_core::landing::{self, Cookie, WebSession};
-use fpt_login_core::model::Method;
+use fpt_login_core::model::SignInState;
 use fpt_login_core::network::Network;
-use fpt_login_core::session::Expiry;
+use fpt_login_core::paths::Paths;
+use fpt_login_core::settings::Settings;
+use fpt_login_core::signin::{self, SiteClient};
 use fpt_login_core::{Accounts, Secret, Site};
 use tauri::webview::{NewWindowResponse, PageLoadEvent};
 use tauri::{
@@ -58,7 +60,7 @@ fn reuse_open_window<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Si
         let _ = window.show();
         let _ = window.set_focus();
         let message = format!("Sign in to {site} in the window that is open.");
-        state.report(app, status("waiting", site, message));
+        state.report(app, status(SignInState::Waiting, site, message));
         return true;
     }
     let _ = window.destroy();
@@ -84,7 +86,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     state.report(
         app,
         status(
-            "waiting",
+            SignInState::Waiting,
             site,
             format!("Sign in to {site} in the window that opened."),
         ),
@@ -112,7 +114,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
             state.report(
                 app,
                 status(
-                    "failed",
+                    SignInState::Failed,
                     site,
                     format!("cannot open the sign-in window: {e}"),
                 ),
@@ -127,7 +129,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
             state.report(
                 &close_app,
                 status(
-                    "cancelled",
+                    SignInState::Cancelled,
                     &attempt.site,
                     "Sign-in cancelled: the window was closed before it finished.",
                 ),
@@ -241,9 +243,33 @@ pub async fn renew_silently<R: Runtime>(
         .map_err(SilentRenewalError::Failed)
 }
 
-/// Clears what `site`'s cookie store holds in memory (the files are gone already), so the
-/// next sign-in starts clean. Call on the main thread.
+/// Removes `site`'s web sign-in data folder (the IdP and site cookies), so the next sign-in
+/// starts clean.
+pub fn remove_site_data(paths: &Paths, site: &Site) {
+    let dir = paths.webview_dir(site);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => tracing::debug!(dir = %dir.display(), "removed the site's web data"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot remove the site's web data");
+        }
+    }
+}
+
+/// At start-up: the web data of sites nobody is signed in to any more (someone signed out
+/// with the CLI while the app was not running) goes too.
+pub fn remove_signed_out_site_data(paths: &Paths, settings: &Settings) {
+    for (site, s) in &settings.sites {
+        if s.users.is_empty() {
+            remove_site_data(paths, site);
+        }
+    }
+}
+
+/// Forgets everything `site`'s web sign-in kept: the folder, and what the WebKit context
+/// holds in memory. Call on the main thread.
 pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
+    remove_site_data(&app.state::<AppState>().paths, site);
     let blank = Url::parse("about:blank").expect("about:blank is a URL");
     let label = "forget-site-data";
     match site_webview(app, label, site, blank).visible(false).build() {
@@ -283,7 +309,7 @@ fn navigation_allowed<R: Runtime>(app: &AppHandle<R>, attempt: &Arc<Attempt>, ur
 
 fn fail_and_close<R: Runtime>(app: &AppHandle<R>, site: &Site, message: &str) {
     let state = app.state::<AppState>();
-    state.report(app, status("failed", site, message));
+    state.report(app, status(SignInState::Failed, site, message));
     if let Some(window) = app.get_webview_window(WEB_SIGN_IN_WINDOW) {
         let _ = window.destroy();
     }
@@ -314,7 +340,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
                 state.report(
                     &app,
                     status(
-                        "signed_in",
+                        SignInState::SignedIn,
                         &site,
                         format!("Signed in to {site} as {login}."),
                     ),
@@ -362,19 +388,14 @@ pub async fn validate_and_store(
     session: WebSession,
     sign_in: bool,
 ) -> anyhow::Result<()> {
-    let expiry = Expiry {
-        claims_expire_at: session.claims_expire_at,
-        session_expires_at: session.session_expires_at,
-    };
-    let new_session =
-        fpt_login_core::session::validate(site, &session.login, session.token, Method::Web, expiry)
-            .await?;
+    let api = SiteClient::new(site)?;
+    let new_session = signin::complete_web_sign_in(&api, session).await?;
     let site = site.clone();
     tauri::async_runtime::spawn_blocking(move || {
         if sign_in {
-            accounts.sign_in(&site, new_session)
+            accounts.sign_in(&site, &new_session)
         } else {
-            accounts.store_renewal(&site, new_session)
+            accounts.store_renewal(&site, &new_session)
         }
     })
     .await

@@ -17,7 +17,6 @@ use crate::paths::{self, PathsError};
 use crate::protocol::{
     ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response, SessionEvent,
 };
-use crate::site::Site;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
@@ -226,7 +225,6 @@ impl Handler for AccountsHandler {
 
 /// The answer to `request` from `accounts` alone.
 pub fn answer(accounts: &Accounts, request: Request) -> Response {
-    let parse_site = |site: Option<String>| site.as_deref().map(Site::parse).transpose();
     let result = match request {
         Request::Hello { .. } => {
             return Response::Error(ErrorInfo::new(
@@ -234,28 +232,22 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
                 "hello was already sent",
             ));
         }
-        Request::GetUser { site, min_ttl } => parse_site(site)
-            .map_err(Into::into)
-            .and_then(|site| accounts.user(site.as_ref(), min_ttl))
-            .map(Response::User),
+        Request::GetUser { site, min_ttl } => {
+            accounts.user(site.as_ref(), min_ttl).map(Response::User)
+        }
         Request::Status => accounts.status().map(Response::Status),
-        Request::Logout { site, login } => parse_site(site)
-            .map_err(Into::into)
-            .and_then(|site| accounts.sign_out(site.as_ref(), login.as_deref()))
+        Request::Logout { site, login } => accounts
+            .sign_out(site.as_ref(), login.as_deref())
             .map(Response::LoggedOut),
         Request::LogoutAll => accounts
             .sign_out_everywhere()
             .map(|sessions| Response::LoggedOutAll { sessions }),
-        Request::Use { site, login } => Site::parse(&site)
-            .map_err(Into::into)
-            .and_then(|site| accounts.use_site(&site, login.as_deref()))
+        Request::Use { site, login } => accounts
+            .use_site(&site, login.as_deref())
             .map(Response::User),
-        Request::StoreSession { site, session } => Site::parse(&site)
-            .map_err(Into::into)
-            .and_then(|site| {
-                accounts.sign_in(&site, session)?;
-                accounts.user(Some(&site), None)
-            })
+        Request::StoreSession { site, session } => accounts
+            .sign_in(&site, &session)
+            .and_then(|()| accounts.user(Some(&site), None))
             .map(Response::User),
         Request::Subscribe => {
             return Response::Error(ErrorInfo::new(

@@ -2,27 +2,11 @@
 //! (protocol reference §8), and tk-core's session cache files (§7).
 
 mod cache;
+mod mirror;
 mod yaml;
 
 pub use cache::{CachedSession, SHOTGUN_HOME_ENV, ToolkitCache, ToolkitError};
-
-use crate::api3::Api3Error;
-use crate::model::Method;
-use crate::protocol::NewSession;
-use crate::session::{self, Expiry};
-
-/// Checks a session found in Toolkit's cache with its site, ready to be stored. Toolkit does
-/// not record how the person signed in; its default is the App Session Launcher.
-pub async fn confirm(found: CachedSession) -> Result<NewSession, Api3Error> {
-    session::validate(
-        &found.site,
-        &found.login,
-        found.token,
-        Method::AppSessionLauncher,
-        Expiry::default(),
-    )
-    .await
-}
+pub use mirror::ToolkitMirror;
 
 use std::fmt::Write as _;
 

@@ -1,81 +1,14 @@
-//! The subcommands.
+//! Who is signed in where, and changing it: `whoami`, `sites`, `use`, `status`, `logout`,
+//! `watch`.
 
-use std::io::Write as _;
-
-use fpt_login_core::network::{CA_BUNDLE_ENV, Network, Proxy, load_bundle};
 use fpt_login_core::protocol::{Request, Response, SessionState, StatusInfo};
 use fpt_login_core::site::Site;
 use fpt_login_core::time;
 use serde_json::json;
 
-use crate::backend::{Backend, EXIT_FAILURE, EXIT_SIGN_IN_REQUIRED, EXIT_USAGE, Failure};
-use crate::doctor;
-use crate::handoff;
-use crate::login;
-use crate::toolkit;
-use crate::{Command, ScriptCommand, SettingKey, SettingsAction};
-
-pub fn run(command: Command, verbose: bool) -> Result<(), Failure> {
-    match command {
-        Command::Token {
-            site,
-            json,
-            min_ttl,
-        } => handoff::token(site, json, min_ttl, verbose),
-        Command::Serialize { site } => handoff::serialize(site, verbose),
-        Command::Exec { site, command } => handoff::exec(site, &command, verbose),
-        Command::Whoami { site, json } => whoami(site, json, verbose),
-        Command::Sites { json } => sites(json, verbose),
-        Command::Doctor { site, json } => doctor::doctor(site, json),
-        Command::Settings { action, json } => settings(action, json),
-        Command::Toolkit(command) => toolkit::toolkit(&command, verbose),
-        Command::Use { site, login } => use_site(&site, login, verbose),
-        Command::Status { json } => status(json, verbose),
-        Command::Logout {
-            site,
-            login,
-            all,
-            json,
-        } => logout(site, login, all, json, verbose),
-        Command::Watch { json } => watch(json, verbose),
-        Command::Login(args) => login::login(&args, verbose),
-        Command::Script(ScriptCommand::Add {
-            site,
-            name,
-            default,
-        }) => login::add_script(&site, &name, default),
-        Command::Script(ScriptCommand::Remove { site, name }) => login::remove_script(&site, &name),
-    }
-}
-
-/// Checks a `--site` value before anything else, so a typo is a usage error (exit 2) that
-/// says what is wrong with it.
-pub fn checked_site(site: Option<String>) -> Result<Option<String>, Failure> {
-    match site {
-        Some(raw) => Site::parse(&raw)
-            .map(|s| Some(s.to_string()))
-            .map_err(|e| Failure::new(EXIT_USAGE, e.to_string())),
-        None => Ok(None),
-    }
-}
-
-pub fn unexpected(response: &Response) -> Failure {
-    Failure::new(
-        EXIT_FAILURE,
-        format!("unexpected answer from the FPT Login app: {response:?}"),
-    )
-}
-
-pub fn print(text: &str) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{text}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::new(EXIT_FAILURE, format!("cannot write to stdout: {e}")))
-}
-
-pub fn to_json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string_pretty(value).expect("protocol types serialise")
-}
+use crate::backend::{Backend, unexpected};
+use crate::exit::{EXIT_FAILURE, EXIT_SIGN_IN_REQUIRED, Failure};
+use crate::output::{duration, print, to_json};
 
 /// The status, and whether it came from the running app (with its pid).
 fn load_status(verbose: bool) -> Result<(StatusInfo, Option<u32>, bool), Failure> {
@@ -90,12 +23,13 @@ fn load_status(verbose: bool) -> Result<(StatusInfo, Option<u32>, bool), Failure
     }
 }
 
-fn whoami(site: Option<String>, json: bool, verbose: bool) -> Result<(), Failure> {
-    let site = checked_site(site)?;
+pub fn whoami(site: Option<Site>, json: bool, verbose: bool) -> Result<(), Failure> {
     let (status, _, _) = load_status(verbose)?;
-    let wanted = site.or_else(|| status.default_site.as_ref().map(ToString::to_string));
+    let wanted = site.or_else(|| status.default_site.clone());
     let not_signed_in = || {
-        let site = wanted.clone().unwrap_or_else(|| "<site>".to_owned());
+        let site = wanted
+            .as_ref()
+            .map_or_else(|| "<site>".to_owned(), ToString::to_string);
         Failure::new(
             EXIT_SIGN_IN_REQUIRED,
             format!(
@@ -106,7 +40,7 @@ fn whoami(site: Option<String>, json: bool, verbose: bool) -> Result<(), Failure
     let entry = status
         .sites
         .iter()
-        .find(|s| Some(s.site.to_string()) == wanted)
+        .find(|s| Some(&s.site) == wanted.as_ref())
         .ok_or_else(not_signed_in)?;
     if let Some(script) = &entry.current_script {
         if json {
@@ -134,7 +68,7 @@ fn whoami(site: Option<String>, json: bool, verbose: bool) -> Result<(), Failure
     print(&format!("{}{name} @ {}", user.login, entry.site))
 }
 
-fn sites(json: bool, verbose: bool) -> Result<(), Failure> {
+pub fn sites(json: bool, verbose: bool) -> Result<(), Failure> {
     let (status, _, _) = load_status(verbose)?;
     let known: Vec<_> = status
         .sites
@@ -173,24 +107,16 @@ fn sites(json: bool, verbose: bool) -> Result<(), Failure> {
     print(&lines.join("\n"))
 }
 
-fn use_site(site: &str, login: Option<String>, verbose: bool) -> Result<(), Failure> {
-    let site = Site::parse(site).map_err(|e| Failure::new(EXIT_USAGE, e.to_string()))?;
-    let mut backend = Backend::open(verbose)?;
-    let request = Request::Use {
-        site: site.to_string(),
-        login,
-    };
-    match backend.request(&request)? {
-        Response::User(user) => print(&format!(
-            "{} is now the default site, as {}.",
-            user.site,
-            user.credentials.who()
-        )),
-        other => Err(unexpected(&other)),
-    }
+pub fn use_site(site: Site, login: Option<String>, verbose: bool) -> Result<(), Failure> {
+    let user = Backend::open(verbose)?.user(&Request::Use { site, login })?;
+    print(&format!(
+        "{} is now the default site, as {}.",
+        user.site,
+        user.credentials.who()
+    ))
 }
 
-fn status(json: bool, verbose: bool) -> Result<(), Failure> {
+pub fn status(json: bool, verbose: bool) -> Result<(), Failure> {
     let (status, app_pid, app_running) = load_status(verbose)?;
     if json {
         let mut value = serde_json::to_value(&status).expect("protocol types serialise");
@@ -267,146 +193,13 @@ fn describe_status(status: &StatusInfo, app_running: bool, now: i64) -> String {
     lines.join("\n")
 }
 
-fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failure> {
-    let file = Backend::accounts()?.settings_file().clone();
-    let failed = |e: &dyn std::fmt::Display| Failure::new(EXIT_FAILURE, e.to_string());
-    let usage = |e: &dyn std::fmt::Display| Failure::new(EXIT_USAGE, e.to_string());
-    match action {
-        None => {
-            let settings = file.load().map_err(|e| failed(&e))?;
-            let network = Network::from_settings(&settings).map_err(|e| failed(&e))?;
-            if json {
-                return print(&to_json(&json!({
-                    "http_proxy": network.proxy.as_ref().map(ToString::to_string),
-                    "ca_bundle": network.ca_bundle,
-                    "keep_alive": settings.keep_alive_enabled(),
-                    "keep_alive_interval": settings.keep_alive_every().as_secs(),
-                    "renew_timeout": settings.renew_timeout().as_secs(),
-                    "autostart": settings.autostart,
-                })));
-            }
-            let proxy = network.proxy.map_or_else(
-                || "not set (HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply)".to_owned(),
-                |p| p.to_string(),
-            );
-            let bundle = match (&settings.ca_bundle, network.ca_bundle) {
-                (Some(path), _) => path.display().to_string(),
-                (None, Some(path)) => format!("{} (from {CA_BUNDLE_ENV})", path.display()),
-                (None, None) => "not set (the system's CAs are trusted)".to_owned(),
-            };
-            let on_off = |on: bool| if on { "on" } else { "off" };
-            print(&format!(
-                "http-proxy           {proxy}\nca-bundle            {bundle}\n\
-                 keep-alive           {}\nkeep-alive-interval  {}s\n\
-                 renew-timeout        {}s\nautostart            {}",
-                on_off(settings.keep_alive_enabled()),
-                settings.keep_alive_every().as_secs(),
-                settings.renew_timeout().as_secs(),
-                on_off(settings.autostart),
-            ))
-        }
-        Some(SettingsAction::Set { key, value }) => {
-            match key {
-                SettingKey::HttpProxy => {
-                    let proxy = Proxy::parse(&value).map_err(|e| usage(&e))?;
-                    file.update(|s| s.http_proxy = Some(proxy.toolkit_form()))
-                        .map_err(|e| failed(&e))?;
-                }
-                SettingKey::CaBundle => {
-                    let path = std::path::absolute(&value).map_err(|e| usage(&e))?;
-                    let count = load_bundle(&path).map_err(|e| usage(&e))?.len();
-                    file.update(|s| s.ca_bundle = Some(path.clone()))
-                        .map_err(|e| failed(&e))?;
-                    eprintln!("{} holds {count} certificate(s).", path.display());
-                }
-                SettingKey::KeepAlive => {
-                    let on = on_off(key, &value)?;
-                    file.update(|s| s.keep_alive = Some(on))
-                        .map_err(|e| failed(&e))?;
-                }
-                SettingKey::Autostart => {
-                    let on = on_off(key, &value)?;
-                    file.update(|s| s.autostart = on).map_err(|e| failed(&e))?;
-                    eprintln!(
-                        "The FPT Login app applies this when it next starts or the tray toggle is used."
-                    );
-                }
-                SettingKey::KeepAliveInterval | SettingKey::RenewTimeout => {
-                    let secs = seconds(key, &value)?;
-                    file.update(|s| match key {
-                        SettingKey::KeepAliveInterval => s.keep_alive_interval = Some(secs),
-                        _ => s.renew_timeout = Some(secs),
-                    })
-                    .map_err(|e| failed(&e))?;
-                }
-            }
-            settings(None, json)
-        }
-        Some(SettingsAction::Unset { key }) => {
-            file.update(|s| match key {
-                SettingKey::HttpProxy => s.http_proxy = None,
-                SettingKey::CaBundle => s.ca_bundle = None,
-                SettingKey::KeepAlive => s.keep_alive = None,
-                SettingKey::KeepAliveInterval => s.keep_alive_interval = None,
-                SettingKey::RenewTimeout => s.renew_timeout = None,
-                SettingKey::Autostart => s.autostart = false,
-            })
-            .map_err(|e| failed(&e))?;
-            settings(None, json)
-        }
-    }
-}
-
-fn on_off(key: SettingKey, value: &str) -> Result<bool, Failure> {
-    match value.to_ascii_lowercase().as_str() {
-        "on" | "true" | "yes" | "1" => Ok(true),
-        "off" | "false" | "no" | "0" => Ok(false),
-        _ => Err(Failure::new(
-            EXIT_USAGE,
-            format!("{} takes on or off, not {value:?}", key.name()),
-        )),
-    }
-}
-
-fn seconds(key: SettingKey, value: &str) -> Result<u64, Failure> {
-    value
-        .trim_end_matches('s')
-        .parse::<u64>()
-        .ok()
-        .filter(|s| *s > 0)
-        .ok_or_else(|| {
-            Failure::new(
-                EXIT_USAGE,
-                format!(
-                    "{} takes a number of seconds above 0, such as 300, not {value:?}",
-                    key.name()
-                ),
-            )
-        })
-}
-
-/// A short human duration: `45s`, `12 min`, `3 h 5 min`, `2 days`.
-fn duration(secs: i64) -> String {
-    let secs = secs.max(0);
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{} min", secs / 60),
-        3600..86_400 => match (secs % 3600) / 60 {
-            0 => format!("{} h", secs / 3600),
-            m => format!("{} h {m} min", secs / 3600),
-        },
-        _ => format!("{} days", secs / 86_400),
-    }
-}
-
-fn logout(
-    site: Option<String>,
+pub fn logout(
+    site: Option<Site>,
     login: Option<String>,
     all: bool,
     json: bool,
     verbose: bool,
 ) -> Result<(), Failure> {
-    let site = checked_site(site)?;
     let mut backend = Backend::open(verbose)?;
     if all {
         return match backend.request(&Request::LogoutAll)? {
@@ -438,7 +231,7 @@ fn logout(
 }
 
 /// Prints session changes as the app announces them, until interrupted.
-fn watch(json: bool, verbose: bool) -> Result<(), Failure> {
+pub fn watch(json: bool, verbose: bool) -> Result<(), Failure> {
     let Backend::App(mut client) = Backend::open(verbose)? else {
         return Err(Failure::new(
             EXIT_FAILURE,
@@ -483,16 +276,6 @@ fn watch(json: bool, verbose: bool) -> Result<(), Failure> {
 mod tests {
     use super::*;
     use fpt_login_core::protocol::{SiteStatus, UserStatus};
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(5), "5s");
-        assert_eq!(duration(600), "10 min");
-        assert_eq!(duration(3600), "1 h");
-        assert_eq!(duration(3 * 3600 + 300), "3 h 5 min");
-        assert_eq!(duration(3 * 86_400), "3 days");
-        assert_eq!(duration(-4), "0s");
-    }
 
     #[test]
     fn status_names_the_site_the_user_and_the_expiry() {

@@ -1,0 +1,483 @@
+//! Who is signed in where, kept in step across the three places it lives: secrets in the
+//! token store (`tokens`), everything else in the settings file (`records`), and the events
+//! other parts react to (`crate::events`, which is also how Toolkit's files follow). The
+//! desktop app and the CLI (when no app runs) both go through here.
+//!
+//! Order matters and is kept here only: a token is stored before the settings point at it,
+//! and removed before the settings forget it; events go out after both.
+
+mod records;
+mod scripts;
+mod tokens;
+
+use tokio::sync::broadcast;
+
+use crate::events::{Change, Events};
+use crate::model::{Method, SessionState};
+use crate::network::Proxy;
+use crate::paths::Paths;
+use crate::protocol::{
+    Credentials, ErrorInfo, ErrorKind, EventKind, LoggedOut, NewSession, SessionEvent, StatusInfo,
+    UserInfo,
+};
+use crate::settings::{Settings, SettingsError, SettingsFile, SiteSettings, UserRecord};
+use crate::site::{Site, SiteError};
+use crate::store::{Entry, KeyringStore, StoreError, TokenStore};
+use crate::time;
+use crate::toolkit::{ToolkitCache, ToolkitError, ToolkitMirror};
+
+pub use records::Replaced;
+use tokens::Tokens;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("{reason}; {}", sign_in_hint(.site.as_ref()))]
+    SignInRequired { site: Option<Site>, reason: String },
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Toolkit(#[from] ToolkitError),
+}
+
+fn sign_in_hint(site: Option<&Site>) -> String {
+    match site {
+        Some(site) => format!("sign in with `fpt-login-desktop --sign-in {site}`"),
+        None => "sign in with `fpt-login-desktop --sign-in <site>`".to_owned(),
+    }
+}
+
+impl AccountsError {
+    /// The protocol error for this failure.
+    pub fn to_error_info(&self) -> ErrorInfo {
+        let kind = match self {
+            Self::SignInRequired { .. } => ErrorKind::SignInRequired,
+            Self::Site(_) => ErrorKind::BadRequest,
+            Self::Store(_) => ErrorKind::Keyring,
+            Self::Settings(_) | Self::Toolkit(_) => ErrorKind::Internal,
+        };
+        ErrorInfo::new(kind, self.to_string())
+    }
+}
+
+/// The proxy clients should use: the configured one, in Toolkit's form.
+fn clients_proxy(settings: &Settings) -> Option<String> {
+    let proxy = settings.http_proxy.as_deref()?;
+    Proxy::parse(proxy).ok().map(|p| p.toolkit_form())
+}
+
+/// `site`, or the default site when none is named.
+fn site_or_default(settings: &Settings, site: Option<&Site>) -> Result<Site, AccountsError> {
+    settings
+        .resolve_site(site)
+        .cloned()
+        .ok_or_else(|| AccountsError::SignInRequired {
+            site: None,
+            reason: "no site is signed in yet".to_owned(),
+        })
+}
+
+/// The accounts known on this machine.
+#[derive(Debug)]
+pub struct Accounts {
+    settings: SettingsFile,
+    tokens: Tokens,
+    events: Events,
+}
+
+impl Accounts {
+    /// This machine's accounts: the OS keyring, the profile's settings file, and Toolkit's
+    /// files kept in step when the person turned that on.
+    pub fn new(paths: &Paths) -> Self {
+        Self::with_store(paths, Box::new(KeyringStore::default()))
+    }
+
+    fn with_store(paths: &Paths, store: Box<dyn TokenStore>) -> Self {
+        Self {
+            settings: SettingsFile::new(paths.settings_file()),
+            tokens: Tokens::new(store),
+            events: Events::default().with_listener(ToolkitMirror),
+        }
+    }
+
+    /// The start-up self-test of the token store.
+    pub fn probe_store(&self) -> Result<(), StoreError> {
+        self.tokens.probe()
+    }
+
+    pub fn settings_file(&self) -> &SettingsFile {
+        &self.settings
+    }
+
+    /// Changes made through this instance from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+        self.events.subscribe()
+    }
+
+    /// The current user of `site` (or of the default site) with their token.
+    pub fn user(
+        &self,
+        site: Option<&Site>,
+        min_ttl: Option<u64>,
+    ) -> Result<UserInfo, AccountsError> {
+        let settings = self.settings.load_shared()?;
+        let site = site_or_default(&settings, site)?;
+        let required = |reason: String| AccountsError::SignInRequired {
+            site: Some(site.clone()),
+            reason,
+        };
+        let site_settings = settings.sites.get(&site);
+        if let Some(name) = site_settings.and_then(|s| s.current_script.as_ref()) {
+            let key = self
+                .tokens
+                .get(&Entry::script(&site, name))?
+                .ok_or_else(|| {
+                    required(format!(
+                        "the keyring holds no key for script {name} on {site}"
+                    ))
+                })?;
+            return Ok(UserInfo {
+                site: site.clone(),
+                credentials: Credentials::Script {
+                    api_script: name.clone(),
+                    api_key: key,
+                },
+                http_proxy: clients_proxy(&settings),
+            });
+        }
+        let (login, record) = site_settings
+            .and_then(SiteSettings::current_session)
+            .map(|(login, record)| (login.clone(), record.clone()))
+            .ok_or_else(|| required(format!("nobody is signed in to {site}")))?;
+        if !record.state.usable() {
+            let why = record
+                .attention
+                .clone()
+                .unwrap_or_else(|| format!("the session {}", record.state.name()));
+            return Err(required(format!("{why} ({login} on {site})")));
+        }
+        if let (Some(min_ttl), Some(expires_at)) = (min_ttl, record.expires_at()) {
+            let left = expires_at.saturating_sub(time::now());
+            if left < i64::try_from(min_ttl).unwrap_or(i64::MAX) {
+                return Err(required(format!(
+                    "the session of {login} on {site} ends in {}s, sooner than the {min_ttl}s asked for",
+                    left.max(0)
+                )));
+            }
+        }
+        let token = self
+            .tokens
+            .get(&Entry::person(&site, &login))?
+            .ok_or_else(|| required(format!("the keyring holds no token for {login} on {site}")))?;
+        Ok(UserInfo {
+            site: site.clone(),
+            credentials: Credentials::Session {
+                login,
+                session_token: token,
+                expires_at: record.expires_at(),
+            },
+            http_proxy: clients_proxy(&settings),
+        })
+    }
+
+    /// Every site and user known, with what is known of their sessions.
+    pub fn status(&self) -> Result<StatusInfo, AccountsError> {
+        Ok(records::status(&*self.settings.load_shared()?))
+    }
+
+    /// Stores a validated session as `site`'s current user and makes `site` the default.
+    ///
+    /// The same person signing in again is a renewal; anyone else is a new sign-in,
+    /// announced as such, and the previous person keeps their own token.
+    pub fn sign_in(&self, site: &Site, session: &NewSession) -> Result<(), AccountsError> {
+        self.store_session(site, session, true)
+    }
+
+    /// Stores the result of a renewal (silent or not) without changing the default site.
+    pub fn store_renewal(&self, site: &Site, session: &NewSession) -> Result<(), AccountsError> {
+        self.store_session(site, session, false)
+    }
+
+    fn store_session(
+        &self,
+        site: &Site,
+        session: &NewSession,
+        make_default: bool,
+    ) -> Result<(), AccountsError> {
+        let login = &session.login;
+        // The token first: settings never point at a token that is not there.
+        self.tokens
+            .put(&Entry::person(site, login), &session.token)?;
+        let (written, replaced) = self.settings.update(|settings| {
+            records::record_session(settings, site, session, make_default, time::now())
+        })?;
+        self.events.notify(
+            &written,
+            &Change::Stored {
+                site,
+                login,
+                token: &session.token,
+            },
+        );
+        let expires_at = written.sites[site].users[login].expires_at();
+        match replaced {
+            Replaced::SamePerson => {
+                self.events
+                    .announce(EventKind::Renewed, site, Some(login), expires_at, None);
+            }
+            Replaced::Someone(previous) => {
+                let message = format!("{login} signed in to {site} in place of {previous}");
+                self.events.announce(
+                    EventKind::SignedIn,
+                    site,
+                    Some(login),
+                    expires_at,
+                    Some(message),
+                );
+            }
+            Replaced::Nobody => {
+                self.events
+                    .announce(EventKind::SignedIn, site, Some(login), expires_at, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records what the app saw of a session: it needs the person, its claims lapsed, or the
+    /// site refused it. Nothing is deleted; the token stays for a renewal. Announced once per
+    /// change; returns whether the state changed.
+    pub fn mark(
+        &self,
+        site: &Site,
+        login: &str,
+        state: SessionState,
+        why: &str,
+    ) -> Result<bool, AccountsError> {
+        let (written, changed) = self
+            .settings
+            .update(|settings| records::mark(settings, site, login, state, why))?;
+        if changed != Some(true) {
+            return Ok(false);
+        }
+        let event = match state {
+            SessionState::Active => return Ok(true),
+            SessionState::NeedsAttention => EventKind::NeedsAttention,
+            SessionState::ClaimsLapsed | SessionState::Expired => EventKind::Expired,
+        };
+        let expires_at = written.sites[site].users[login].expires_at();
+        self.events
+            .announce(event, site, Some(login), expires_at, Some(why.to_owned()));
+        Ok(true)
+    }
+
+    /// Records when the site says the session idles out (epoch seconds).
+    pub fn set_session_expiry(
+        &self,
+        site: &Site,
+        login: &str,
+        expires_at: i64,
+    ) -> Result<(), AccountsError> {
+        self.settings.update(|settings| {
+            records::set_session_expiry(settings, site, login, expires_at);
+        })?;
+        Ok(())
+    }
+
+    /// The record of `login` on `site`, if signed in there.
+    pub fn record(&self, site: &Site, login: &str) -> Result<Option<UserRecord>, AccountsError> {
+        let settings = self.settings.load_shared()?;
+        Ok(settings
+            .sites
+            .get(site)
+            .and_then(|s| s.users.get(login))
+            .cloned())
+    }
+
+    /// Makes `site` the default site and, when given, `login` (who must be signed in there)
+    /// its current user. Returns the site's default user.
+    pub fn use_site(&self, site: &Site, login: Option<&str>) -> Result<UserInfo, AccountsError> {
+        let (_, known) = self
+            .settings
+            .update(|settings| records::use_site(settings, site, login))?;
+        if !known {
+            let who = login.map_or_else(|| "nobody".to_owned(), ToOwned::to_owned);
+            return Err(AccountsError::SignInRequired {
+                site: Some(site.clone()),
+                reason: format!("{who} is not signed in to {site}"),
+            });
+        }
+        self.events
+            .announce(EventKind::DefaultChanged, site, login, None, None);
+        self.user(Some(site), None)
+    }
+
+    /// Turns keeping Toolkit's session cache on or off. Turning it on writes the current user
+    /// of every site now; returns how many were written.
+    pub fn set_toolkit_files(&self, enabled: bool) -> Result<usize, AccountsError> {
+        let (settings, ()) = self.settings.update(|s| s.toolkit_files = enabled)?;
+        if !enabled {
+            return Ok(0);
+        }
+        let cache = ToolkitCache::locate()?;
+        let mut written = 0;
+        for site in settings.sites.keys() {
+            if let Ok(UserInfo {
+                credentials:
+                    Credentials::Session {
+                        login,
+                        session_token,
+                        ..
+                    },
+                ..
+            }) = self.user(Some(site), None)
+            {
+                cache.record_sign_in(site, &login, &session_token)?;
+                written += 1;
+            }
+        }
+        Ok(written)
+    }
+
+    /// The way in last chosen for `site`, if any.
+    pub fn saved_method(&self, site: &Site) -> Result<Option<Method>, AccountsError> {
+        let settings = self.settings.load_shared()?;
+        Ok(settings.sites.get(site).and_then(|s| s.method))
+    }
+
+    /// Remembers that the person chose `method` for `site`.
+    pub fn remember_method(&self, site: &Site, method: Method) -> Result<(), AccountsError> {
+        self.settings.update(|settings| {
+            settings.sites.entry(site.clone()).or_default().method = Some(method);
+        })?;
+        Ok(())
+    }
+
+    /// Removes the token of `login` (default: the current user) on `site` (default: the
+    /// default site). The login stays in the recent list so the next sign-in can offer it.
+    /// The web sign-in's cookies are the desktop app's to clear (it hears `signed_out`).
+    pub fn sign_out(
+        &self,
+        site: Option<&Site>,
+        login: Option<&str>,
+    ) -> Result<LoggedOut, AccountsError> {
+        let settings = self.settings.load_shared()?;
+        let site = site_or_default(&settings, site)?;
+        let login = login
+            .map(str::to_owned)
+            .or_else(|| settings.sites.get(&site)?.current_user.clone());
+        let Some(login) = login else {
+            return Ok(LoggedOut { site, login: None });
+        };
+        let had_token = self.tokens.remove(&Entry::person(&site, &login))?;
+        let (written, had_record) = self.settings.update(|settings| {
+            settings
+                .sites
+                .get_mut(&site)
+                .and_then(|s| s.users.remove(&login))
+                .is_some()
+        })?;
+        if !(had_token || had_record) {
+            return Ok(LoggedOut { site, login: None });
+        }
+        self.events.notify(
+            &written,
+            &Change::Removed {
+                site: &site,
+                login: &login,
+            },
+        );
+        self.events
+            .announce(EventKind::SignedOut, &site, Some(&login), None, None);
+        Ok(LoggedOut {
+            site,
+            login: Some(login),
+        })
+    }
+
+    /// Signs every person out of every site; returns who was signed out. API scripts stay.
+    pub fn sign_out_everywhere(&self) -> Result<Vec<LoggedOut>, AccountsError> {
+        let settings = self.settings.load_shared()?;
+        let mut out = Vec::new();
+        for (site, s) in &settings.sites {
+            for login in s.users.keys() {
+                let done = self.sign_out(Some(site), Some(login))?;
+                if done.login.is_some() {
+                    out.push(done);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+    use crate::store::MemoryStore;
+
+    fn accounts() -> (tempfile::TempDir, Accounts) {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::under(tmp.path().to_path_buf());
+        let accounts = Accounts::with_store(&paths, Box::new(MemoryStore::default()));
+        (tmp, accounts)
+    }
+
+    fn session(login: &str, token: &str) -> NewSession {
+        NewSession {
+            login: login.to_owned(),
+            token: Secret::new(token),
+            user_id: Some(1),
+            name: None,
+            method: Method::Web,
+            claims_expire_at: None,
+            session_expires_at: None,
+        }
+    }
+
+    fn token_of(user: &UserInfo) -> &str {
+        match &user.credentials {
+            Credentials::Session { session_token, .. } => session_token.expose(),
+            Credentials::Script { .. } => panic!("a script"),
+        }
+    }
+
+    #[test]
+    fn a_sign_in_is_served_announced_and_signed_out_again() {
+        let (_tmp, accounts) = accounts();
+        let mut events = accounts.subscribe();
+        let site = Site::parse("https://a.example.com").unwrap();
+        accounts.sign_in(&site, &session("jane", "one")).unwrap();
+        assert_eq!(token_of(&accounts.user(None, None).unwrap()), "one");
+        accounts
+            .store_renewal(&site, &session("jane", "two"))
+            .unwrap();
+        assert_eq!(token_of(&accounts.user(None, None).unwrap()), "two");
+        let kinds: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(kinds, [EventKind::SignedIn, EventKind::Renewed]);
+        let out = accounts.sign_out(None, None).unwrap();
+        assert_eq!(out.login.as_deref(), Some("jane"));
+        let e = accounts.user(None, None).unwrap_err();
+        assert!(matches!(e, AccountsError::SignInRequired { .. }), "{e}");
+    }
+
+    #[test]
+    fn an_unusable_session_is_refused_with_why() {
+        let (_tmp, accounts) = accounts();
+        let site = Site::parse("https://a.example.com").unwrap();
+        accounts.sign_in(&site, &session("jane", "one")).unwrap();
+        assert!(
+            accounts
+                .mark(&site, "jane", SessionState::Expired, "the site ended it")
+                .unwrap()
+        );
+        let e = accounts.user(Some(&site), None).unwrap_err().to_string();
+        assert!(e.contains("the site ended it (jane on"), "{e}");
+        assert!(!e.contains("one"), "no token in messages: {e}");
+    }
+}

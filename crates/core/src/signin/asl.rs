@@ -1,0 +1,178 @@
+//! The App Session Launcher flow: create a request, show the person where to approve it,
+//! poll (from this one place: the site hands the token out once) until it is approved,
+//! refused or timed out, then check the token. Cancelling is dropping the future: nothing is
+//! stored by the flow itself, so a cancelled sign-in leaves nothing behind.
+
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use super::{Expiry, SignInError, SiteApi, validate};
+use crate::asl::{self, AslError};
+use crate::model::Method;
+use crate::protocol::NewSession;
+
+/// How long to wait and how often to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AslOptions {
+    pub timeout: Duration,
+    pub poll_every: Duration,
+}
+
+impl Default for AslOptions {
+    fn default() -> Self {
+        Self {
+            timeout: asl::DEFAULT_TIMEOUT,
+            poll_every: asl::POLL_INTERVAL,
+        }
+    }
+}
+
+/// Where the person approves the sign-in, and until when (epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalPage {
+    pub url: Url,
+    pub deadline: i64,
+}
+
+impl ApprovalPage {
+    /// Opens the page in the person's web browser.
+    pub fn open_in_browser(&self) -> std::io::Result<()> {
+        asl::open_in_browser(&self.url)
+    }
+}
+
+/// Runs the whole Launcher sign-in; `show` is called once, with the approval page, before
+/// the wait starts (the CLI prints it and opens a browser, the app shows a countdown).
+pub async fn app_session_launcher(
+    api: &impl SiteApi,
+    options: AslOptions,
+    now: i64,
+    show: impl FnOnce(&ApprovalPage),
+) -> Result<NewSession, SignInError> {
+    let request = api
+        .create_asl_request(&asl::app_name(), &asl::machine_name())
+        .await?;
+    let timeout_secs = i64::try_from(options.timeout.as_secs()).unwrap_or(i64::MAX);
+    show(&ApprovalPage {
+        url: request.url.clone(),
+        deadline: now.saturating_add(timeout_secs),
+    });
+    let started = Instant::now();
+    let approval = loop {
+        // tk-core sleeps before each poll: the person needs a moment anyway.
+        tokio::time::sleep(options.poll_every).await;
+        if let Some(approval) = api.poll_asl_request(&request).await? {
+            break approval;
+        }
+        if started.elapsed() >= options.timeout {
+            return Err(AslError::NotApproved {
+                waited: options.timeout,
+            }
+            .into());
+        }
+    };
+    validate(
+        api,
+        &approval.login,
+        approval.token,
+        Method::AppSessionLauncher,
+        Expiry::default(),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::super::fake::FakeSite;
+    use super::*;
+
+    fn quick(timeout_ms: u64) -> AslOptions {
+        AslOptions {
+            timeout: Duration::from_millis(timeout_ms),
+            poll_every: Duration::from_millis(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_approved_request_is_checked_and_becomes_a_session() {
+        let fake = FakeSite::sso_with_launcher()
+            .with_polls(3, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))));
+        let shown = Cell::new(None);
+        let session = app_session_launcher(&fake, quick(10_000), 1_000, |page| {
+            shown.set(Some(page.clone()));
+        })
+        .await
+        .unwrap();
+        assert_eq!(session.login, "jane");
+        assert_eq!(session.method, Method::AppSessionLauncher);
+        let page = shown.take().expect("the approval page was shown");
+        assert_eq!(page.url.path(), "/app_session_request/request-1");
+        assert_eq!(page.deadline, 1_010, "now + the timeout");
+        assert_eq!(
+            fake.calls("asl_poll"),
+            4,
+            "polled until approved, then no more"
+        );
+        assert_eq!(fake.calls("read"), 1, "the token was checked once");
+    }
+
+    #[tokio::test]
+    async fn a_rejected_request_needs_the_person_and_checks_nothing() {
+        let fake = FakeSite::sso_with_launcher().with_polls(1, Err(AslError::RejectedOrExpired));
+        let e = app_session_launcher(&fake, quick(10_000), 0, |_| {})
+            .await
+            .unwrap_err();
+        assert!(e.needs_person(), "{e}");
+        assert_eq!(fake.calls("read"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_site_without_the_launcher_says_so_before_showing_anything() {
+        let fake = FakeSite::sso();
+        let mut shown = false;
+        let e = app_session_launcher(&fake, quick(10_000), 0, |_| shown = true)
+            .await
+            .unwrap_err();
+        assert!(!shown);
+        assert!(e.to_string().contains("not enabled"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn waiting_stops_at_the_timeout() {
+        let fake = FakeSite::sso_with_launcher();
+        let e = app_session_launcher(&fake, quick(30), 0, |_| {})
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("not approved within"), "{e}");
+        assert!(fake.calls("asl_poll") >= 1);
+    }
+
+    #[tokio::test]
+    async fn cancelling_stops_polling_and_leaves_no_session() {
+        let fake = FakeSite::sso_with_launcher().with_polls(
+            1_000_000,
+            Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))),
+        );
+        let flow = app_session_launcher(&fake, quick(60_000), 0, |_| {});
+        // Cancelling is dropping the future, as the app's Cancel button and Ctrl-C do.
+        let cancelled = tokio::time::timeout(Duration::from_millis(20), flow).await;
+        assert!(cancelled.is_err(), "the flow was still waiting");
+        let polls = fake.calls("asl_poll");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(fake.calls("asl_poll"), polls, "no poll after cancelling");
+        assert_eq!(fake.calls("read"), 0);
+    }
+
+    #[tokio::test]
+    async fn an_approval_for_a_token_the_site_refuses_is_not_a_session() {
+        let fake = FakeSite::sso_with_launcher()
+            .with_polls(0, Ok(Some(FakeSite::approval("jane", "stale"))));
+        let e = app_session_launcher(&fake, quick(10_000), 0, |_| {})
+            .await
+            .unwrap_err();
+        assert!(e.needs_person(), "{e}");
+    }
+}
