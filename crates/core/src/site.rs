@@ -39,6 +39,10 @@ pub enum SiteError {
     },
     #[error("the site URL {input:?} has a query or fragment; type only the site address")]
     QueryOrFragment { input: String },
+    #[error(
+        "the site URL {input:?} has an empty part in its host name (two dots in a row, or a dot at either end)"
+    )]
+    EmptyLabel { input: String },
     #[error("the site URL {input:?} has no host name")]
     NoHost { input: String },
     #[error("the site URL {input:?} is not a valid address: {reason}")]
@@ -100,6 +104,11 @@ impl Site {
             return Err(SiteError::UserInfo);
         }
         let host = match url.host() {
+            // Every label must have a name: `.`, `..`, `a..b` or a trailing dot would make
+            // two spellings of one site, or a folder name that walks out of its folder.
+            Some(Host::Domain(d)) if d.split('.').any(str::is_empty) => {
+                return Err(SiteError::EmptyLabel { input: shown });
+            }
             Some(Host::Domain(d)) if !d.is_empty() => d.to_owned(),
             Some(Host::Ipv4(ip)) => ip.to_string(),
             Some(Host::Ipv6(ip)) => format!("[{ip}]"),
@@ -348,6 +357,43 @@ mod tests {
             err("FTP://example.com"),
             SiteError::UnsupportedScheme { .. }
         ));
+    }
+
+    #[test]
+    fn hosts_with_empty_labels_are_refused() {
+        for typed in [
+            "https://.",
+            "https://..",
+            "https://...",
+            "https://a..example.com",
+            "https://.example.com",
+            "https://example.com.",
+            "..",
+            "https://%2e%2e",
+        ] {
+            assert!(Site::parse(typed).is_err(), "{typed} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_site_folder_never_leaves_its_folder() {
+        for typed in [
+            "https://a.example.com:8443",
+            "http://127.0.0.1:8090",
+            "https://[::1]:9",
+        ] {
+            let name = Site::parse(typed).unwrap().folder_name();
+            assert!(
+                !name.is_empty() && name != "." && name != ".." && !name.contains('/'),
+                "{typed} -> {name}"
+            );
+            let joined = std::path::Path::new("/base").join(&name);
+            assert_eq!(
+                joined.parent(),
+                Some(std::path::Path::new("/base")),
+                "{name}"
+            );
+        }
     }
 
     #[test]

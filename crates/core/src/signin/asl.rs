@@ -53,6 +53,17 @@ pub async fn app_session_launcher(
     let request = api
         .create_asl_request(&asl::app_name(), &asl::machine_name())
         .await?;
+    // Same origin means https (plain http only when the site itself is a loopback http site).
+    if !api.site().is_same_origin(&request.url) {
+        return Err(SignInError::ForeignApprovalPage {
+            site: api.site().clone(),
+            shown: format!(
+                "{}://{}",
+                request.url.scheme(),
+                request.url.host_str().unwrap_or_default()
+            ),
+        });
+    }
     let timeout_secs = i64::try_from(options.timeout.as_secs()).unwrap_or(i64::MAX);
     show(&ApprovalPage {
         url: request.url.clone(),
@@ -138,6 +149,38 @@ mod tests {
             .unwrap_err();
         assert!(!shown);
         assert!(e.to_string().contains("not enabled"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_approval_page_off_the_site_is_never_shown_or_opened() {
+        for page in [
+            "file:///etc/passwd",
+            "smb://fileserver/share",
+            "fpt-login-evil://open",
+            "https://evil.example.com/app_session_request/1",
+            "http://studio.example.com/app_session_request/1",
+            "https://studio.example.com:8443/app_session_request/1",
+        ] {
+            let fake = FakeSite::sso_with_launcher().with_approval_page(page);
+            let mut shown = false;
+            let e = app_session_launcher(&fake, quick(10_000), 0, |_| shown = true)
+                .await
+                .unwrap_err();
+            assert!(!shown, "{page}");
+            assert!(
+                matches!(e, SignInError::ForeignApprovalPage { .. }),
+                "{page}: {e}"
+            );
+            assert_eq!(fake.calls("asl_poll"), 0, "{page}");
+        }
+        // A loopback http site may use its own http page.
+        let fake = FakeSite::sso_with_launcher()
+            .at("http://127.0.0.1:8090")
+            .with_polls(0, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))));
+        let fake = fake.with_approval_page("http://127.0.0.1:8090/app_session_request/1");
+        app_session_launcher(&fake, quick(10_000), 0, |_| {})
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -21,6 +21,8 @@ pub struct FakeSite {
     /// `None`: passwords are refused with this error.
     refuses_passwords: Option<fn() -> Api3Error>,
     two_factor: bool,
+    /// Where the Launcher's approval page is, when not on the site itself.
+    approval_page: Option<Url>,
     calls: Mutex<HashMap<&'static str, usize>>,
 }
 
@@ -37,6 +39,7 @@ impl FakeSite {
             polls: Mutex::default(),
             refuses_passwords: None,
             two_factor: false,
+            approval_page: None,
             calls: Mutex::default(),
         }
     }
@@ -73,6 +76,12 @@ impl FakeSite {
 
     pub fn with_two_factor(mut self) -> Self {
         self.two_factor = true;
+        self
+    }
+
+    /// The Launcher hands out this approval page instead of one on the site.
+    pub fn with_approval_page(mut self, url: &str) -> Self {
+        self.approval_page = Some(Url::parse(url).unwrap());
         self
     }
 
@@ -179,7 +188,10 @@ impl SiteApi for FakeSite {
         }
         Ok(AslRequest {
             id: "request-1".to_owned(),
-            url: self.site.join("/app_session_request/request-1"),
+            url: self
+                .approval_page
+                .clone()
+                .unwrap_or_else(|| self.site.join("/app_session_request/request-1")),
         })
     }
 

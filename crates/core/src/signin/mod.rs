@@ -38,6 +38,12 @@ pub enum SignInError {
     Site(#[from] Api3Error),
     #[error(transparent)]
     Launcher(#[from] AslError),
+    /// The site handed out an approval page somewhere else: opening it could run anything
+    /// (`file:`, a custom scheme) or send the person to another host.
+    #[error(
+        "the site's approval page is not on {site} ({shown}); nothing was opened — tell your studio's FPT administrator"
+    )]
+    ForeignApprovalPage { site: Site, shown: String },
 }
 
 impl SignInError {
@@ -46,7 +52,7 @@ impl SignInError {
     /// these.
     pub fn needs_person(&self) -> bool {
         match self {
-            Self::NoSite => false,
+            Self::NoSite | Self::ForeignApprovalPage { .. } => false,
             Self::Site(e) => matches!(
                 e,
                 Api3Error::WrongPassword
