@@ -37,9 +37,12 @@ impl Paths {
             return Ok(Self::under(PathBuf::from(home)));
         }
         let dirs = directories::ProjectDirs::from("", "", APP_DIR).ok_or(PathsError::NoHome)?;
+        // The local folders: the same as the others on Linux and macOS, and on Windows
+        // %LOCALAPPDATA% rather than the roaming %APPDATA%, as webview data is large and
+        // nothing here should follow the person to another machine.
         Ok(Self {
-            config: dirs.config_dir().to_path_buf(),
-            data: dirs.data_dir().to_path_buf(),
+            config: dirs.config_local_dir().to_path_buf(),
+            data: dirs.data_local_dir().to_path_buf(),
             runtime: runtime::runtime_dir(&dirs, APP_DIR),
         })
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::model::{Method, SessionState};
-use crate::platform::files::FileIdentity;
+use crate::platform::files::{self, FileIdentity};
 use crate::site::Site;
 
 /// How many recent sites and users are remembered (as Toolkit does).
@@ -324,10 +324,7 @@ impl SettingsFile {
         if let Ok(Some(stamp)) = FileStamp::of(&self.path) {
             *self.cache.lock().expect("settings cache lock") = Some((stamp, written));
         }
-        // The rename is only durable once the directory entry is on disk.
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(write_err)?;
+        files::sync_dir(dir).map_err(write_err)?;
         drop(lock);
         Ok((settings, result))
     }

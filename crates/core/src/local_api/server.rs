@@ -24,7 +24,7 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// Accepts connections until the listener fails; each connection is served on its own task.
-pub async fn serve<H: Handler>(listener: Listener, handler: Arc<H>, server_name: String) {
+pub async fn serve<H: Handler>(mut listener: Listener, handler: Arc<H>, server_name: String) {
     loop {
         let stream = match listener.accept().await {
             Ok(stream) => stream,

@@ -9,12 +9,13 @@
 //!   alone, without checking folders that already exist.
 //! - `open_private(path)` opens `path` for writing without truncating it, creating it readable
 //!   by the user alone.
+//! - `sync_dir(dir)` makes a rename into `dir` durable (the atomic writes' last step).
 //! - `FileIdentity::of(&metadata)` tells files apart: a file replaced by a rename gets a new one.
 
 #[cfg(unix)]
 pub use unix::{
     FileIdentity, PrivateDirError, check_private_dir, create_private_dirs, ensure_private_dir,
-    open_private,
+    open_private, sync_dir,
 };
 
 #[cfg(unix)]
@@ -118,6 +119,11 @@ mod unix {
             .write(true)
             .mode(PRIVATE_FILE_MODE)
             .open(path)
+    }
+
+    /// A rename is only durable once the folder's entry is on disk: fsync the folder.
+    pub fn sync_dir(dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
     }
 
     /// Device and inode: an atomic replace (rename over the old file) gives a new inode even

@@ -87,7 +87,8 @@ mod unix {
     pub struct Listener(tokio::net::UnixListener);
 
     impl Listener {
-        pub async fn accept(&self) -> io::Result<Connection> {
+        // `&mut`: a named pipe makes a new server instance per connection.
+        pub async fn accept(&mut self) -> io::Result<Connection> {
             let (stream, _) = self.0.accept().await?;
             Ok(Connection(stream))
         }
@@ -226,7 +227,7 @@ mod unix {
         async fn bind_makes_a_private_folder_and_socket_and_keeps_a_live_one() {
             let tmp = tempfile::tempdir().unwrap();
             let socket = tmp.path().join("run/app.sock");
-            let listener = bind(&socket).unwrap();
+            let mut listener = bind(&socket).unwrap();
             assert_eq!(mode(&tmp.path().join("run")), 0o700);
             assert_eq!(mode(&socket), 0o600);
 

@@ -7,7 +7,7 @@
 //! (0600 file in a 0700 folder), so a reader never sees half a file. Keys FPT Login does not
 //! know are kept.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -296,9 +296,7 @@ fn update(path: &Path, change: impl FnOnce(&mut Hash)) -> Result<(), ToolkitErro
         .map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(path).map_err(|e| write_err(e.error))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_err)?;
+    files::sync_dir(dir).map_err(write_err)?;
     Ok(())
 }
 
