@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::Parser;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::paths::{self, Paths};
+use fpt_login_core::platform::signals::QuitSignals;
 use fpt_login_core::toolkit::ToolkitCache;
 use fpt_login_core::{Accounts, Site};
 use serde::Serialize;
@@ -174,20 +175,11 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
 
 /// Quits like the tray's "Quit" on SIGTERM (a session logout) or SIGINT (Ctrl-C).
 fn quit_on_signals<R: Runtime>(app: &AppHandle<R>) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
     // Registering needs the runtime's reactor; the handlers then live as long as the app.
-    let (mut term, mut int) = tauri::async_runtime::block_on(async {
-        Ok::<_, std::io::Error>((
-            signal(SignalKind::terminate())?,
-            signal(SignalKind::interrupt())?,
-        ))
-    })?;
+    let mut signals = tauri::async_runtime::block_on(async { QuitSignals::register() })?;
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
+        signals.recv().await;
         tracing::info!("quitting on a signal");
         app.exit(0);
     });

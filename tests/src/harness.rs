@@ -314,6 +314,19 @@ impl App {
     pub async fn stop(&mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// The app's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Waits (up to a minute) for the app to exit on its own.
+    pub async fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the app exits within a minute")
+            .expect("waiting for the app works")
+    }
 }
 
 /// `WebKitWebDriver`, which launches the app itself so it can drive the app's webview.

@@ -121,7 +121,7 @@ async fn the_server_refuses_a_peer_running_as_another_user() {
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let accounts = Arc::new(Accounts::new(&Paths::under(dir.path().join("home"))));
     let server = tokio::spawn(local_api::serve(
-        listener,
+        listener.into(),
         Arc::new(AccountsHandler::new(accounts)),
         "test-server".to_owned(),
     ));

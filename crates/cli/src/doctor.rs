@@ -6,7 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 use fpt_login_core::Site;
 use fpt_login_core::api3::Api3;
 use fpt_login_core::local_api::{Client, ClientError};
-use fpt_login_core::paths::{self, Paths};
+use fpt_login_core::paths::Paths;
+use fpt_login_core::platform::files;
 use fpt_login_core::protocol::{Request, Response};
 use fpt_login_core::signin;
 use fpt_login_core::store::{KeyringStore, TokenStore as _};
@@ -61,7 +62,7 @@ fn socket_and_app(paths: &Paths) -> (Check, Check, Option<Site>) {
     let socket = paths.socket_file();
     let folder = socket.parent().unwrap_or(&paths.runtime);
     let private = if folder.exists() {
-        match paths::check_private_dir(folder) {
+        match files::check_private_dir(folder) {
             Ok(()) => pass(
                 "socket folder",
                 format!("{} is private to this user", folder.display()),

@@ -1,9 +1,8 @@
 //! Handing the signed-in user to other programs: the bare token, tk-core's serialized user,
 //! and a program started with the user in its environment.
 
-use std::os::unix::process::CommandExt as _;
-
 use fpt_login_core::Site;
+use fpt_login_core::platform::process;
 use fpt_login_core::protocol::{Credentials, Request, UserInfo};
 use fpt_login_core::toolkit;
 
@@ -75,11 +74,11 @@ fn environment(user: &UserInfo) -> Vec<(&'static str, String)> {
 pub fn exec(site: Option<Site>, command: &[String], verbose: bool) -> Result<(), Failure> {
     let user = user(site, None, verbose)?;
     let (program, args) = command.split_first().expect("clap requires a command");
-    // exec(2) keeps the pid: signals go straight to the program and its exit code is ours.
-    let error = std::process::Command::new(program)
-        .args(args)
-        .envs(environment(&user))
-        .exec();
+    let error = process::exec(
+        std::process::Command::new(program)
+            .args(args)
+            .envs(environment(&user)),
+    );
     let code = if error.kind() == std::io::ErrorKind::NotFound {
         127
     } else {

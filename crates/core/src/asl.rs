@@ -45,10 +45,7 @@ pub fn app_name() -> String {
 
 /// This machine's name, which the approval page shows too.
 pub fn machine_name() -> String {
-    rustix::system::uname()
-        .nodename()
-        .to_string_lossy()
-        .into_owned()
+    crate::platform::runtime::machine_name()
 }
 
 /// Opens `url` in the person's web browser the way the platform does it: on Linux `$BROWSER`

@@ -15,6 +15,7 @@ pub mod method;
 pub mod model;
 pub mod network;
 pub mod paths;
+pub mod platform;
 pub mod protocol;
 pub mod secret;
 pub mod session;

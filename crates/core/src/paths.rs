@@ -3,10 +3,9 @@
 //! `FPT_LOGIN_HOME` moves all of them under one folder, which is how tests (and people who
 //! want a second, separate profile) keep away from the real home.
 
-use std::fs;
-use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use crate::platform::runtime;
 use crate::site::Site;
 
 /// Environment variable that relocates every path.
@@ -18,17 +17,6 @@ const SOCKET_FILE: &str = "fpt-login.sock";
 pub enum PathsError {
     #[error("cannot find the home folder; set {HOME_ENV} to a folder FPT Login may use")]
     NoHome,
-    #[error("cannot create {}: {source}", .path.display())]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{} is a symbolic link; remove it so FPT Login can create a private folder there", .path.display())]
-    Symlink { path: PathBuf },
-    #[error("{} belongs to another user (uid {owner}); remove it or set {HOME_ENV}", .path.display())]
-    NotOwned { path: PathBuf, owner: u32 },
-    #[error("{} is readable by other users (mode {mode:o}); run `chmod 700 {}`", .path.display(), .path.display())]
-    NotPrivate { path: PathBuf, mode: u32 },
 }
 
 /// The folders FPT Login reads and writes.
@@ -49,14 +37,13 @@ impl Paths {
             return Ok(Self::under(PathBuf::from(home)));
         }
         let dirs = directories::ProjectDirs::from("", "", APP_DIR).ok_or(PathsError::NoHome)?;
-        let runtime = dirs.runtime_dir().map_or_else(
-            || std::env::temp_dir().join(format!("{APP_DIR}-{}", current_uid())),
-            Path::to_path_buf,
-        );
+        // The local folders: the same as the others on Linux and macOS, and on Windows
+        // %LOCALAPPDATA% rather than the roaming %APPDATA%, as webview data is large and
+        // nothing here should follow the person to another machine.
         Ok(Self {
-            config: dirs.config_dir().to_path_buf(),
-            data: dirs.data_dir().to_path_buf(),
-            runtime,
+            config: dirs.config_local_dir().to_path_buf(),
+            data: dirs.data_local_dir().to_path_buf(),
+            runtime: runtime::runtime_dir(&dirs, APP_DIR),
         })
     }
 
@@ -84,63 +71,6 @@ impl Paths {
     }
 }
 
-/// The uid of this process.
-pub fn current_uid() -> u32 {
-    rustix::process::getuid().as_raw()
-}
-
-/// Creates `dir` (and its parents) if needed and makes sure it is private: a real folder, not
-/// a symlink, owned by us, with no permissions for group or others.
-///
-/// The local socket lives in such a folder: the kernel then refuses other users before our
-/// peer-uid check even runs, and a socket file's own mode is not honoured everywhere.
-pub fn ensure_private_dir(dir: &Path) -> Result<(), PathsError> {
-    if let Some(parent) = dir.parent() {
-        fs::create_dir_all(parent).map_err(|source| PathsError::Create {
-            path: parent.to_path_buf(),
-            source,
-        })?;
-    }
-    match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(source) => {
-            return Err(PathsError::Create {
-                path: dir.to_path_buf(),
-                source,
-            });
-        }
-    }
-    check_private_dir(dir)
-}
-
-/// Checks that an existing `dir` is private (see [`ensure_private_dir`]).
-pub fn check_private_dir(dir: &Path) -> Result<(), PathsError> {
-    let meta = fs::symlink_metadata(dir).map_err(|source| PathsError::Create {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    if meta.file_type().is_symlink() {
-        return Err(PathsError::Symlink {
-            path: dir.to_path_buf(),
-        });
-    }
-    if meta.uid() != current_uid() {
-        return Err(PathsError::NotOwned {
-            path: dir.to_path_buf(),
-            owner: meta.uid(),
-        });
-    }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(PathsError::NotPrivate {
-            path: dir.to_path_buf(),
-            mode,
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,32 +88,11 @@ mod tests {
     }
 
     #[test]
-    fn private_dir_is_created_0700_and_checked() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("a/run");
-        ensure_private_dir(&dir).unwrap();
-        let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o700);
-
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        let e = ensure_private_dir(&dir).unwrap_err();
-        assert!(
-            matches!(e, PathsError::NotPrivate { mode: 0o755, .. }),
-            "{e}"
-        );
-        assert!(e.to_string().contains("chmod 700"));
-    }
-
-    #[test]
-    fn a_symlinked_dir_is_refused() {
-        let tmp = tempfile::tempdir().unwrap();
-        let real = tmp.path().join("real");
-        fs::DirBuilder::new().mode(0o700).create(&real).unwrap();
-        let link = tmp.path().join("link");
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        assert!(matches!(
-            ensure_private_dir(&link),
-            Err(PathsError::Symlink { .. })
-        ));
+    fn the_private_folder_errors_name_the_home_variable() {
+        let e = crate::platform::files::PrivateDirError::NotOwned {
+            path: PathBuf::from("/x/run"),
+            owner: 0,
+        };
+        assert!(e.to_string().contains(HOME_ENV), "{e}");
     }
 }

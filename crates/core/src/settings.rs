@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -17,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::model::{Method, SessionState};
+use crate::platform::files::{self, FileIdentity};
 use crate::site::Site;
 
 /// How many recent sites and users are remembered (as Toolkit does).
@@ -225,10 +225,10 @@ pub struct SettingsFile {
 /// Settings as read (or written) and the file they came from.
 type Cached = (FileStamp, Arc<Settings>);
 
-/// What changes whenever the file is replaced or rewritten: atomic writes make a new inode.
+/// What changes whenever the file is replaced or rewritten: atomic writes make a new file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileStamp {
-    inode: u64,
+    identity: FileIdentity,
     modified: Option<SystemTime>,
     len: u64,
 }
@@ -237,7 +237,7 @@ impl FileStamp {
     fn of(path: &Path) -> io::Result<Option<Self>> {
         match fs::metadata(path) {
             Ok(meta) => Ok(Some(Self {
-                inode: meta.ino(),
+                identity: FileIdentity::of(&meta),
                 modified: meta.modified().ok(),
                 len: meta.len(),
             })),
@@ -324,10 +324,7 @@ impl SettingsFile {
         if let Ok(Some(stamp)) = FileStamp::of(&self.path) {
             *self.cache.lock().expect("settings cache lock") = Some((stamp, written));
         }
-        // The rename is only durable once the directory entry is on disk.
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(write_err)?;
+        files::sync_dir(dir).map_err(write_err)?;
         drop(lock);
         Ok((settings, result))
     }

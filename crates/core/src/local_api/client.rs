@@ -2,11 +2,11 @@
 //! an async runtime would only add start-up time.
 
 use std::io::{self, BufRead as _, BufReader, Read as _, Write as _};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::paths::{self, PathsError};
+use crate::platform::files::PrivateDirError;
+use crate::platform::transport::{self, ConnectError, Stream};
 use crate::protocol::{ErrorInfo, MAX_LINE, PROTOCOL_VERSION, Request, Response};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,7 +15,7 @@ pub enum ClientError {
     #[error("the FPT Login app is not running (no socket at {})", .socket.display())]
     NotRunning { socket: PathBuf },
     #[error("the socket folder is not safe to use: {0}")]
-    UnsafeFolder(#[from] PathsError),
+    UnsafeFolder(#[from] PrivateDirError),
     #[error("talking to the FPT Login app over {} failed: {source}", .socket.display())]
     Io { socket: PathBuf, source: io::Error },
     #[error("the FPT Login app sent something this client does not understand: {detail}")]
@@ -28,8 +28,8 @@ pub enum ClientError {
 #[derive(Debug)]
 pub struct Client {
     socket: PathBuf,
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
+    reader: BufReader<Stream>,
+    writer: Stream,
     server: String,
     server_pid: Option<u32>,
 }
@@ -37,34 +37,15 @@ pub struct Client {
 impl Client {
     /// Connects and says hello. `timeout` bounds every read and write.
     pub fn connect(socket: &Path, timeout: Duration) -> Result<Self, ClientError> {
-        let folder = socket.parent().unwrap_or_else(|| Path::new("/"));
-        if !folder.exists() {
-            return Err(ClientError::NotRunning {
-                socket: socket.to_path_buf(),
-            });
-        }
-        // Refuse a folder someone else could have planted a socket in.
-        paths::check_private_dir(folder)?;
+        let stream = transport::connect(socket, timeout).map_err(|e| match e {
+            ConnectError::NotListening { socket } => ClientError::NotRunning { socket },
+            ConnectError::UnsafeFolder(e) => ClientError::UnsafeFolder(e),
+            ConnectError::Io { socket, source } => ClientError::Io { socket, source },
+        })?;
         let io_err = |source| ClientError::Io {
             socket: socket.to_path_buf(),
             source,
         };
-        let stream = match UnixStream::connect(socket) {
-            Ok(stream) => stream,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
-                ) =>
-            {
-                return Err(ClientError::NotRunning {
-                    socket: socket.to_path_buf(),
-                });
-            }
-            Err(e) => return Err(io_err(e)),
-        };
-        stream.set_read_timeout(Some(timeout)).map_err(io_err)?;
-        stream.set_write_timeout(Some(timeout)).map_err(io_err)?;
         let writer = stream.try_clone().map_err(io_err)?;
         let mut client = Self {
             socket: socket.to_path_buf(),

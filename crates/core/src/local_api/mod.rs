@@ -1,12 +1,13 @@
-//! Both ends of the local channel: a Unix socket in a private runtime folder, speaking
-//! [`crate::protocol`].
+//! Both ends of the local channel, speaking [`crate::protocol`] over
+//! [`crate::platform::transport`]: a Unix socket in a private runtime folder.
 //!
 //! Three layers keep other users out: the folder is 0700 and checked (owner, mode, not a
-//! symlink) before use, the server checks every peer's uid against its own, and there is no
-//! TCP listener at all.
+//! symlink) before use, the server checks every peer against the user running it, and there is
+//! no TCP listener at all.
 
 mod client;
 mod server;
 
+pub use crate::platform::transport::{BindError, Listener, bind};
 pub use client::{Client, ClientError};
-pub use server::{AccountsHandler, BindError, Handler, answer, bind, serve};
+pub use server::{AccountsHandler, Handler, answer, serve};

@@ -2,53 +2,17 @@
 
 use std::future::Future;
 use std::io;
-use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::unix::OwnedWriteHalf;
-use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast;
 
 use crate::accounts::Accounts;
-use crate::paths::{self, PathsError};
+use crate::platform::transport::{Connection, Listener, WriteHalf};
 use crate::protocol::{
     ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response, SessionEvent,
 };
-
-#[derive(Debug, thiserror::Error)]
-pub enum BindError {
-    #[error(transparent)]
-    Folder(#[from] PathsError),
-    #[error("another FPT Login app already serves {}", .socket.display())]
-    AlreadyServing { socket: PathBuf },
-    #[error("cannot listen on {}: {source}", .socket.display())]
-    Io { socket: PathBuf, source: io::Error },
-}
-
-/// Creates the private runtime folder and listens on `socket` in it, replacing a stale socket
-/// file left by a crashed app (but never a live one).
-pub fn bind(socket: &Path) -> Result<UnixListener, BindError> {
-    let folder = socket.parent().unwrap_or_else(|| Path::new("/"));
-    paths::ensure_private_dir(folder)?;
-    let io_err = |source| BindError::Io {
-        socket: socket.to_path_buf(),
-        source,
-    };
-    if socket.exists() {
-        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
-            return Err(BindError::AlreadyServing {
-                socket: socket.to_path_buf(),
-            });
-        }
-        std::fs::remove_file(socket).map_err(io_err)?;
-    }
-    let listener = UnixListener::bind(socket).map_err(io_err)?;
-    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(io_err)?;
-    Ok(listener)
-}
 
 /// Answers requests. The desktop app wraps [`AccountsHandler`] to add what needs a window.
 pub trait Handler: Send + Sync + 'static {
@@ -59,11 +23,10 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// Accepts connections until the listener fails; each connection is served on its own task.
-pub async fn serve<H: Handler>(listener: UnixListener, handler: Arc<H>, server_name: String) {
-    let uid = paths::current_uid();
+pub async fn serve<H: Handler>(mut listener: Listener, handler: Arc<H>, server_name: String) {
     loop {
         let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+            Ok(stream) => stream,
             Err(e) => {
                 // Running out of file descriptors is transient; back off instead of spinning.
                 tracing::warn!(error = %e, "accepting a local connection failed");
@@ -74,7 +37,7 @@ pub async fn serve<H: Handler>(listener: UnixListener, handler: Arc<H>, server_n
         let handler = Arc::clone(&handler);
         let server_name = server_name.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, handler, uid, &server_name).await {
+            if let Err(e) = connection(stream, handler, &server_name).await {
                 tracing::debug!(error = %e, "local connection ended with an error");
             }
         });
@@ -82,25 +45,20 @@ pub async fn serve<H: Handler>(listener: UnixListener, handler: Arc<H>, server_n
 }
 
 async fn connection<H: Handler>(
-    mut stream: UnixStream,
+    stream: Connection,
     handler: Arc<H>,
-    uid: u32,
     server_name: &str,
 ) -> io::Result<()> {
-    let peer = stream.peer_cred()?;
-    if peer.uid() != uid {
-        tracing::warn!(
-            peer_uid = peer.uid(),
-            peer_pid = ?peer.pid(),
-            "refused a local connection from another user"
-        );
+    let peer = stream.peer()?;
+    let (read_half, mut write_half) = stream.into_split();
+    if !peer.is_current_user() {
+        tracing::warn!(%peer, "refused a local connection from another user");
         let refusal = Response::Error(ErrorInfo::new(
             ErrorKind::Forbidden,
             "this FPT Login app serves only the user who runs it",
         ));
-        return write(&mut stream, &refusal).await;
+        return write(&mut write_half, &refusal).await;
     }
-    let (read_half, mut write_half) = stream.into_split();
     let mut reader = BufReader::new(read_half);
     let mut greeted = false;
     let mut line = String::new();
@@ -157,7 +115,7 @@ async fn connection<H: Handler>(
 /// Sends every event as its own line until the client hangs up.
 async fn stream_events<R: tokio::io::AsyncRead + Unpin>(
     mut reader: BufReader<R>,
-    mut writer: OwnedWriteHalf,
+    mut writer: WriteHalf,
     mut events: broadcast::Receiver<SessionEvent>,
 ) -> io::Result<()> {
     let mut ignored = Vec::new();

@@ -7,15 +7,15 @@
 //! (0600 file in a 0700 folder), so a reader never sees half a file. Keys FPT Login does not
 //! know are kept.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 use yaml_rust2::Yaml;
 use yaml_rust2::yaml::Hash;
 
 use super::yaml;
+use crate::platform::files;
 use crate::secret::Secret;
 use crate::settings::RECENT_LIMIT;
 use crate::site::Site;
@@ -282,22 +282,8 @@ fn update(path: &Path, change: impl FnOnce(&mut Hash)) -> Result<(), ToolkitErro
         source,
     };
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    match fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-    {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(write_err(e)),
-    }
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(path.with_extension("yml.lock"))
-        .map_err(write_err)?;
+    files::create_private_dirs(dir).map_err(write_err)?;
+    let lock = files::open_private(&path.with_extension("yml.lock")).map_err(write_err)?;
     lock.lock().map_err(write_err)?;
     let mut doc = read(path)?;
     change(&mut doc);
@@ -310,9 +296,7 @@ fn update(path: &Path, change: impl FnOnce(&mut Hash)) -> Result<(), ToolkitErro
         .map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(path).map_err(|e| write_err(e.error))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_err)?;
+    files::sync_dir(dir).map_err(write_err)?;
     Ok(())
 }
 
