@@ -25,7 +25,10 @@ async fn web_login(
         "--timeout",
         "120",
     ]);
-    // The CLI's request reached the app once it says so.
+    // The CLI's request reached the app once it says so. Its log is the only place that shows
+    // it: the window it brings forward is already in front, and neither `status` nor `watch`
+    // report sign-ins under way. Signing in before then would make the request open a new
+    // window instead of testing the one that is open.
     wait_for(
         "the app to take the CLI's request",
         std::time::Duration::from_secs(60),
@@ -72,9 +75,10 @@ async fn the_cli_waits_for_the_apps_web_sign_in() {
 async fn closing_the_window_makes_the_cli_exit_4() {
     let site = MockSite::start(MockConfig::saml2()).await.expect("mock");
     let profile = Profile::new();
-    // No typing here, so no WebDriver: the app as a person runs it.
-    let app = profile.spawn_app(&["--sign-in", site.url()]);
-    app.wait_for_log("in the window that opened").await;
+    // No typing here, so no WebDriver: the app as a person runs it, and the CLI's request is
+    // what opens the window, so the request is in before the window can be closed.
+    let mut app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
     let cli = profile.spawn_cli(&[
         "login",
         "--site",
@@ -84,7 +88,6 @@ async fn closing_the_window_makes_the_cli_exit_4() {
         "--timeout",
         "60",
     ]);
-    app.wait_for_log("in the window that is open").await;
     close_window_like_a_person(&format!("Sign in to {}", site.url()), || app.log()).await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");
     let log = app.log();
@@ -103,6 +106,7 @@ async fn closing_the_window_makes_the_cli_exit_4() {
     );
     assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
     assert_eq!(profile.cli(&["token"]).await.status.code(), Some(4));
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,6 +9,7 @@ mod cli_sign_in;
 mod cli_web_sign_in;
 mod doctor;
 mod handoff;
+mod harness_checks;
 mod keep_alive;
 mod local_socket;
 mod mock_site;
