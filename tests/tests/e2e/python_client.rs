@@ -4,14 +4,6 @@
 use fpt_login_tests::harness::{
     PasswordSite, Profile, bin, command, python, sign_in_with_password, workspace_root,
 };
-use fpt_login_tests::mock::MockSite;
-
-async fn password_site() -> MockSite {
-    PasswordSite::new()
-        .with_script("farm", "farm-key")
-        .start()
-        .await
-}
 
 /// How the client may reach FPT Login.
 #[derive(Clone, Copy)]
@@ -53,7 +45,10 @@ except fpt_login.FptLoginError as e:\n    print(e.sign_in_required, e.kind)";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_client_talks_to_the_app_and_hands_shotgun_api3_a_session() {
-    let site = password_site().await;
+    let site = PasswordSite::new()
+        .with_script("farm", "farm-key")
+        .start()
+        .await;
     let profile = Profile::new();
     let mut app = profile.spawn_app(&["--background"]);
     profile.wait_for_app().await;
@@ -87,7 +82,10 @@ async fn the_client_talks_to_the_app_and_hands_shotgun_api3_a_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_the_app_the_client_falls_back_to_the_cli_and_scripts_work_too() {
-    let site = password_site().await;
+    let site = PasswordSite::new()
+        .with_script("farm", "farm-key")
+        .start()
+        .await;
     let profile = Profile::new();
     let (ok, refused, err) = client(&profile, Via::SocketOrCli, SIGN_IN_REQUIRED).await;
     assert!(ok, "{err}");
