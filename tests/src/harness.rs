@@ -303,7 +303,21 @@ pub async fn poll_request_again(site: &str, approval_url: &str) -> reqwest::Resp
 }
 
 /// Polls `check` until it yields a value. Panics with `what` after `timeout`.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    wait_for_explained(what, timeout, check, String::new).await
+}
+
+/// [`wait_for`], and a timeout also shows what `explain` says then (a log's tail, say).
+pub async fn wait_for_explained<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut check: F,
+    explain: impl Fn() -> String,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -315,10 +329,23 @@ where
         }
         assert!(
             Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
+            "timed out after {timeout:?} waiting for {what}\n{}",
+            explain()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The last `lines` lines of an app's `log` that are not `TRACE`, newest first, for failure
+/// messages.
+pub fn log_tail(log: &str, lines: usize) -> String {
+    let tail: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.contains("TRACE"))
+        .rev()
+        .take(lines)
+        .collect();
+    format!("app log (newest first):\n{}", tail.join("\n"))
 }
 
 /// A free loopback TCP port.
@@ -435,12 +462,17 @@ impl Profile {
     }
 
     /// Waits until `fpt-login token --json ARGS` hands out a user (a sign-in under way is
-    /// stored), and returns it.
-    pub async fn wait_for_token(&self, args: &[&str]) -> serde_json::Value {
-        wait_for(
+    /// stored), and returns it; a timeout shows what `app_log` returns then.
+    pub async fn wait_for_token(
+        &self,
+        args: &[&str],
+        app_log: impl Fn() -> String,
+    ) -> serde_json::Value {
+        wait_for_explained(
             "fpt-login token --json to hand out a user",
             Duration::from_secs(90),
             || async { self.token(args).await.ok() },
+            || log_tail(&app_log(), 40),
         )
         .await
     }
@@ -647,20 +679,12 @@ pub async fn close_window_like_a_person(title: &str, app_log: impl Fn() -> Strin
         if out.status.success() {
             return;
         }
-        if Instant::now() >= deadline {
-            let log = app_log();
-            let tail: Vec<&str> = log
-                .lines()
-                .filter(|l| !l.contains("TRACE"))
-                .rev()
-                .take(30)
-                .collect();
-            panic!(
-                "could not close a window titled like {title:?}: {}\napp log (newest first):\n{}",
-                String::from_utf8_lossy(&out.stderr),
-                tail.join("\n")
-            );
-        }
+        assert!(
+            Instant::now() < deadline,
+            "could not close a window titled like {title:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            log_tail(&app_log(), 30)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -2,8 +2,8 @@
 //! in (exit 0), cancelled (exit 4), or no app to ask (exit 1).
 
 use fpt_login_tests::harness::{
-    Profile, WebDriver, close_window_like_a_person, open_idp_form, stderr, submit_idp_form,
-    wait_for,
+    Profile, WebDriver, close_window_like_a_person, log_tail, open_idp_form, stderr,
+    submit_idp_form, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 
@@ -50,18 +50,11 @@ async fn the_cli_waits_for_the_apps_web_sign_in() {
     let (cli, browser, driver) = web_login(&profile, &site).await;
     submit_idp_form(&browser, "artist", "sesame").await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");
-    let log = driver.log();
-    let tail: Vec<&str> = log
-        .lines()
-        .filter(|l| !l.contains("TRACE"))
-        .rev()
-        .take(40)
-        .collect();
     assert!(
         out.status.success(),
-        "{}\napp log (newest first):\n{}",
+        "{}\n{}",
         stderr(&out),
-        tail.join("\n")
+        log_tail(&driver.log(), 40)
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -90,19 +83,12 @@ async fn closing_the_window_makes_the_cli_exit_4() {
     ]);
     close_window_like_a_person(&format!("Sign in to {}", site.url()), || app.log()).await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");
-    let log = app.log();
-    let tail: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("INFO") || l.contains("WARN") || l.contains("ERROR"))
-        .rev()
-        .take(20)
-        .collect();
     assert_eq!(
         out.status.code(),
         Some(4),
-        "{}\napp log (newest first):\n{}",
+        "{}\n{}",
         stderr(&out),
-        tail.join("\n")
+        log_tail(&app.log(), 20)
     );
     assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
     assert_eq!(profile.cli(&["token"]).await.status.code(), Some(4));

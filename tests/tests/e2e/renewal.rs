@@ -41,7 +41,7 @@ async fn web_sign_in(profile: &Profile, site: &MockSite) -> (WebDriver, fantocci
     let driver = WebDriver::start(profile).await;
     let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
     submit_idp_form(&browser, "artist", "sesame").await;
-    let user = profile.wait_for_token(&[]).await;
+    let user = profile.wait_for_token(&[], || driver.log()).await;
     (driver, browser, user)
 }
 
@@ -177,12 +177,15 @@ async fn when_the_idp_wants_its_form_again_the_tray_asks_and_renew_now_signs_in_
         "notification: Session for {} expires in",
         site.url()
     )));
-    // Nothing modal: no window came up, and the session still works for everyone else.
+    // Nothing modal: no window came up, and the session still works for everyone else. (The
+    // display is shared with the tests running alongside, whose sign-in windows name their
+    // own sites.)
     let visible = visible_windows().await;
+    let sign_in = format!("Sign in to {}", site.url());
     assert!(
         visible
             .iter()
-            .all(|t| !t.contains("Sign in") && !t.contains("renewal")),
+            .all(|t| t != &sign_in && !t.contains("renewal")),
         "{visible:?}"
     );
     let still = profile

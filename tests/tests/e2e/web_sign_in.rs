@@ -72,7 +72,7 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
     submit_idp_form(&browser, "artist", "sesame").await;
 
     // Another program asks for the user.
-    let user = profile.wait_for_token(&[]).await;
+    let user = profile.wait_for_token(&[], || driver.log()).await;
     let token = user["session_token"]
         .as_str()
         .expect("session_token")
