@@ -1,13 +1,18 @@
-//! What the end-to-end tests share: the built binaries, a private profile per test, the app
-//! as a real process, WebDriver, and waiting for conditions instead of sleeping.
+//! What the end-to-end tests share: the built binaries, a private profile per test, the mock
+//! site the password tests use, the app as a real process, WebDriver, and waiting for
+//! conditions instead of sleeping.
 
+use std::ffi::OsStr;
 use std::future::Future;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::process::{Child, Command};
+
+use crate::mock::{MockConfig, MockScript, MockSite, SiteKind};
 
 /// `target/debug` (or whichever profile built the running test).
 pub fn target_dir() -> PathBuf {
@@ -19,15 +24,132 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// A binary of the workspace, built by `cargo build --workspace --bins`.
+/// A binary of the workspace, built by `cargo build --workspace --bins`. A binary older than a
+/// source it is built from fails the test: it would test yesterday's code.
 pub fn bin(name: &str) -> PathBuf {
+    static SOURCES: OnceLock<Sources> = OnceLock::new();
     let path = target_dir().join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` before the tests (the README's test command does)",
-        path.display()
-    );
+    if let Err(problem) = SOURCES
+        .get_or_init(|| Sources::read(&workspace_root()))
+        .check(name, &path)
+    {
+        panic!("{problem}");
+    }
     path
+}
+
+/// The workspace's Rust sources and when each last changed: what tells a stale binary.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Paths relative to the workspace root.
+    files: Vec<(PathBuf, SystemTime)>,
+}
+
+impl Sources {
+    /// The `.rs` files under `crates/`, `src-tauri/src` and `tests/src` of the workspace at
+    /// `root`, in one walk.
+    pub fn read(root: &Path) -> Self {
+        let mut files = Vec::new();
+        let mut pending: Vec<PathBuf> = ["crates", "src-tauri/src", "tests/src"]
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+                continue;
+            };
+            for entry in entries.filter_map(Result::ok) {
+                let relative = dir.join(entry.file_name());
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    pending.push(relative);
+                } else if relative.extension() == Some(OsStr::new("rs"))
+                    && let Ok(changed) = meta.modified()
+                {
+                    files.push((relative, changed));
+                }
+            }
+        }
+        Self { files }
+    }
+
+    /// Whether `source` goes into the workspace binary `binary` (every one links the core).
+    fn builds(binary: &str, source: &Path) -> bool {
+        let under = |dir: &str| source.starts_with(dir);
+        under("crates/core/src")
+            || match binary {
+                "fpt-login" => under("crates/cli/src"),
+                "fpt-login-desktop" => under("src-tauri/src"),
+                // The library (harness and mock) and its own entry point, not the other bins.
+                "fpt-mock-site" => {
+                    under("tests/src")
+                        && (!under("tests/src/bin")
+                            || source == Path::new("tests/src/bin/fpt-mock-site.rs"))
+                }
+                _ => false,
+            }
+    }
+
+    /// The most recently changed source of `binary`.
+    pub fn newest_for(&self, binary: &str) -> Option<(&Path, SystemTime)> {
+        self.files
+            .iter()
+            .filter(|(source, _)| Self::builds(binary, source))
+            .max_by_key(|(_, changed)| *changed)
+            .map(|(source, changed)| (source.as_path(), *changed))
+    }
+
+    /// Whether the file at `path`, built as the workspace binary `binary`, can be run: it
+    /// exists and is newer than every source it is built from. The error says how to fix it.
+    pub fn check(&self, binary: &str, path: &Path) -> Result<(), String> {
+        let rebuild = "run `cargo build --workspace --bins` before the tests (`.ci/test` does)";
+        let built = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .map_err(|e| format!("{} is missing ({e}): {rebuild}", path.display()))?;
+        match self.newest_for(binary) {
+            Some((source, changed)) if changed > built => Err(format!(
+                "{} is older than {}, changed since it was built: {rebuild}",
+                path.display(),
+                source.display()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Variables (compared without case) a developer's shell or a CI runner may set that change
+/// where FPT Login and shotgun_api3 connect or what they trust; no child of a test inherits
+/// them.
+const SCRUBBED: [&str; 5] = [
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "SHOTGUN_API_CACERTS",
+];
+/// Toolkit's own variables (`SGTK_DEFAULT_AUTH_METHOD`, `TK_SHOTGRID_DEFAULT_LOGIN`, …) change
+/// how FPT Login signs in; no child of a test inherits them either.
+const SCRUBBED_PREFIXES: [&str; 2] = ["SGTK_", "TK_SHOTGRID_"];
+
+/// Whether a child of a test must not inherit the environment variable `name`.
+pub fn is_scrubbed(name: &OsStr) -> bool {
+    name.to_str().is_some_and(|name| {
+        SCRUBBED.iter().any(|s| name.eq_ignore_ascii_case(s))
+            || SCRUBBED_PREFIXES.iter().any(|p| name.starts_with(p))
+    })
+}
+
+/// A command for `program` without the test process's proxy, CA bundle and Toolkit variables
+/// (what a test needs of them it sets on the command), killed when dropped.
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    let mut command = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if is_scrubbed(&name) {
+            command.env_remove(name);
+        }
+    }
+    command.kill_on_drop(true);
+    command
 }
 
 /// The workspace root.
@@ -53,7 +175,7 @@ pub fn python() -> PathBuf {
 /// Runs a Python `script` in the venv (with the real `shotgun_api3`), with `SITE` and `TOKEN`
 /// in its environment; returns what it printed. A failing script fails the test.
 pub async fn run_python(script: &str, site: &str, token: &str) -> String {
-    let out = Command::new(python())
+    let out = command(python())
         .args(["-c", script])
         .env("SITE", site)
         .env("TOKEN", token)
@@ -69,36 +191,86 @@ pub async fn run_python(script: &str, site: &str, token: &str) -> String {
 }
 
 /// Signs `login` in to `site` with `fpt-login login --method credentials` (through the app when
-/// one runs for `profile`).
+/// one runs for `profile`); a refusal fails the test.
 pub async fn sign_in_with_password(profile: &Profile, site: &str, login: &str, password: &str) {
-    sign_in_with_password_env(profile, site, login, password, &[]).await;
-}
-
-/// [`sign_in_with_password`] with more environment.
-pub async fn sign_in_with_password_env(
-    profile: &Profile,
-    site: &str,
-    login: &str,
-    password: &str,
-    env: &[(&str, &Path)],
-) {
     let out = profile
-        .cli_with_stdin(
-            &[
-                "login",
-                "--site",
-                site,
-                "--method",
-                "credentials",
-                "--login",
-                login,
-                "--password-stdin",
-            ],
-            &format!("{password}\n"),
-            env,
-        )
+        .password_login(site, login, password, None, &[])
         .await;
     assert!(out.status.success(), "sign-in failed: {}", stderr(&out));
+}
+
+/// The mock site the tests that sign in with a login and password share: a `default` site
+/// (App Session Launcher on) where `artist` / `sesame` and `lead` / `open-up` sign in, with two
+/// projects. Each test asks for what it needs on top.
+#[derive(Debug, Clone)]
+pub struct PasswordSite {
+    config: MockConfig,
+}
+
+impl Default for PasswordSite {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PasswordSite {
+    pub fn new() -> Self {
+        Self {
+            config: MockConfig::password(),
+        }
+    }
+
+    /// `lead` needs a two-factor code: `123456`, or the single-use backup codes `backup-1`
+    /// and `backup-2`.
+    #[must_use]
+    pub fn with_two_factor(mut self) -> Self {
+        self.config.users = MockConfig::password_with_two_factor().users;
+        self
+    }
+
+    /// The site says it is a `kind` site (`ldap`, or an SSO kind that refuses passwords).
+    #[must_use]
+    pub fn kind(mut self, kind: SiteKind) -> Self {
+        self.config.kind = kind;
+        self
+    }
+
+    /// Neither the App Session Launcher nor the unified login flow: on a `default` site, login
+    /// and password is then the only way in.
+    #[must_use]
+    pub fn password_only(mut self) -> Self {
+        self.config.asl_enabled = false;
+        self.config.ulf_enabled = false;
+        self
+    }
+
+    /// The site also knows the API script `name` with `key`.
+    #[must_use]
+    pub fn with_script(mut self, name: &str, key: &str) -> Self {
+        self.config.scripts.push(MockScript {
+            name: name.to_owned(),
+            key: key.to_owned(),
+        });
+        self
+    }
+
+    /// The configuration, for a test that changes more of it.
+    pub fn config(self) -> MockConfig {
+        self.config
+    }
+
+    pub async fn start(self) -> MockSite {
+        MockSite::start(self.config)
+            .await
+            .expect("the mock site starts")
+    }
+}
+
+/// How `fpt-login` refused: its exit code (-1 when a signal ended it) and what it said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub code: i32,
+    pub stderr: String,
 }
 
 /// What a program that must have succeeded wrote to stdout, trimmed.
@@ -120,7 +292,10 @@ pub async fn poll_request_again(site: &str, approval_url: &str) -> reqwest::Resp
         .next()
         .and_then(|s| s.split('?').next())
         .expect("request id");
-    reqwest::Client::new()
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client")
         .put(format!("{site}/internal_api/app_session_request/{id}"))
         .send()
         .await
@@ -128,7 +303,21 @@ pub async fn poll_request_again(site: &str, approval_url: &str) -> reqwest::Resp
 }
 
 /// Polls `check` until it yields a value. Panics with `what` after `timeout`.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    wait_for_explained(what, timeout, check, String::new).await
+}
+
+/// [`wait_for`], and a timeout also shows what `explain` says then (a log's tail, say).
+pub async fn wait_for_explained<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut check: F,
+    explain: impl Fn() -> String,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -140,10 +329,23 @@ where
         }
         assert!(
             Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
+            "timed out after {timeout:?} waiting for {what}\n{}",
+            explain()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The last `lines` lines of an app's `log` that are not `TRACE`, newest first, for failure
+/// messages.
+pub fn log_tail(log: &str, lines: usize) -> String {
+    let tail: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.contains("TRACE"))
+        .rev()
+        .take(lines)
+        .collect();
+    format!("app log (newest first):\n{}", tail.join("\n"))
 }
 
 /// A free loopback TCP port.
@@ -180,14 +382,14 @@ impl Profile {
         self.dir.path()
     }
 
-    /// A command with this profile's environment. Toolkit's cache (`SHOTGUN_HOME`) is the
+    /// A command with this profile's environment and without the test process's proxy, CA
+    /// bundle and Toolkit variables (see [`command`]). Toolkit's cache (`SHOTGUN_HOME`) is the
     /// profile's too, so no test ever writes the real `~/.shotgun`.
-    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut command = Command::new(program);
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut command = command(program);
         command
             .env("FPT_LOGIN_HOME", self.home())
-            .env("SHOTGUN_HOME", self.home().join("shotgun"))
-            .kill_on_drop(true);
+            .env("SHOTGUN_HOME", self.home().join("shotgun"));
         command
     }
 
@@ -244,6 +446,73 @@ impl Profile {
         serde_json::from_slice(&out.stdout).expect("status --json prints JSON")
     }
 
+    /// `fpt-login token --json ARGS`: the user handed out, or how the CLI refused.
+    pub async fn token(&self, args: &[&str]) -> Result<serde_json::Value, Refused> {
+        let mut all = vec!["token", "--json"];
+        all.extend_from_slice(args);
+        let out = self.cli(&all).await;
+        if out.status.success() {
+            Ok(serde_json::from_slice(&out.stdout).expect("token --json prints JSON"))
+        } else {
+            Err(Refused {
+                code: out.status.code().unwrap_or(-1),
+                stderr: stderr(&out),
+            })
+        }
+    }
+
+    /// Waits until `fpt-login token --json ARGS` hands out a user (a sign-in under way is
+    /// stored), and returns it; a timeout shows what `app_log` returns then.
+    pub async fn wait_for_token(
+        &self,
+        args: &[&str],
+        app_log: impl Fn() -> String,
+    ) -> serde_json::Value {
+        wait_for_explained(
+            "fpt-login token --json to hand out a user",
+            Duration::from_secs(90),
+            || async { self.token(args).await.ok() },
+            || log_tail(&app_log(), 40),
+        )
+        .await
+    }
+
+    /// The session token `fpt-login token --json ARGS` hands out; a refusal fails the test.
+    pub async fn session_token(&self, args: &[&str]) -> String {
+        let user = self.token(args).await.expect("someone is signed in");
+        user["session_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session token in {user}"))
+            .to_owned()
+    }
+
+    /// `fpt-login login --site SITE --method credentials --login LOGIN --password-stdin`
+    /// (and `--code CODE`), the password on stdin and `env` added.
+    pub async fn password_login(
+        &self,
+        site: &str,
+        login: &str,
+        password: &str,
+        code: Option<&str>,
+        env: &[(&str, &Path)],
+    ) -> Output {
+        let mut args = vec![
+            "login",
+            "--site",
+            site,
+            "--method",
+            "credentials",
+            "--login",
+            login,
+            "--password-stdin",
+        ];
+        if let Some(code) = code {
+            args.extend(["--code", code]);
+        }
+        self.cli_with_stdin(&args, &format!("{password}\n"), env)
+            .await
+    }
+
     /// Starts the desktop app with `args`; its log goes to a file in the profile.
     pub fn spawn_app(&self, args: &[&str]) -> App {
         self.spawn_app_with(args, &[])
@@ -298,16 +567,6 @@ impl App {
     /// Everything the app logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits for the app's log to contain `needle`.
-    pub async fn wait_for_log(&self, needle: &str) {
-        wait_for(
-            &format!("the app to log {needle:?}"),
-            Duration::from_secs(60),
-            || async { self.log().contains(needle).then_some(()) },
-        )
-        .await;
     }
 
     /// Stops the app (SIGKILL) and waits for it to be gone.
@@ -403,7 +662,7 @@ impl Drop for WebDriver {
 /// The token the keyring holds for `login` on `site`, read with `secret-tool` as any other
 /// Secret Service client would.
 pub async fn keyring_lookup(site: &str, login: &str) -> Option<String> {
-    let out = Command::new("secret-tool")
+    let out = command("secret-tool")
         .args([
             "lookup",
             "service",
@@ -424,7 +683,7 @@ pub async fn close_window_like_a_person(title: &str, app_log: impl Fn() -> Strin
     let script = workspace_root().join("tests/support/close_window.py");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let out = Command::new(python())
+        let out = command(python())
             .arg(&script)
             .arg(title)
             .output()
@@ -433,27 +692,19 @@ pub async fn close_window_like_a_person(title: &str, app_log: impl Fn() -> Strin
         if out.status.success() {
             return;
         }
-        if Instant::now() >= deadline {
-            let log = app_log();
-            let tail: Vec<&str> = log
-                .lines()
-                .filter(|l| !l.contains("TRACE"))
-                .rev()
-                .take(30)
-                .collect();
-            panic!(
-                "could not close a window titled like {title:?}: {}\napp log (newest first):\n{}",
-                String::from_utf8_lossy(&out.stderr),
-                tail.join("\n")
-            );
-        }
+        assert!(
+            Instant::now() < deadline,
+            "could not close a window titled like {title:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            log_tail(&app_log(), 30)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// The titles of the X11 windows a person can see now.
 pub async fn visible_windows() -> Vec<String> {
-    let out = Command::new(python())
+    let out = command(python())
         .arg(workspace_root().join("tests/support/visible_windows.py"))
         .output()
         .await
@@ -566,6 +817,7 @@ impl RecordingBrowser {
 pub async fn answer_approval(approval_url: &str, login: &str, password: &str, approve: bool) {
     let browser = reqwest::Client::builder()
         .cookie_store(true)
+        .no_proxy()
         .build()
         .expect("http client");
     // Unsigned, the approval page sends the browser to sign in first (with redirects).
@@ -703,4 +955,60 @@ pub async fn click(client: &fantoccini::Client, css: &str) {
         .click()
         .await
         .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+}
+
+/// The text of `css` once it is shown and says something.
+pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    wait_for(
+        &format!("{css} to say something"),
+        Duration::from_secs(60),
+        || async {
+            let element = client.find(fantoccini::Locator::Css(css)).await.ok()?;
+            if !element.is_displayed().await.ok()? {
+                return None;
+            }
+            let text = element.text().await.ok()?;
+            (!text.trim().is_empty()).then_some(text)
+        },
+    )
+    .await
+}
+
+/// Waits until `css` shows text containing `needle`; returns the whole text.
+pub async fn wait_for_text(client: &fantoccini::Client, css: &str, needle: &str) -> String {
+    wait_for(
+        &format!("{css} to contain {needle:?}"),
+        Duration::from_secs(60),
+        || async {
+            let text = client
+                .find(fantoccini::Locator::Css(css))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            text.contains(needle).then_some(text)
+        },
+    )
+    .await
+}
+
+/// Switches WebDriver to the app's window whose address satisfies `wanted` (`what` says which
+/// for the timeout message), once there is one.
+pub async fn switch_to_window(
+    client: &fantoccini::Client,
+    what: &str,
+    wanted: impl Fn(&str) -> bool,
+) {
+    wait_for(what, Duration::from_secs(90), || async {
+        for handle in client.windows().await.ok()? {
+            client.switch_to_window(handle).await.ok()?;
+            let url = client.current_url().await.ok()?;
+            if wanted(url.as_str()) {
+                return Some(());
+            }
+        }
+        None
+    })
+    .await;
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fpt_login_tests::harness::{Profile, bin};
+use fpt_login_tests::harness::{Profile, bin, wait_for};
 use fpt_login_tests::mock::{MockConfig, MockSite};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -11,7 +11,7 @@ async fn a_second_launch_forwards_sign_in_to_the_running_app() {
         .await
         .expect("mock site");
     let profile = Profile::new();
-    let app = profile.spawn_app(&[]);
+    let _app = profile.spawn_app(&[]);
     profile.wait_for_app().await;
 
     let second = tokio::time::timeout(
@@ -31,10 +31,12 @@ async fn a_second_launch_forwards_sign_in_to_the_running_app() {
     );
 
     // The running app opened the web sign-in, which went to the site's /auth/renew.
-    app.wait_for_log(&format!("state=\"waiting\" site={}", site.url()))
-        .await;
+    wait_for(
+        "the web sign-in to reach the site",
+        Duration::from_secs(60),
+        || async { site.last_renew_query() },
+    )
+    .await;
     // One app serves the socket: the second did not start another.
-    let status = profile.cli(&["status", "--json"]).await;
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
-    assert_eq!(status["app_running"], true);
+    assert_eq!(profile.status_json().await["app_running"], true);
 }

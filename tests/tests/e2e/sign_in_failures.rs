@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use fpt_login_tests::harness::{
-    Profile, WebDriver, close_window_like_a_person, keyring_lookup, open_idp_form, submit_idp_form,
-    wait_for,
+    Profile, WebDriver, click, close_window_like_a_person, keyring_lookup, open_idp_form, stderr,
+    submit_idp_form, wait_for, wait_for_text,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
+
+const WAIT: Duration = Duration::from_secs(60);
 
 /// Nothing is stored: the CLI says to sign in (exit 4) and the keyring has no entry.
 async fn assert_nothing_stored(profile: &Profile, site: &MockSite) {
@@ -65,31 +67,33 @@ async fn a_wrong_password_at_the_idp_stores_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn closing_the_sign_in_window_is_reported_as_cancelled() {
-    let site = MockSite::start(MockConfig::saml2())
-        .await
-        .expect("mock site");
+    let site = MockSite::start(MockConfig {
+        asl_enabled: false,
+        ..MockConfig::saml2()
+    })
+    .await
+    .expect("mock site");
     let profile = Profile::new();
     let driver = WebDriver::start(&profile).await;
-    let _browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
+    // WebDriver drives the app's own window (it reaches one window's web data at a time), where
+    // the person starts the web sign-in and later reads how it ended.
+    let window = driver.launch_app(&["--site", site.url()]).await;
+    assert_eq!(
+        wait_for_text(&window, "#continue", "Continue:").await,
+        "Continue: Sign in with the site's web page"
+    );
+    click(&window, "#continue").await;
+    wait_for("the web sign-in to reach the site", WAIT, || async {
+        site.last_renew_query()
+    })
+    .await;
 
     close_window_like_a_person(&format!("Sign in to {}", site.url()), || driver.log()).await;
 
-    wait_for(
-        "the app to report the cancellation",
-        Duration::from_secs(30),
-        || async {
-            driver
-                .log()
-                .lines()
-                .find(|l| l.contains("state=\"cancelled\""))
-                .map(str::to_owned)
-        },
-    )
-    .await;
+    let said = wait_for_text(&window, "#status", "cancelled").await;
     assert!(
-        driver
-            .log()
-            .contains("Sign-in cancelled: the window was closed")
+        said.contains("Sign-in cancelled: the window was closed"),
+        "{said}"
     );
     assert_eq!(site.counters().sessions_created, 0);
     assert_nothing_stored(&profile, &site).await;
@@ -104,18 +108,28 @@ async fn an_idp_that_keeps_sending_the_browser_back_is_reported_with_the_url() {
     .await
     .expect("mock site");
     let profile = Profile::new();
-    let app = profile.spawn_app(&["--sign-in", site.url()]);
+    let mut app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
 
-    app.wait_for_log("state=\"failed\"").await;
-    let log = app.log();
-    let failure = log
-        .lines()
-        .find(|l| l.contains("state=\"failed\""))
-        .expect("the failure line");
+    // Whoever asked for the sign-in hears why it failed.
+    let out = profile
+        .cli(&[
+            "login",
+            "--site",
+            site.url(),
+            "--method",
+            "web",
+            "--timeout",
+            "60",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let failure = stderr(&out);
     assert!(
         failure.contains(&format!("keeps coming back to {}/auth/renew", site.url())),
         "{failure}"
     );
     assert_eq!(site.counters().sessions_created, 0);
     assert_nothing_stored(&profile, &site).await;
+    app.stop().await;
 }

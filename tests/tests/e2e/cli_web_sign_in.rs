@@ -2,8 +2,8 @@
 //! in (exit 0), cancelled (exit 4), or no app to ask (exit 1).
 
 use fpt_login_tests::harness::{
-    Profile, WebDriver, close_window_like_a_person, open_idp_form, stderr, submit_idp_form,
-    wait_for,
+    Profile, WebDriver, close_window_like_a_person, log_tail, open_idp_form, stderr,
+    submit_idp_form, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 
@@ -25,7 +25,10 @@ async fn web_login(
         "--timeout",
         "120",
     ]);
-    // The CLI's request reached the app once it says so.
+    // The CLI's request reached the app once it says so. Its log is the only place that shows
+    // it: the window it brings forward is already in front, and neither `status` nor `watch`
+    // report sign-ins under way. Signing in before then would make the request open a new
+    // window instead of testing the one that is open.
     wait_for(
         "the app to take the CLI's request",
         std::time::Duration::from_secs(60),
@@ -47,18 +50,11 @@ async fn the_cli_waits_for_the_apps_web_sign_in() {
     let (cli, browser, driver) = web_login(&profile, &site).await;
     submit_idp_form(&browser, "artist", "sesame").await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");
-    let log = driver.log();
-    let tail: Vec<&str> = log
-        .lines()
-        .filter(|l| !l.contains("TRACE"))
-        .rev()
-        .take(40)
-        .collect();
     assert!(
         out.status.success(),
-        "{}\napp log (newest first):\n{}",
+        "{}\n{}",
         stderr(&out),
-        tail.join("\n")
+        log_tail(&driver.log(), 40)
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -72,9 +68,10 @@ async fn the_cli_waits_for_the_apps_web_sign_in() {
 async fn closing_the_window_makes_the_cli_exit_4() {
     let site = MockSite::start(MockConfig::saml2()).await.expect("mock");
     let profile = Profile::new();
-    // No typing here, so no WebDriver: the app as a person runs it.
-    let app = profile.spawn_app(&["--sign-in", site.url()]);
-    app.wait_for_log("in the window that opened").await;
+    // No typing here, so no WebDriver: the app as a person runs it, and the CLI's request is
+    // what opens the window, so the request is in before the window can be closed.
+    let mut app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
     let cli = profile.spawn_cli(&[
         "login",
         "--site",
@@ -84,25 +81,18 @@ async fn closing_the_window_makes_the_cli_exit_4() {
         "--timeout",
         "60",
     ]);
-    app.wait_for_log("in the window that is open").await;
     close_window_like_a_person(&format!("Sign in to {}", site.url()), || app.log()).await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");
-    let log = app.log();
-    let tail: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("INFO") || l.contains("WARN") || l.contains("ERROR"))
-        .rev()
-        .take(20)
-        .collect();
     assert_eq!(
         out.status.code(),
         Some(4),
-        "{}\napp log (newest first):\n{}",
+        "{}\n{}",
         stderr(&out),
-        tail.join("\n")
+        log_tail(&app.log(), 20)
     );
     assert!(stderr(&out).contains("cancelled"), "{}", stderr(&out));
     assert_eq!(profile.cli(&["token"]).await.status.code(), Some(4));
+    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,29 +5,20 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use fpt_login_tests::harness::{Profile, bin, sign_in_with_password};
-use fpt_login_tests::mock::{MockConfig, MockSite};
+use fpt_login_tests::harness::{PasswordSite, Profile, bin, python, sign_in_with_password};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
-
-fn password_site() -> MockConfig {
-    MockConfig::password()
-}
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-async fn token(profile: &Profile) -> String {
-    stdout(&profile.cli(&["token"]).await)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn serialize_prints_what_tk_core_writes() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new().start().await;
     let profile = Profile::new();
     sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
-    let token = token(&profile).await;
+    let token = profile.session_token(&[]).await;
     let out = profile.cli(&["serialize"]).await;
     assert!(out.status.success());
     assert_eq!(
@@ -41,10 +32,10 @@ async fn serialize_prints_what_tk_core_writes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exec_puts_the_user_in_the_environment_and_passes_the_exit_code() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new().start().await;
     let profile = Profile::new();
     sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
-    let token = token(&profile).await;
+    let token = profile.session_token(&[]).await;
 
     let out = profile
         .command(bin("fpt-login"))
@@ -72,7 +63,7 @@ async fn exec_puts_the_user_in_the_environment_and_passes_the_exit_code() {
     let count = profile
         .command(bin("fpt-login"))
         .args(["exec", "--"])
-        .arg(fpt_login_tests::harness::python())
+        .arg(python())
         .args([
             "-c",
             "import os, shotgun_api3\n\
@@ -91,7 +82,7 @@ async fn exec_puts_the_user_in_the_environment_and_passes_the_exit_code() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signals_sent_to_exec_reach_the_program() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new().start().await;
     let profile = Profile::new();
     sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
     let mut child = profile
@@ -132,8 +123,8 @@ async fn signals_sent_to_exec_reach_the_program() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn several_sites_and_users_switch_with_use() {
-    let first = MockSite::start(password_site()).await.expect("mock");
-    let second = MockSite::start(password_site()).await.expect("mock");
+    let first = PasswordSite::new().start().await;
+    let second = PasswordSite::new().start().await;
     let profile = Profile::new();
     sign_in_with_password(&profile, first.url(), "artist", "sesame").await;
     sign_in_with_password(&profile, first.url(), "lead", "open-up").await;
@@ -167,8 +158,7 @@ async fn several_sites_and_users_switch_with_use() {
         whoami.get("session_token").is_none(),
         "whoami shows no secrets"
     );
-    let token_site: Value =
-        serde_json::from_str(&stdout(&profile.cli(&["token", "--json"]).await)).expect("JSON");
+    let token_site = profile.token(&[]).await.expect("signed in");
     assert_eq!(token_site["site"], first.url());
     assert_eq!(
         first

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fpt_login_tests::harness::{
     Profile, Watch, WebDriver, bin, keyring_lookup, open_idp_form, python, shown, submit_idp_form,
-    visible_windows, wait_for,
+    switch_to_window, visible_windows, wait_for,
 };
 use fpt_login_tests::mock::{IdpMode, MockConfig, MockSite};
 use serde_json::Value;
@@ -18,18 +18,6 @@ fn saml_site(claims_secs: u64) -> MockConfig {
     MockConfig {
         claims_lifetime: Duration::from_secs(claims_secs),
         ..MockConfig::saml2()
-    }
-}
-
-/// `fpt-login token --json ARGS` as JSON, or the exit code it failed with.
-async fn token(profile: &Profile, args: &[&str]) -> Result<Value, i32> {
-    let mut all = vec!["token", "--json"];
-    all.extend_from_slice(args);
-    let out = profile.cli(&all).await;
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).expect("JSON"))
-    } else {
-        Err(out.status.code().unwrap_or(-1))
     }
 }
 
@@ -53,10 +41,7 @@ async fn web_sign_in(profile: &Profile, site: &MockSite) -> (WebDriver, fantocci
     let driver = WebDriver::start(profile).await;
     let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
     submit_idp_form(&browser, "artist", "sesame").await;
-    let user = wait_for("the sign-in to be stored", WAIT, || async {
-        token(profile, &[]).await.ok()
-    })
-    .await;
+    let user = profile.wait_for_token(&[], || driver.log()).await;
     (driver, browser, user)
 }
 
@@ -122,7 +107,7 @@ print(json.dumps({"calls": calls, "failures": failures}))
         "the IdP form was filled in once, at sign-in"
     );
 
-    let now = token(&profile, &[]).await.expect("still signed in");
+    let now = profile.token(&[]).await.expect("still signed in");
     assert_eq!(
         now["session_token"], first["session_token"],
         "claims renewal keeps the token"
@@ -142,15 +127,8 @@ print(json.dumps({"calls": calls, "failures": failures}))
 
 /// Switches WebDriver to the app's window that shows the IdP, once there is one.
 async fn show_idp_window(browser: &fantoccini::Client, site: &MockSite) {
-    wait_for("a window showing the IdP", WAIT, || async {
-        for handle in browser.windows().await.ok()? {
-            browser.switch_to_window(handle).await.ok()?;
-            let url = browser.current_url().await.ok()?;
-            if url.as_str().starts_with(site.idp_url()) {
-                return Some(());
-            }
-        }
-        None
+    switch_to_window(browser, "a window showing the IdP", |url| {
+        url.starts_with(site.idp_url())
     })
     .await;
 }
@@ -173,7 +151,13 @@ async fn when_the_idp_wants_its_form_again_the_tray_asks_and_renew_now_signs_in_
     // session for longer than it has left makes the app try a renewal: the hidden page stops
     // at the IdP's form, the watchdog fires, and the tool gets a clear "sign in" (exit 4).
     site.end_idp_sessions();
-    assert_eq!(token(&profile, &["--min-ttl", "125"]).await, Err(4));
+    assert_eq!(
+        profile
+            .token(&["--min-ttl", "125"])
+            .await
+            .map_err(|refused| refused.code),
+        Err(4)
+    );
     let event = watch.wait_for("needs_attention").await;
     assert_eq!(event["login"], "artist");
     assert!(
@@ -188,19 +172,24 @@ async fn when_the_idp_wants_its_form_again_the_tray_asks_and_renew_now_signs_in_
         status["sites"][0]["users"][0]["state"], "needs_attention",
         "{status}"
     );
+    // No notification daemon runs here, so the app's log is where the notification shows.
     assert!(driver.log().contains(&format!(
         "notification: Session for {} expires in",
         site.url()
     )));
-    // Nothing modal: no window came up, and the session still works for everyone else.
+    // Nothing modal: no window came up, and the session still works for everyone else. (The
+    // display is shared with the tests running alongside, whose sign-in windows name their
+    // own sites.)
     let visible = visible_windows().await;
+    let sign_in = format!("Sign in to {}", site.url());
     assert!(
         visible
             .iter()
-            .all(|t| !t.contains("Sign in") && !t.contains("renewal")),
+            .all(|t| t != &sign_in && !t.contains("renewal")),
         "{visible:?}"
     );
-    let still = token(&profile, &[])
+    let still = profile
+        .token(&[])
         .await
         .expect("the session is not signed out");
     assert_eq!(still["session_token"], first["session_token"]);
@@ -222,7 +211,8 @@ async fn when_the_idp_wants_its_form_again_the_tray_asks_and_renew_now_signs_in_
     let renewed = watch.wait_for("renewed").await;
     assert_eq!(renewed["login"], "artist");
     assert_eq!(watch.kinds(), ["needs_attention", "renewed"]);
-    let after = token(&profile, &["--min-ttl", "60"])
+    let after = profile
+        .token(&["--min-ttl", "60"])
         .await
         .expect("signed in");
     assert_ne!(
@@ -303,6 +293,8 @@ async fn a_site_that_goes_away_keeps_the_token_and_renewal_resumes_when_it_is_ba
     let token_before = first["session_token"].as_str().expect("token").to_owned();
 
     site.stop();
+    // The app's warning is the only sign that it tried while the site was away: the session
+    // stays active (which is the point), so `status` and `watch` have nothing to report.
     wait_for("the app to notice the site is gone", WAIT, || async {
         driver
             .log()
@@ -327,7 +319,8 @@ async fn a_site_that_goes_away_keeps_the_token_and_renewal_resumes_when_it_is_ba
         (site.counters().claims_renewals >= 1).then_some(())
     })
     .await;
-    let after = token(&profile, &["--min-ttl", "10"])
+    let after = profile
+        .token(&["--min-ttl", "10"])
         .await
         .expect("signed in");
     assert_eq!(
@@ -351,7 +344,8 @@ async fn a_slow_idp_is_waited_for_longer_than_toolkits_five_seconds() {
         (seconds_left(expires) < 58).then_some(())
     })
     .await;
-    let user = token(&profile, &["--min-ttl", "58"])
+    let user = profile
+        .token(&["--min-ttl", "58"])
         .await
         .expect("renewed within the 30 s watchdog");
     assert!(user["expires_at"].as_i64() > Some(expires));

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 fn client() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .build()
         .expect("http client")
 }

@@ -6,60 +6,21 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, RecordingBrowser, answer_approval, keyring_lookup, poll_request_again, run_python,
-    stderr,
+    PasswordSite, Profile, RecordingBrowser, answer_approval, bin, keyring_lookup,
+    poll_request_again, run_python, stderr,
 };
 use fpt_login_tests::mock::{MockConfig, MockScript, MockSite, SiteKind};
-use serde_json::Value;
-
-fn password_site(kind: SiteKind) -> MockConfig {
-    MockConfig {
-        kind,
-        ..MockConfig::password_with_two_factor()
-    }
-}
-
-async fn password_login(
-    profile: &Profile,
-    site: &MockSite,
-    login: &str,
-    password: &str,
-    code: Option<&str>,
-) -> std::process::Output {
-    let mut args = vec![
-        "login",
-        "--site",
-        site.url(),
-        "--method",
-        "credentials",
-        "--login",
-        login,
-        "--password-stdin",
-    ];
-    if let Some(code) = code {
-        args.extend(["--code", code]);
-    }
-    profile
-        .cli_with_stdin(&args, &format!("{password}\n"), &[])
-        .await
-}
-
-async fn token_json(profile: &Profile) -> Value {
-    let out = profile.cli(&["token", "--json"]).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn login_and_password_signs_in_and_stores_the_session() {
-    let site = MockSite::start(password_site(SiteKind::Default))
-        .await
-        .expect("mock");
+    let site = PasswordSite::new().start().await;
     let profile = Profile::new();
-    let out = password_login(&profile, &site, "artist", "sesame", None).await;
+    let out = profile
+        .password_login(site.url(), "artist", "sesame", None, &[])
+        .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Signed in to"));
-    let user = token_json(&profile).await;
+    let user = profile.token(&[]).await.expect("signed in");
     assert_eq!(user["kind"], "session");
     assert_eq!(user["login"], "artist");
     let token = user["session_token"].as_str().expect("token");
@@ -77,12 +38,16 @@ async fn login_and_password_signs_in_and_stores_the_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_factor_codes_and_backup_codes() {
-    let site = MockSite::start(password_site(SiteKind::Ldap))
-        .await
-        .expect("mock");
+    let site = PasswordSite::new()
+        .with_two_factor()
+        .kind(SiteKind::Ldap)
+        .start()
+        .await;
     let profile = Profile::new();
 
-    let no_code = password_login(&profile, &site, "lead", "open-up", None).await;
+    let no_code = profile
+        .password_login(site.url(), "lead", "open-up", None, &[])
+        .await;
     assert_eq!(no_code.status.code(), Some(4), "{}", stderr(&no_code));
     assert!(
         stderr(&no_code).contains("two-factor code") && stderr(&no_code).contains("--code"),
@@ -90,7 +55,9 @@ async fn two_factor_codes_and_backup_codes() {
         stderr(&no_code)
     );
 
-    let wrong = password_login(&profile, &site, "lead", "open-up", Some("000000")).await;
+    let wrong = profile
+        .password_login(site.url(), "lead", "open-up", Some("000000"), &[])
+        .await;
     assert_eq!(wrong.status.code(), Some(4));
     assert!(
         stderr(&wrong).contains("not accepted"),
@@ -98,13 +65,22 @@ async fn two_factor_codes_and_backup_codes() {
         stderr(&wrong)
     );
 
-    let right = password_login(&profile, &site, "lead", "open-up", Some("123456")).await;
+    let right = profile
+        .password_login(site.url(), "lead", "open-up", Some("123456"), &[])
+        .await;
     assert!(right.status.success(), "{}", stderr(&right));
-    assert_eq!(token_json(&profile).await["login"], "lead");
+    assert_eq!(
+        profile.token(&[]).await.expect("signed in")["login"],
+        "lead"
+    );
 
-    let backup = password_login(&profile, &site, "lead", "open-up", Some("backup-1")).await;
+    let backup = profile
+        .password_login(site.url(), "lead", "open-up", Some("backup-1"), &[])
+        .await;
     assert!(backup.status.success(), "{}", stderr(&backup));
-    let reused = password_login(&profile, &site, "lead", "open-up", Some("backup-1")).await;
+    let reused = profile
+        .password_login(site.url(), "lead", "open-up", Some("backup-1"), &[])
+        .await;
     assert_eq!(reused.status.code(), Some(4), "a backup code works once");
 }
 
@@ -116,14 +92,20 @@ async fn refusals_say_what_to_do_instead() {
         (SiteKind::Oxygen, "Autodesk Identity"),
     ];
     for (kind, expected) in cases {
-        let site = MockSite::start(password_site(kind)).await.expect("mock");
+        let site = PasswordSite::new()
+            .with_two_factor()
+            .kind(kind)
+            .start()
+            .await;
         let profile = Profile::new();
         let password = if kind == SiteKind::Default {
             "Not-The-Password-9"
         } else {
             "sesame"
         };
-        let out = password_login(&profile, &site, "artist", password, None).await;
+        let out = profile
+            .password_login(site.url(), "artist", password, None, &[])
+            .await;
         assert_eq!(out.status.code(), Some(4), "{kind:?}: {}", stderr(&out));
         assert!(
             stderr(&out).contains(expected),
@@ -150,7 +132,7 @@ async fn start_asl_login(
     extra: &[&str],
 ) -> (tokio::process::Child, String) {
     let browser = RecordingBrowser::new(profile);
-    let mut command = profile.command(fpt_login_tests::harness::bin("fpt-login"));
+    let mut command = profile.command(bin("fpt-login"));
     command
         .args(["login", "--site", site.url(), "--method", "asl"])
         .args(extra)
@@ -183,7 +165,7 @@ async fn the_app_session_launcher_signs_in_once_approved_and_hands_the_token_out
         stderr(&out).contains(&url),
         "the address is printed for machines without a browser"
     );
-    let user = token_json(&profile).await;
+    let user = profile.token(&[]).await.expect("signed in");
     assert_eq!(user["login"], "artist");
     assert_eq!(
         site.session_login(user["session_token"].as_str().expect("token"))
@@ -207,9 +189,7 @@ async fn the_app_session_launcher_signs_in_once_approved_and_hands_the_token_out
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rejected_request_is_exit_4_and_stores_nothing() {
-    let site = MockSite::start(password_site(SiteKind::Default))
-        .await
-        .expect("mock");
+    let site = PasswordSite::new().start().await;
     let profile = Profile::new();
     let (child, url) = start_asl_login(&profile, &site, &[]).await;
     answer_approval(&url, "artist", "sesame", false).await;
@@ -342,7 +322,7 @@ async fn a_script_user_is_checked_stored_and_usable_by_shotgun_api3() {
         )
         .await;
     assert!(added.status.success(), "{}", stderr(&added));
-    let user = token_json(&profile).await;
+    let user = profile.token(&[]).await.expect("signed in");
     assert_eq!(user["kind"], "script");
     assert_eq!(user["api_script"], "farm");
     assert_eq!(user["api_key"], "k3y-f0r-farm");

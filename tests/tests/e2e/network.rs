@@ -4,40 +4,15 @@
 use std::time::Duration;
 
 use fpt_login_tests::ca::TestCa;
-use fpt_login_tests::harness::{Profile, bin, python, sign_in_with_password, stderr, wait_for};
+use fpt_login_tests::harness::{
+    PasswordSite, Profile, bin, python, sign_in_with_password, stderr, wait_for,
+};
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use fpt_login_tests::proxy::ForwardProxy;
 
-fn password_site() -> MockConfig {
-    MockConfig {
-        asl_enabled: false,
-        ulf_enabled: false,
-        ..MockConfig::password()
-    }
-}
-
-/// `fpt-login login --method credentials` as `artist`, with `env` added; returns the output.
-async fn password_login(
-    profile: &Profile,
-    site: &str,
-    env: &[(&str, &std::path::Path)],
-) -> std::process::Output {
-    let args = [
-        "login",
-        "--site",
-        site,
-        "--method",
-        "credentials",
-        "--login",
-        "artist",
-        "--password-stdin",
-    ];
-    profile.cli_with_stdin(&args, "sesame\n", env).await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_the_app_and_the_webview_go_through_the_configured_proxy() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new().password_only().start().await;
     let proxy = ForwardProxy::start().await;
     let profile = Profile::new();
     let setting = format!("Jane:Pa55@{}", proxy.address());
@@ -63,8 +38,7 @@ async fn the_cli_the_app_and_the_webview_go_through_the_configured_proxy() {
         "Jane:Pa55, case kept"
     );
 
-    let user: serde_json::Value =
-        serde_json::from_slice(&profile.cli(&["token", "--json"]).await.stdout).expect("JSON");
+    let user = profile.token(&[]).await.expect("signed in");
     assert_eq!(user["http_proxy"], setting, "clients get the same proxy");
 
     // The app's own requests: a sign-in asked over the socket starts with the site's info.
@@ -140,7 +114,7 @@ async fn a_studio_ca_is_trusted_only_when_configured() {
     let stranger = TestCa::new("Someone Else's CA");
     let site = MockSite::start(MockConfig {
         tls: Some(studio.issue_for_loopback()),
-        ..password_site()
+        ..PasswordSite::new().password_only().config()
     })
     .await
     .expect("mock");
@@ -151,7 +125,9 @@ async fn a_studio_ca_is_trusted_only_when_configured() {
     studio.write_bundle(&studio_pem);
     stranger.write_bundle(&stranger_pem);
 
-    let untrusted = password_login(&profile, site.url(), &[]).await;
+    let untrusted = profile
+        .password_login(site.url(), "artist", "sesame", None, &[])
+        .await;
     assert_eq!(untrusted.status.code(), Some(1), "{}", stderr(&untrusted));
     let message = stderr(&untrusted);
     assert!(
@@ -159,12 +135,15 @@ async fn a_studio_ca_is_trusted_only_when_configured() {
         "{message}"
     );
 
-    let trusted = password_login(
-        &profile,
-        site.url(),
-        &[("SHOTGUN_API_CACERTS", &studio_pem)],
-    )
-    .await;
+    let trusted = profile
+        .password_login(
+            site.url(),
+            "artist",
+            "sesame",
+            None,
+            &[("SHOTGUN_API_CACERTS", &studio_pem)],
+        )
+        .await;
     assert!(trusted.status.success(), "{}", stderr(&trusted));
 
     // The setting wins over the environment: a wrong bundle fails clearly.
@@ -176,12 +155,15 @@ async fn a_studio_ca_is_trusted_only_when_configured() {
             .status
             .success()
     );
-    let wrong = password_login(
-        &profile,
-        site.url(),
-        &[("SHOTGUN_API_CACERTS", &studio_pem)],
-    )
-    .await;
+    let wrong = profile
+        .password_login(
+            site.url(),
+            "artist",
+            "sesame",
+            None,
+            &[("SHOTGUN_API_CACERTS", &studio_pem)],
+        )
+        .await;
     assert_eq!(wrong.status.code(), Some(1));
     assert!(stderr(&wrong).contains("certificate"), "{}", stderr(&wrong));
 

@@ -1,18 +1,9 @@
 //! The Python client (`clients/python/fpt_login.py`) against the running app and the mock
 //! site, with the real shotgun_api3; and without the app, through the CLI.
 
-use fpt_login_tests::harness::{Profile, bin, python, sign_in_with_password, workspace_root};
-use fpt_login_tests::mock::{MockConfig, MockScript, MockSite};
-
-fn password_site() -> MockConfig {
-    MockConfig {
-        scripts: vec![MockScript {
-            name: "farm".into(),
-            key: "farm-key".into(),
-        }],
-        ..MockConfig::password()
-    }
-}
+use fpt_login_tests::harness::{
+    PasswordSite, Profile, bin, command, python, sign_in_with_password, workspace_root,
+};
 
 /// How the client may reach FPT Login.
 #[derive(Clone, Copy)]
@@ -54,7 +45,10 @@ except fpt_login.FptLoginError as e:\n    print(e.sign_in_required, e.kind)";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_client_talks_to_the_app_and_hands_shotgun_api3_a_session() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new()
+        .with_script("farm", "farm-key")
+        .start()
+        .await;
     let profile = Profile::new();
     let mut app = profile.spawn_app(&["--background"]);
     profile.wait_for_app().await;
@@ -88,7 +82,10 @@ async fn the_client_talks_to_the_app_and_hands_shotgun_api3_a_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_the_app_the_client_falls_back_to_the_cli_and_scripts_work_too() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new()
+        .with_script("farm", "farm-key")
+        .start()
+        .await;
     let profile = Profile::new();
     let (ok, refused, err) = client(&profile, Via::SocketOrCli, SIGN_IN_REQUIRED).await;
     assert!(ok, "{err}");
@@ -164,7 +161,7 @@ async fn the_client_stays_python_3_7_compatible_and_installs_with_pip() {
         )
         .expect("copy the client");
     }
-    let pip = tokio::process::Command::new(venv.path().join("bin/pip"))
+    let pip = command(venv.path().join("bin/pip"))
         .args(["install", "--quiet", "--no-index", "--find-links"])
         .arg(workspace_root().join(".venv/wheels"))
         .arg(&source)

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, Watch, keyring_lookup, run_python, sign_in_with_password, success_stdout, wait_for,
+    PasswordSite, Profile, Watch, keyring_lookup, run_python, sign_in_with_password, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 
@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(60);
 async fn an_idle_session_is_kept_alive_and_a_revoked_one_is_seen_at_once() {
     let site = MockSite::start(MockConfig {
         session_inactivity: Duration::from_secs(6),
-        ..MockConfig::password()
+        ..PasswordSite::new().config()
     })
     .await
     .expect("mock site");
@@ -30,7 +30,7 @@ async fn an_idle_session_is_kept_alive_and_a_revoked_one_is_seen_at_once() {
     let _app = profile.spawn_app(&["--background"]);
     profile.wait_for_app().await;
     sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
-    let token = success_stdout(&profile.cli(&["token"]).await);
+    let token = profile.session_token(&[]).await;
     let watch = Watch::start(&profile).await;
 
     // Nobody uses the session for three inactivity periods; the app's keep-alive does.

@@ -5,61 +5,18 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use fpt_login_tests::harness::{
-    Profile, RecordingBrowser, WebDriver, answer_approval, click, poll_request_again, shown,
-    type_into, wait_for,
+    PasswordSite, Profile, RecordingBrowser, WebDriver, answer_approval, click, free_port,
+    poll_request_again, shown, text_of, type_into, wait_for, wait_for_text,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite, SiteKind};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// The text of `css` once it is shown and says something.
-async fn text_of(browser: &Client, css: &str) -> String {
-    wait_for(&format!("{css} to say something"), WAIT, || async {
-        let element = browser.find(Locator::Css(css)).await.ok()?;
-        if !element.is_displayed().await.ok()? {
-            return None;
-        }
-        let text = element.text().await.ok()?;
-        (!text.trim().is_empty()).then_some(text)
-    })
-    .await
-}
-
-/// Waits until `css` shows text containing `needle`.
-async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> String {
-    wait_for(&format!("{css} to contain {needle:?}"), WAIT, || async {
-        let text = browser
-            .find(Locator::Css(css))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        text.contains(needle).then_some(text)
-    })
-    .await
-}
 
 /// The app with its sign-in window open on `site`, the window driven by WebDriver.
 async fn open_window(driver: &WebDriver, site: &MockSite) -> Client {
     let browser = driver.launch_app(&["--site", site.url()]).await;
     wait_for_text(&browser, "#continue", "Continue:").await;
     browser
-}
-
-fn password_site(kind: SiteKind, asl: bool) -> MockConfig {
-    MockConfig {
-        kind,
-        asl_enabled: asl,
-        ulf_enabled: false,
-        ..MockConfig::password_with_two_factor()
-    }
-}
-
-async fn token_login(profile: &Profile) -> Option<String> {
-    let out = profile.cli(&["token", "--json"]).await;
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    json["login"].as_str().map(str::to_owned)
 }
 
 /// Replaces what the field `css` holds with `text`, as a person selecting it and typing would.
@@ -71,9 +28,11 @@ async fn fill(browser: &Client, css: &str, text: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_password_site_signs_in_with_login_password_and_two_factor_code() {
-    let site = MockSite::start(password_site(SiteKind::Default, false))
-        .await
-        .expect("mock");
+    let site = PasswordSite::new()
+        .with_two_factor()
+        .password_only()
+        .start()
+        .await;
     let profile = Profile::new();
     let driver = WebDriver::start(&profile).await;
     let browser = open_window(&driver, &site).await;
@@ -111,7 +70,10 @@ async fn a_password_site_signs_in_with_login_password_and_two_factor_code() {
     fill(&browser, "#code", "123456").await;
     click(&browser, "#code-submit").await;
     wait_for_text(&browser, "#status", "Signed in to").await;
-    assert_eq!(token_login(&profile).await.as_deref(), Some("lead"));
+    assert_eq!(
+        profile.token(&[]).await.expect("signed in")["login"],
+        "lead"
+    );
 
     // Again, with a backup code instead of the authenticator.
     click(&browser, "#continue").await;
@@ -126,7 +88,10 @@ async fn a_password_site_signs_in_with_login_password_and_two_factor_code() {
         (site.counters().password_logins == 2).then_some(())
     })
     .await;
-    assert_eq!(token_login(&profile).await.as_deref(), Some("lead"));
+    assert_eq!(
+        profile.token(&[]).await.expect("signed in")["login"],
+        "lead"
+    );
     let log = driver.log();
     assert!(log.contains("TRACE"), "the app ran with trace logging");
     assert!(!log.contains("open-up"), "the password never reaches a log");
@@ -139,7 +104,7 @@ async fn a_site_that_cannot_be_used_is_a_clear_message_on_the_form() {
     let driver = WebDriver::start(&profile).await;
     let browser = open_window(&driver, &site).await;
 
-    let closed = format!("http://127.0.0.1:{}", fpt_login_tests::harness::free_port());
+    let closed = format!("http://127.0.0.1:{}", free_port());
     fill(&browser, "#site", &closed).await;
     let unreachable = wait_for_text(&browser, "#site-error", "Cannot reach").await;
     assert!(
@@ -172,9 +137,11 @@ async fn sso_and_identity_sites_refuse_passwords_and_offer_the_web_sign_in() {
         (SiteKind::Saml2, "single sign-on"),
         (SiteKind::Oxygen, "Autodesk Identity"),
     ] {
-        let site = MockSite::start(password_site(kind, true))
-            .await
-            .expect("mock");
+        let site = PasswordSite::new()
+            .with_two_factor()
+            .kind(kind)
+            .start()
+            .await;
         let profile = Profile::new();
         let driver = WebDriver::start(&profile).await;
         let browser = open_window(&driver, &site).await;
@@ -212,7 +179,7 @@ async fn sso_and_identity_sites_refuse_passwords_and_offer_the_web_sign_in() {
             text_of(&browser, "#switch-method").await,
             "Continue with the web sign-in"
         );
-        assert_eq!(token_login(&profile).await, None, "nothing stored");
+        assert!(profile.token(&[]).await.is_err(), "nothing stored");
     }
 }
 
@@ -234,7 +201,10 @@ async fn the_app_session_launcher_in_the_window_signs_in_once_approved() {
     assert!(text_of(&window, "#asl-countdown").await.contains("left"));
     answer_approval(&opened, "artist", "sesame", true).await;
     wait_for_text(&window, "#status", "Signed in to").await;
-    assert_eq!(token_login(&profile).await.as_deref(), Some("artist"));
+    assert_eq!(
+        profile.token(&[]).await.expect("signed in")["login"],
+        "artist"
+    );
     assert_eq!(site.counters().asl_handed_out, 1);
     let again = poll_request_again(site.url(), &opened).await;
     assert_eq!(
@@ -279,7 +249,7 @@ async fn rejection_cancel_and_expiry_of_the_launcher_in_the_window() {
         unclaimed["approved"], true,
         "the cancelled app did not take the token"
     );
-    assert_eq!(token_login(&profile).await, None, "nothing stored");
+    assert!(profile.token(&[]).await.is_err(), "nothing stored");
 
     // Expired: a site that forgets requests after a second.
     let short = MockSite::start(MockConfig {
@@ -298,7 +268,7 @@ async fn rejection_cancel_and_expiry_of_the_launcher_in_the_window() {
     wait_for_text(&window, "#continue", "Continue:").await;
     click(&window, "#continue").await;
     wait_for_text(&window, "#status", "rejected or expired").await;
-    assert_eq!(token_login(&profile).await, None);
+    assert!(profile.token(&[]).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,15 +7,11 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, click, python, shown, sign_in_with_password_env, success_stdout,
-    wait_for,
+    PasswordSite, Profile, WebDriver, bin, click, command, python, shown, sign_in_with_password,
+    success_stdout, wait_for,
 };
-use fpt_login_tests::mock::{MockConfig, MockSite};
+use fpt_login_tests::mock::MockSite;
 use tokio::io::AsyncWriteExt as _;
-
-fn password_site() -> MockConfig {
-    MockConfig::password()
-}
 
 async fn cli(profile: &Profile, shotgun_home: &Path, args: &[&str]) -> std::process::Output {
     profile
@@ -40,7 +36,7 @@ site = yaml.safe_load(open(os.path.join(root, host.split('://')[1].split(':')[0]
 print([u for u in site['users'] if u['login'] == site['current_user']][0]['session_token'])";
 
 async fn pyyaml_check(shotgun_home: &Path, files: &[&Path]) -> String {
-    let out = tokio::process::Command::new(python())
+    let out = command(python())
         .args(["-c", CHECK])
         .args(files)
         .env("SHOTGUN_HOME", shotgun_home)
@@ -52,7 +48,7 @@ async fn pyyaml_check(shotgun_home: &Path, files: &[&Path]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_files_follow_sign_in_and_sign_out_as_pyyaml_writes_them() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new().start().await;
     let profile = Profile::new();
     let toolkit = tempfile::tempdir().expect("SHOTGUN_HOME");
     let home = toolkit.path();
@@ -63,44 +59,43 @@ async fn the_files_follow_sign_in_and_sign_out_as_pyyaml_writes_them() {
         String::from_utf8_lossy(&enabled.stderr)
     );
 
-    sign_in_with_password_env(
-        &profile,
-        site.url(),
-        "artist",
-        "sesame",
-        &[("SHOTGUN_HOME", home)],
-    )
-    .await;
-    let token = String::from_utf8(cli(&profile, home, &["token"]).await.stdout).expect("utf-8");
+    success_stdout(
+        &profile
+            .password_login(
+                site.url(),
+                "artist",
+                "sesame",
+                None,
+                &[("SHOTGUN_HOME", home)],
+            )
+            .await,
+    );
+    let token = profile.session_token(&[]).await;
     let global = home.join("authentication.yml");
     let per_site = home.join("127.0.0.1/authentication.yml");
     assert_eq!(
         std::fs::read_to_string(&global).expect("global file"),
         format!("current_host: {0}\nrecent_hosts:\n- {0}\n", site.url())
     );
-    assert_eq!(
-        pyyaml_check(home, &[&global, &per_site]).await,
-        token.trim()
-    );
+    assert_eq!(pyyaml_check(home, &[&global, &per_site]).await, token);
 
     // Keys FPT Login does not know survive its writes, and the result is still PyYAML's.
     let mut text = std::fs::read_to_string(&per_site).expect("per-site file");
     text.push_str("a_future_key:\n  nested: 'yes'\n  when: '2026-11-22'\n");
     std::fs::write(&per_site, text).expect("write");
-    sign_in_with_password_env(
-        &profile,
-        site.url(),
-        "lead",
-        "open-up",
-        &[("SHOTGUN_HOME", home)],
-    )
-    .await;
-    let lead_token =
-        String::from_utf8(cli(&profile, home, &["token"]).await.stdout).expect("utf-8");
-    assert_eq!(
-        pyyaml_check(home, &[&global, &per_site]).await,
-        lead_token.trim()
+    success_stdout(
+        &profile
+            .password_login(
+                site.url(),
+                "lead",
+                "open-up",
+                None,
+                &[("SHOTGUN_HOME", home)],
+            )
+            .await,
     );
+    let lead_token = profile.session_token(&[]).await;
+    assert_eq!(pyyaml_check(home, &[&global, &per_site]).await, lead_token);
     let text = std::fs::read_to_string(&per_site).expect("per-site file");
     assert!(
         text.starts_with(
@@ -112,7 +107,7 @@ async fn the_files_follow_sign_in_and_sign_out_as_pyyaml_writes_them() {
     assert!(cli(&profile, home, &["logout"]).await.status.success());
     let text = std::fs::read_to_string(&per_site).expect("per-site file");
     assert!(
-        !text.contains(lead_token.trim()) && text.contains(token.trim()),
+        !text.contains(&lead_token) && text.contains(&token),
         "{text}"
     );
 
@@ -131,7 +126,7 @@ async fn the_files_follow_sign_in_and_sign_out_as_pyyaml_writes_them() {
     assert!(
         std::fs::read_to_string(&per_site)
             .expect("file")
-            .contains(token.trim()),
+            .contains(&token),
         "disabled: untouched"
     );
 }
@@ -145,7 +140,7 @@ async fn write_toolkit_cache(root: &Path, site: &str, token: &str) {
         yaml.safe_dump({'current_user': 'artist', 'recent_users': ['artist', 'lead'], 'users': [\n    \
             {'login': 'artist', 'session_token': sys.argv[2]}, {'login': 'lead', 'session_token': 'expired-long-ago'}]},\n    \
             open(os.path.join(root, '127.0.0.1', 'authentication.yml'), 'w'))";
-    let wrote = tokio::process::Command::new(python())
+    let wrote = command(python())
         .args(["-c", write, site, token])
         .env("SHOTGUN_HOME", root)
         .status()
@@ -156,13 +151,13 @@ async fn write_toolkit_cache(root: &Path, site: &str, token: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_start_offers_toolkits_sessions_in_the_window() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new().start().await;
     let donor = Profile::new();
-    sign_in_with_password_env(&donor, site.url(), "artist", "sesame", &[]).await;
-    let token = String::from_utf8(donor.cli(&["token"]).await.stdout).expect("utf-8");
+    sign_in_with_password(&donor, site.url(), "artist", "sesame").await;
+    let token = donor.session_token(&[]).await;
     let profile = Profile::new();
     // The profile's own SHOTGUN_HOME, which the app launched by WebDriver inherits.
-    write_toolkit_cache(&profile.home().join("shotgun"), site.url(), token.trim()).await;
+    write_toolkit_cache(&profile.home().join("shotgun"), site.url(), &token).await;
 
     let driver = WebDriver::start(&profile).await;
     let window = driver.launch_app(&[]).await;
@@ -192,21 +187,18 @@ async fn the_first_start_offers_toolkits_sessions_in_the_window() {
         status.contains(&format!("Skipped lead @ {}", site.url())),
         "{status}"
     );
-    assert_eq!(
-        String::from_utf8_lossy(&profile.cli(&["token"]).await.stdout).trim(),
-        token.trim()
-    );
+    assert_eq!(profile.session_token(&[]).await, token);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_in_toolkits_files_are_imported_once_the_site_confirms_them() {
-    let site = MockSite::start(password_site()).await.expect("mock");
+    let site = PasswordSite::new().start().await;
     let toolkit = tempfile::tempdir().expect("SHOTGUN_HOME");
     // A Toolkit user signed in before FPT Login existed: tk-core wrote this cache.
     let donor = Profile::new();
-    sign_in_with_password_env(&donor, site.url(), "artist", "sesame", &[]).await;
-    let token = String::from_utf8(donor.cli(&["token"]).await.stdout).expect("utf-8");
-    write_toolkit_cache(toolkit.path(), site.url(), token.trim()).await;
+    sign_in_with_password(&donor, site.url(), "artist", "sesame").await;
+    let token = donor.session_token(&[]).await;
+    write_toolkit_cache(toolkit.path(), site.url(), &token).await;
 
     let profile = Profile::new();
     let out = cli(&profile, toolkit.path(), &["toolkit", "import"]).await;
@@ -224,10 +216,7 @@ async fn sessions_in_toolkits_files_are_imported_once_the_site_confirms_them() {
         report.contains(&format!("skipped lead @ {}", site.url())),
         "{report}"
     );
-    assert_eq!(
-        String::from_utf8_lossy(&profile.cli(&["token"]).await.stdout).trim(),
-        token.trim()
-    );
+    assert_eq!(profile.session_token(&[]).await, token);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -235,7 +224,7 @@ async fn concurrent_writers_never_leave_a_torn_file() {
     let sites: Vec<MockSite> = {
         let mut sites = Vec::new();
         for _ in 0..4 {
-            sites.push(MockSite::start(password_site()).await.expect("mock"));
+            sites.push(PasswordSite::new().start().await);
         }
         sites
     };
@@ -264,7 +253,7 @@ async fn concurrent_writers_never_leave_a_torn_file() {
             doc = yaml.safe_load(open(os.path.join(root, 'authentication.yml')))\n    \
             assert isinstance(doc, dict) and doc.get('current_host'), repr(doc)\n    \
             reads += 1\nprint(reads)";
-    let reader = tokio::process::Command::new(python())
+    let reader = command(python())
         .args(["-c", reader])
         .env("SHOTGUN_HOME", home)
         .output();

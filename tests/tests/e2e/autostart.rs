@@ -2,8 +2,9 @@
 //! app write, or remove, the desktop's autostart entry, which starts it in the tray.
 
 use std::path::Path;
+use std::time::Duration;
 
-use fpt_login_tests::harness::Profile;
+use fpt_login_tests::harness::{Profile, wait_for};
 
 /// The entries in `home`'s autostart folder. (The `auto-launch` crate behind the plugin always
 /// uses `$HOME/.config/autostart`, not `$XDG_CONFIG_HOME`.)
@@ -25,15 +26,23 @@ async fn start_at_login_is_off_by_default_and_follows_the_setting() {
     let env = [("HOME", config.as_path())];
 
     let mut app = profile.spawn_app_with(&["--background"], &env);
-    app.wait_for_log("start at login autostart=false").await;
+    // The app makes the login item match the setting before it serves its socket.
+    profile.wait_for_app().await;
     assert!(autostart_entries(&config).is_empty(), "off by default");
     app.stop().await;
 
     let out = profile.cli(&["settings", "set", "autostart", "on"]).await;
     assert!(out.status.success());
     let mut app = profile.spawn_app_with(&["--background"], &env);
-    app.wait_for_log("start at login autostart=true").await;
-    let entries = autostart_entries(&config);
+    let entries = wait_for(
+        "the autostart entry to be written",
+        Duration::from_secs(60),
+        || async {
+            let entries = autostart_entries(&config);
+            (!entries.is_empty()).then_some(entries)
+        },
+    )
+    .await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert!(entries[0].contains("fpt-login-desktop"), "{}", entries[0]);
     assert!(
@@ -50,7 +59,11 @@ async fn start_at_login_is_off_by_default_and_follows_the_setting() {
             .status
             .success()
     );
-    let app = profile.spawn_app_with(&["--background"], &env);
-    app.wait_for_log("start at login autostart=false").await;
-    assert!(autostart_entries(&config).is_empty(), "removed again");
+    let _app = profile.spawn_app_with(&["--background"], &env);
+    wait_for(
+        "the autostart entry to be removed again",
+        Duration::from_secs(60),
+        || async { autostart_entries(&config).is_empty().then_some(()) },
+    )
+    .await;
 }

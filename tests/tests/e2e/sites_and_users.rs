@@ -2,8 +2,9 @@
 //! signing out of one site, re-authenticating as someone else, signing out everywhere, and the
 //! `session_changed` events a subscriber sees for all of it.
 
-use fpt_login_tests::harness::{Profile, Watch, keyring_lookup, sign_in_with_password};
-use fpt_login_tests::mock::{MockConfig, MockSite};
+use fpt_login_tests::harness::{
+    PasswordSite, Profile, Watch, keyring_lookup, sign_in_with_password, wait_for,
+};
 use serde_json::Value;
 
 async fn json(profile: &Profile, args: &[&str]) -> Value {
@@ -16,15 +17,10 @@ async fn json(profile: &Profile, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
-async fn token_of(profile: &Profile, site: &MockSite) -> String {
-    let user = json(profile, &["token", "--json", "--site", site.url()]).await;
-    user["session_token"].as_str().expect("token").to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in() {
-    let studio = MockSite::start(MockConfig::password()).await.expect("site");
-    let outsource = MockSite::start(MockConfig::password()).await.expect("site");
+    let studio = PasswordSite::new().start().await;
+    let outsource = PasswordSite::new().start().await;
     let profile = Profile::new();
     let _app = profile.spawn_app(&["--background"]);
     profile.wait_for_app().await;
@@ -41,9 +37,9 @@ async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in(
 
     let out = profile.cli(&["use", studio.url()]).await;
     assert!(out.status.success());
-    let user = json(&profile, &["token", "--json"]).await;
+    let user = profile.token(&[]).await.expect("signed in");
     assert_eq!(user["site"], studio.url(), "the default follows `use`");
-    let artist_token = token_of(&profile, &studio).await;
+    let artist_token = profile.session_token(&["--site", studio.url()]).await;
 
     // Someone else signs in to the studio site on this machine: a new sign-in for them, and
     // the artist's own token stays theirs.
@@ -53,7 +49,7 @@ async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in(
         event["login"], "artist",
         "the first event is the first sign-in"
     );
-    let lead_token = token_of(&profile, &studio).await;
+    let lead_token = profile.session_token(&["--site", studio.url()]).await;
     assert_ne!(lead_token, artist_token);
     assert_eq!(studio.session_login(&lead_token).as_deref(), Some("lead"));
     assert_eq!(
@@ -81,7 +77,10 @@ async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in(
     let out = profile.cli(&["logout", "--site", outsource.url()]).await;
     assert!(out.status.success());
     assert_eq!(keyring_lookup(outsource.url(), "artist").await, None);
-    assert_eq!(token_of(&profile, &studio).await, lead_token);
+    assert_eq!(
+        profile.session_token(&["--site", studio.url()]).await,
+        lead_token
+    );
     let out = profile.cli(&["token", "--site", outsource.url()]).await;
     assert_eq!(out.status.code(), Some(4), "signed out of the other site");
 
@@ -104,7 +103,7 @@ async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in(
         "signed_out",
         "signed_out",
     ];
-    fpt_login_tests::harness::wait_for(
+    wait_for(
         "every event",
         std::time::Duration::from_secs(30),
         || async { (watch.kinds().len() >= expected.len()).then_some(()) },

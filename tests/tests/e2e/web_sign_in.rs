@@ -24,21 +24,9 @@ async fn shotgun_projects(site: &str, token: &str) -> Vec<String> {
         .collect()
 }
 
-/// `fpt-login token --json`, once it succeeds.
-async fn wait_for_user(profile: &Profile) -> Value {
-    wait_for("fpt-login token --json to succeed", WAIT, || async {
-        let out = profile.cli(&["token", "--json"]).await;
-        out.status
-            .success()
-            .then(|| serde_json::from_slice(&out.stdout).expect("JSON output"))
-    })
-    .await
-}
-
 /// Sends SIGTERM to the running app (as a session logout does) and waits until it is gone.
 async fn quit_app(profile: &Profile) {
-    let status: Value =
-        serde_json::from_slice(&profile.cli(&["status", "--json"]).await.stdout).expect("JSON");
+    let status = profile.status_json().await;
     let pid = status["app_pid"]
         .as_u64()
         .expect("the app says its pid")
@@ -84,7 +72,7 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
     submit_idp_form(&browser, "artist", "sesame").await;
 
     // Another program asks for the user.
-    let user = wait_for_user(&profile).await;
+    let user = profile.wait_for_token(&[], || driver.log()).await;
     let token = user["session_token"]
         .as_str()
         .expect("session_token")
@@ -141,7 +129,8 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
         Some(token.as_str())
     );
 
-    // The tray names the user (Linux trays cannot be read back, so the app logs what it shows).
+    // The tray names the user (Linux trays cannot be read back, so the app logs what it shows,
+    // and the log line is what is checked).
     let expected_tray = format!("tray=artist @ {}", site.url());
     wait_for("the tray to show the user", WAIT, || async {
         driver.log().contains(&expected_tray).then_some(())

@@ -1,0 +1,24 @@
+//! FPT Login's integration and end-to-end tests, one module per area, in one test binary so
+//! that the suite links axum, rustls, fantoccini and reqwest once instead of once per area.
+//! The harness they share is `fpt_login_tests::harness`; the mock FPT site is
+//! `fpt_login_tests::mock`.
+
+mod autostart;
+mod cli;
+mod cli_sign_in;
+mod cli_web_sign_in;
+mod doctor;
+mod handoff;
+mod harness_checks;
+mod keep_alive;
+mod local_socket;
+mod mock_site;
+mod network;
+mod python_client;
+mod renewal;
+mod sign_in_failures;
+mod sign_in_window;
+mod single_instance;
+mod sites_and_users;
+mod toolkit;
+mod web_sign_in;
