@@ -15,6 +15,7 @@ mod local_socket;
 mod mock_site;
 mod network;
 mod python_client;
+mod quit_on_signal;
 mod renewal;
 mod sign_in_failures;
 mod sign_in_window;
