@@ -29,16 +29,31 @@ impl<R: Runtime> Handler for AppHandler<R> {
                 .await
                 .unwrap_or_else(Response::Error),
             Request::GetUser { site, min_ttl } => {
-                // A bad site name is answered below, with the usual error.
-                let parsed = site.as_deref().map(Site::parse).and_then(Result::ok);
+                let Ok(parsed) = site.as_deref().map(Site::parse).transpose() else {
+                    // A bad site name is answered with the usual error.
+                    return self
+                        .accounts
+                        .handle(Request::GetUser { site, min_ttl })
+                        .await;
+                };
                 let state = self.app.state::<AppState>();
-                state
+                match state
                     .refresher
                     .ensure_fresh(&self.app, parsed.as_ref(), min_ttl)
-                    .await;
-                self.accounts
-                    .handle(Request::GetUser { site, min_ttl })
                     .await
+                {
+                    Err(e) => Response::Error(e.to_error_info()),
+                    // The renewal policy judged `min_ttl` (on the site's clock); the store
+                    // answers who is signed in.
+                    Ok(()) => {
+                        self.accounts
+                            .handle(Request::GetUser {
+                                site,
+                                min_ttl: None,
+                            })
+                            .await
+                    }
+                }
             }
             other => self.accounts.handle(other).await,
         }

@@ -199,7 +199,8 @@ impl Accounts {
         })
     }
 
-    fn token(&self, site: &Site, login: &str) -> Result<Option<Secret>, AccountsError> {
+    /// The token of `login` on `site`, whoever the site's default user is.
+    pub fn token(&self, site: &Site, login: &str) -> Result<Option<Secret>, AccountsError> {
         let mut cache = self.tokens.lock().expect("token cache lock");
         if let Some((_, _, token)) = cache.iter().find(|(s, l, _)| s == site && l == login) {
             return Ok(Some(token.clone()));
@@ -368,12 +369,13 @@ impl Accounts {
         Ok(changed)
     }
 
-    /// Records when the site says the session idles out (epoch seconds).
+    /// Records when the site says the session idles out (epoch seconds), or forgets a hint
+    /// that no longer says anything (`None`).
     pub fn set_session_expiry(
         &self,
         site: &Site,
         login: &str,
-        expires_at: i64,
+        expires_at: Option<i64>,
     ) -> Result<(), AccountsError> {
         self.settings.update(|settings| {
             if let Some(record) = settings
@@ -381,7 +383,7 @@ impl Accounts {
                 .get_mut(site)
                 .and_then(|s| s.users.get_mut(login))
             {
-                record.session_expires_at = Some(expires_at);
+                record.session_expires_at = expires_at;
             }
         })?;
         Ok(())

@@ -15,6 +15,7 @@ pub mod model;
 pub mod network;
 pub mod paths;
 pub mod protocol;
+pub mod renewal;
 pub mod secret;
 pub mod session;
 pub mod settings;

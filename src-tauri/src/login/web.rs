@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use fpt_login_core::landing::{self, Cookie, WebSession};
 use fpt_login_core::model::Method;
 use fpt_login_core::network::Network;
+use fpt_login_core::renewal::{self, Generation, Landing};
 use fpt_login_core::session::Expiry;
 use fpt_login_core::{Accounts, Secret, Site};
 use tauri::webview::{NewWindowResponse, PageLoadEvent};
@@ -181,12 +182,14 @@ pub enum SilentRenewalError {
 }
 
 /// Reloads `<site>/auth/renew` in a hidden window with the site's cookie store; when it lands,
-/// the new cookies are read, checked and stored as a renewal. Gives up after `watchdog`.
+/// core's renewal policy checks the new cookies and stores them only as the renewed session
+/// of the person being renewed (`renewing`). Gives up after `watchdog`.
 pub async fn renew_silently<R: Runtime>(
     app: &AppHandle<R>,
     site: &Site,
+    renewing: &Generation,
     watchdog: std::time::Duration,
-) -> Result<(), SilentRenewalError> {
+) -> Result<Landing, SilentRenewalError> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let label = format!("renew-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -236,9 +239,9 @@ pub async fn renew_silently<R: Runtime>(
         Ok(Ok(session)) => session.map_err(SilentRenewalError::Failed)?,
     };
     let accounts = Arc::clone(&app.state::<AppState>().accounts);
-    validate_and_store(accounts, site, session, false)
+    renewal::complete(accounts, site, renewing, session)
         .await
-        .map_err(SilentRenewalError::Failed)
+        .map_err(|e| SilentRenewalError::Failed(e.into()))
 }
 
 /// Clears what `site`'s cookie store holds in memory (the files are gone already), so the
