@@ -140,7 +140,10 @@ mod tests {
         accounts
             .settings_file()
             .update(|settings| {
-                let s = settings.sites.entry(site()).or_insert_with(SiteSettings::default);
+                let s = settings
+                    .sites
+                    .entry(site())
+                    .or_insert_with(SiteSettings::default);
                 s.current_user = Some("artist".into());
                 s.users.insert(
                     "artist".into(),
@@ -189,7 +192,10 @@ mod tests {
             );
         }
         let after = accounts.settings_file().load().unwrap();
-        assert_eq!(after, before, "the site's current user and record untouched");
+        assert_eq!(
+            after, before,
+            "the site's current user and record untouched"
+        );
     }
 
     #[tokio::test]
