@@ -30,13 +30,23 @@ impl<R: Runtime> Handler for AppHandler<R> {
                 .unwrap_or_else(Response::Error),
             Request::GetUser { site, min_ttl } => {
                 let state = self.app.state::<AppState>();
-                state
+                match state
                     .refresher
                     .ensure_fresh(&self.app, site.as_ref(), min_ttl)
-                    .await;
-                self.accounts
-                    .handle(Request::GetUser { site, min_ttl })
                     .await
+                {
+                    Err(e) => Response::Error(e.to_error_info()),
+                    // The renewal policy judged `min_ttl` (on the site's clock); the store
+                    // answers who is signed in.
+                    Ok(()) => {
+                        self.accounts
+                            .handle(Request::GetUser {
+                                site,
+                                min_ttl: None,
+                            })
+                            .await
+                    }
+                }
             }
             other => self.accounts.handle(other).await,
         }

@@ -1,25 +1,27 @@
 //! Keeps the sessions the app holds usable while it runs.
 //!
-//! - SSO sessions (web sign-in with a SAML claims expiry) are renewed silently through a hidden
-//!   `/auth/renew` at 90 % of the claims lifetime, with a watchdog (30 s unless configured).
-//! - Every current session is used now and then with one cheap call so it does not idle out
-//!   (configurable); that call also notices a session the site ended (102) or whose claims
-//!   lapsed (302 to the IdP).
-//! - Network trouble, timeouts and 5xx never touch a stored token: the app backs off and tries
-//!   again.
-//! - When only the person can help (the IdP wants its form, the renewal timed out), the session
-//!   is marked as needing attention and a notification points at the tray's "Renew now";
-//!   nothing modal, nobody signed out.
-//! - Callers that need a fresh session (`get_user` with `min_ttl`) share one in-flight renewal
-//!   per site.
+//! A loop asks each site's [`Plan`] (core's renewal policy) what is due, drives the hidden
+//! webview (silent SAML renewal through `/auth/renew`, with a watchdog) or
+//! [`session::check`] (keep-alive), reports what happened back to the plan and stores what
+//! the policy makes of it. The policy decides everything else: when, how often, what each
+//! answer means, and whether a caller asking for a session good for a while (`get_user` with
+//! `min_ttl`) is served, renewed for first, or refused.
+//!
+//! - Network trouble, timeouts and 5xx never touch a stored token: the plan backs off.
+//! - When only the person can help, the session is marked as needing attention and a
+//!   notification points at the tray's "Renew now"; nothing modal, nobody signed out.
+//! - One renewal per site at a time; callers that need a fresh session join it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fpt_login_core::accounts::AccountsError;
 use fpt_login_core::api3::{Api3, Api3Error};
-use fpt_login_core::model::Method;
-use fpt_login_core::protocol::{Credentials, EventKind, SessionEvent, SessionState};
+use fpt_login_core::protocol::{EventKind, SessionEvent};
+use fpt_login_core::renewal::{
+    Action, Config, Effects, ExpiryUpdate, Freshness, Generation, IDLE_WAKE, Landing, Outcome, Plan,
+};
 use fpt_login_core::session::{self, Health};
 use fpt_login_core::settings::{SiteSettings, UserRecord};
 use fpt_login_core::{Site, time};
@@ -29,99 +31,48 @@ use tokio::sync::{Notify, OnceCell};
 use crate::AppState;
 use crate::login::{SilentRenewalError, forget_site_data, renew_silently};
 
-/// Fraction of the claims lifetime after which they are renewed, as tk-core does.
-const RENEW_AT: f64 = 0.9;
-/// Retry delays after network trouble: doubling from the first, up to the last.
-const FIRST_RETRY: Duration = Duration::from_secs(2);
-const MAX_RETRY: Duration = Duration::from_secs(15);
-/// A session that needs the person is not retried silently more often than this (a burst of
-/// `get_user` calls must not open a hidden window each).
-const ATTENTION_RETRY: Duration = Duration::from_secs(30);
-/// How often the loop tries again, silently, to bring back lapsed claims the IdP would not
-/// renew (the person may have signed in to the IdP elsewhere meanwhile).
-const LAPSED_RETRY: Duration = Duration::from_secs(300);
+/// How soon the loop tries again when the settings file cannot be read.
+const SETTINGS_RETRY: Duration = Duration::from_secs(15);
 
-/// Why a renewal did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RenewError {
-    /// The site could not be reached; the session is untouched and will be retried.
-    Unreachable(String),
-    /// Only the person can renew it (tray: "Renew now").
-    NeedsPerson(String),
-}
+/// A renewal's result for everyone waiting on it: done, or why not.
+type Renewal = Result<(), String>;
 
-type Outcome = Result<(), RenewError>;
-type Key = (Site, String);
-
-/// What the loop remembers between rounds about one session.
-#[derive(Debug, Default)]
-struct Plan {
-    next_keep_alive: Option<i64>,
-    /// No renewal before this (epoch seconds), after network trouble.
-    retry_at: Option<i64>,
-    retry_delay: Option<Duration>,
-}
-
-impl Plan {
-    /// Schedules the next try after network trouble; returns the delay.
-    fn back_off(&mut self) -> Duration {
-        let delay = self
-            .retry_delay
-            .map_or(FIRST_RETRY, |d| (d * 2).min(MAX_RETRY));
-        self.retry_delay = Some(delay);
-        self.retry_at = Some(time::now() + secs(delay));
-        delay
-    }
-
-    fn recovered(&mut self) {
-        self.retry_at = None;
-        self.retry_delay = None;
-    }
+/// Why a renewal is attempted.
+#[derive(Debug, Clone)]
+enum Trigger {
+    /// The plan said it is due, for this session.
+    Schedule(Generation),
+    /// A caller needs a session good for `min_ttl` more seconds (or one whose claims lapsed).
+    Caller { min_ttl: Option<u64> },
 }
 
 #[derive(Debug, Default)]
 pub struct Refresher {
     /// One renewal per site at a time; everyone who asks meanwhile gets its outcome.
-    inflight: Mutex<HashMap<Site, Arc<OnceCell<Outcome>>>>,
-    /// When a renewal last needed the person, per site.
-    attention_at: Mutex<HashMap<Site, std::time::Instant>>,
-    plans: Mutex<HashMap<Key, Plan>>,
-    /// Sessions with a renewal or keep-alive under way.
-    busy: Mutex<HashSet<Key>>,
+    inflight: Mutex<HashMap<Site, Arc<OnceCell<Renewal>>>>,
+    plans: Mutex<HashMap<Site, Plan>>,
+    /// Sites with a loop task (renewal or keep-alive) under way.
+    busy: Mutex<HashSet<Site>>,
     wake: Notify,
 }
 
-fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-}
-
-/// When the claims of `record` are due for renewal (epoch seconds), if it has any.
-fn renewal_due(record: &UserRecord) -> Option<i64> {
-    let claims = record.claims_expire_at?;
-    if record.state == SessionState::ClaimsLapsed {
-        return Some(0);
-    }
-    let lifetime = (claims - record.signed_in_at).max(0);
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_precision_loss,
-        reason = "lifetimes are far below 2^52 seconds"
-    )]
-    let after = (lifetime as f64 * RENEW_AT) as i64;
-    Some(record.signed_in_at + after)
-}
-
-fn silently_renewable(record: &UserRecord) -> bool {
-    record.method == Some(Method::Web)
-        && matches!(
-            record.state,
-            SessionState::Active | SessionState::ClaimsLapsed
-        )
-}
-
 impl Refresher {
-    /// Renews `site`'s current session now, or joins the renewal already under way.
-    pub async fn renew<R: Runtime>(&self, app: &AppHandle<R>, site: &Site) -> Outcome {
+    fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
+        f(self
+            .plans
+            .lock()
+            .expect("plans lock")
+            .entry(site.clone())
+            .or_default())
+    }
+
+    /// Renews `site`'s current session, or joins the renewal already under way.
+    async fn renew<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        site: &Site,
+        trigger: Trigger,
+    ) -> Renewal {
         let cell = Arc::clone(
             self.inflight
                 .lock()
@@ -129,7 +80,10 @@ impl Refresher {
                 .entry(site.clone())
                 .or_default(),
         );
-        let outcome = cell.get_or_init(|| self.attempt(app, site)).await.clone();
+        let outcome = cell
+            .get_or_init(|| self.attempt(app, site, trigger))
+            .await
+            .clone();
         let mut inflight = self.inflight.lock().expect("inflight lock");
         if inflight.get(site).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
             inflight.remove(site);
@@ -137,61 +91,81 @@ impl Refresher {
         outcome
     }
 
-    /// Renews first when `site`'s current session would not last `min_ttl` seconds (or its
-    /// claims lapsed), for a caller about to hand the token out.
+    /// For a caller about to hand out `site`'s (or the default site's) session: renews first
+    /// when the policy says so, and says why not when the session cannot be served for
+    /// `min_ttl` more seconds. `Ok` means the store answers (with `min_ttl` already judged).
     pub async fn ensure_fresh<R: Runtime>(
         &self,
         app: &AppHandle<R>,
         site: Option<&Site>,
         min_ttl: Option<u64>,
-    ) {
+    ) -> Result<(), AccountsError> {
         let accounts = &app.state::<AppState>().accounts;
-        let Ok(settings) = accounts.settings_file().load_shared() else {
-            return;
+        let settings = accounts.settings_file().load_shared()?;
+        let Some(site) = settings.resolve_site(site).cloned() else {
+            return Ok(());
         };
-        let Some(site) = settings.resolve_site(site) else {
-            return;
+        let decide = |sites: Option<&SiteSettings>| {
+            self.with_plan(&site, |plan| {
+                plan.for_caller(&site, sites, min_ttl, time::now())
+            })
         };
-        // A script as the site's default user has nothing to renew.
-        let Some((_, record)) = settings
-            .sites
-            .get(site)
-            .filter(|s| s.current_script.is_none())
-            .and_then(SiteSettings::current_session)
-        else {
-            return;
+        let required = |reason| AccountsError::SignInRequired {
+            site: Some(site.clone()),
+            reason,
         };
-        let left = record.expires_at().map(|at| at - time::now());
-        let short = matches!((min_ttl, left), (Some(ttl), Some(left)) if left < i64::try_from(ttl).unwrap_or(i64::MAX));
-        if (short || record.state == SessionState::ClaimsLapsed)
-            && let Err(e) = self.renew(app, site).await
-        {
-            tracing::info!(%site, "no renewal for a caller: {e:?}");
+        let failure = match decide(settings.sites.get(&site)) {
+            Freshness::Serve => return Ok(()),
+            Freshness::Refuse { reason } => return Err(required(reason)),
+            Freshness::RenewFirst => self
+                .renew(app, &site, Trigger::Caller { min_ttl })
+                .await
+                .err(),
+        };
+        // Asked again on what the renewal (or anyone else meanwhile) left.
+        let settings = accounts.settings_file().load_shared()?;
+        match decide(settings.sites.get(&site)) {
+            Freshness::Serve => Ok(()),
+            Freshness::Refuse { reason } => Err(required(reason)),
+            Freshness::RenewFirst => {
+                Err(required(failure.unwrap_or_else(|| {
+                    format!("the session on {site} could not be renewed")
+                })))
+            }
         }
     }
 
-    async fn attempt<R: Runtime>(&self, app: &AppHandle<R>, site: &Site) -> Outcome {
+    async fn attempt<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        site: &Site,
+        trigger: Trigger,
+    ) -> Renewal {
         let state = app.state::<AppState>();
-        let accounts = &state.accounts;
-        let settings = accounts
+        let settings = state
+            .accounts
             .settings_file()
             .load_shared()
-            .map_err(|e| RenewError::NeedsPerson(e.to_string()))?;
-        let (login, record) = settings
-            .current_session(site)
-            .map(|(login, record)| (login.clone(), record.clone()))
-            .ok_or_else(|| RenewError::NeedsPerson(format!("nobody is signed in to {site}")))?;
-        let recent = self
-            .attention_at
-            .lock()
-            .expect("attention lock")
-            .get(site)
-            .is_some_and(|at| at.elapsed() < ATTENTION_RETRY);
-        let web = record.method == Some(Method::Web);
-        if recent || !web || record.state == SessionState::Expired {
-            return Err(RenewError::NeedsPerson(record.attention.clone().unwrap_or_else(
-                || format!("{login} signed in to {site} without the web sign-in; sign in again to renew"),
-            )));
+            .map_err(|e| e.to_string())?;
+        let sites = settings.sites.get(site);
+        let (login, record) = sites
+            .and_then(SiteSettings::current_session)
+            .ok_or_else(|| format!("nobody is signed in to {site}"))?;
+        let generation = Generation::of(login, record);
+        let now = time::now();
+        // Asked again inside the one renewal per site: another may just have finished.
+        let decision = self.with_plan(site, |plan| match &trigger {
+            Trigger::Schedule(planned) if *planned != generation => Freshness::Serve,
+            Trigger::Schedule(_) => match plan.may_renew(login, record, now) {
+                Ok(()) => Freshness::RenewFirst,
+                Err(reason) => Freshness::Refuse { reason },
+            },
+            Trigger::Caller { min_ttl } => plan.for_caller(site, sites, *min_ttl, now),
+        });
+        match decision {
+            Freshness::Serve => return Ok(()),
+            Freshness::Refuse { reason } => return Err(reason),
+            Freshness::RenewFirst => {}
         }
         // Offline is not the IdP's fault: do not open a window that can only time out.
         let reachable = match Api3::new(site) {
@@ -202,37 +176,95 @@ impl Refresher {
             e @ (Api3Error::Network { .. } | Api3Error::Http { .. } | Api3Error::NotFpt { .. }),
         ) = reachable
         {
-            return Err(RenewError::Unreachable(e.to_string()));
+            let reason = e.to_string();
+            let effects = self.report(
+                app,
+                site,
+                &generation,
+                Outcome::Unreachable {
+                    reason: reason.clone(),
+                },
+            );
+            tracing::warn!(
+                %site,
+                "cannot reach the site to renew ({reason}); trying again in {} s",
+                retry_in(&effects, now)
+            );
+            return Err(reason);
         }
+        self.with_plan(site, |plan| plan.renewal_started(now));
         tracing::info!(%site, login, "renewing the session silently");
-        let watchdog = settings.renew_timeout();
-        let failure = match renew_silently(app, site, watchdog).await {
-            Ok(()) => {
-                let after = accounts.record(site, &login).ok().flatten();
-                let moved = match (
-                    record.claims_expire_at,
-                    after.and_then(|r| r.claims_expire_at),
-                ) {
-                    (Some(before), Some(after)) => after > before,
-                    _ => true,
-                };
-                if moved {
-                    tracing::info!(%site, login, "session renewed");
-                    return Ok(());
-                }
-                "the identity provider did not extend the session".to_owned()
-            }
-            Err(SilentRenewalError::Watchdog(s)) => format!(
-                "the silent renewal did not finish within {s} s; the identity provider wants you to sign in again"
-            ),
-            Err(SilentRenewalError::Failed(e)) => format!("the silent renewal failed: {e:#}"),
+        let outcome = match renew_silently(app, site, &generation, settings.renew_timeout()).await {
+            Ok(Landing::Renewed { .. }) => Outcome::Renewed,
+            // A newer session is stored already; it is the one callers get.
+            Ok(Landing::Superseded) => return Ok(()),
+            Ok(Landing::NotExtended) => Outcome::NeedsPerson {
+                reason: "the identity provider did not extend the session".to_owned(),
+            },
+            Ok(Landing::SomeoneElse { login }) => Outcome::LandedAsSomeoneElse { login },
+            Err(SilentRenewalError::Watchdog(s)) => Outcome::NeedsPerson {
+                reason: format!(
+                    "the silent renewal did not finish within {s} s; the identity provider wants you to sign in again"
+                ),
+            },
+            Err(SilentRenewalError::Failed(e)) => Outcome::NeedsPerson {
+                reason: format!("the silent renewal failed: {e:#}"),
+            },
         };
-        self.attention_at
-            .lock()
-            .expect("attention lock")
-            .insert(site.clone(), std::time::Instant::now());
-        needs_person(app, site, &login, &failure);
-        Err(RenewError::NeedsPerson(failure))
+        let renewed = outcome == Outcome::Renewed;
+        let effects = self.report(app, site, &generation, outcome);
+        if renewed {
+            tracing::info!(%site, login, "session renewed");
+            return Ok(());
+        }
+        Err(effects.mark.map_or_else(
+            || format!("the session of {login} on {site} was not renewed"),
+            |mark| mark.reason,
+        ))
+    }
+
+    /// Tells the plan what a task found about `generation` and stores what the policy makes
+    /// of it.
+    fn report<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        site: &Site,
+        generation: &Generation,
+        outcome: Outcome,
+    ) -> Effects {
+        let accounts = &app.state::<AppState>().accounts;
+        let settings = match accounts.settings_file().load_shared() {
+            Ok(settings) => settings,
+            Err(e) => {
+                tracing::error!(%site, error = %e, "cannot read the session's record");
+                return Effects::default();
+            }
+        };
+        let config = Config::from(&*settings);
+        let effects = self.with_plan(site, |plan| {
+            let empty = SiteSettings::default();
+            let sites = settings.sites.get(site).unwrap_or(&empty);
+            plan.record(generation, outcome, sites, &config, time::now())
+        });
+        let login = &generation.login;
+        if let Some(mark) = &effects.mark {
+            match accounts.mark(site, login, mark.state, &mark.reason) {
+                Ok(changed) if mark.notify.wanted(changed) => notify(app, site, login),
+                Ok(_) => {}
+                Err(e) => tracing::error!(%site, error = %e, "cannot record the session's state"),
+            }
+        }
+        let expiry = match effects.session_expiry {
+            ExpiryUpdate::Keep => None,
+            ExpiryUpdate::Set(at) => Some(Some(at)),
+            ExpiryUpdate::Clear => Some(None),
+        };
+        if let Some(expiry) = expiry
+            && let Err(e) = accounts.set_session_expiry(site, login, expiry)
+        {
+            tracing::error!(%site, error = %e, "cannot record when the session idles out");
+        }
+        effects
     }
 
     /// Wakes the loop (a session changed, or a task finished).
@@ -241,39 +273,24 @@ impl Refresher {
     }
 }
 
-/// Marks the session as needing the person and, the first time, says so in a notification.
-fn needs_person<R: Runtime>(app: &AppHandle<R>, site: &Site, login: &str, why: &str) {
-    let accounts = &app.state::<AppState>().accounts;
-    let state = accounts.record(site, login).ok().flatten().map(|r| r.state);
-    // Expired or lapsed says more than "needs attention"; keep it, and say it each time (the
-    // loop retries those rarely).
-    let target = match state {
-        Some(SessionState::Active | SessionState::NeedsAttention) => SessionState::NeedsAttention,
-        Some(other) => other,
-        None => return,
-    };
-    match accounts.mark(site, login, target, why) {
-        Ok(changed) if changed || target != SessionState::NeedsAttention => {
-            notify(app, site, login);
-        }
-        Ok(_) => {}
-        Err(e) => tracing::error!(%site, error = %e, "cannot record the session's state"),
-    }
+/// Seconds until the retry the effects planned, for the log.
+fn retry_in(effects: &Effects, now: i64) -> i64 {
+    effects.retry_at.map_or(0, |at| at.saturating_sub(now))
 }
 
 /// "Session for <site> expires in N min — Renew": a notification, never a window.
 pub fn notify<R: Runtime>(app: &AppHandle<R>, site: &Site, login: &str) {
     use tauri_plugin_notification::NotificationExt as _;
-    let record = app
-        .state::<AppState>()
-        .accounts
-        .record(site, login)
-        .ok()
-        .flatten();
-    let title = match record.as_ref().and_then(UserRecord::expires_at) {
-        Some(at) if at > time::now() => format!(
+    let state = app.state::<AppState>();
+    let record = state.accounts.record(site, login).ok().flatten();
+    let expires_at = record
+        .as_ref()
+        .and_then(|r: &UserRecord| state.refresher.with_plan(site, |plan| plan.local_expiry(r)));
+    let now = time::now();
+    let title = match expires_at {
+        Some(at) if at > now => format!(
             "Session for {site} expires in {} min — Renew",
-            (at - time::now() + 59) / 60
+            at.saturating_sub(now).saturating_add(59) / 60
         ),
         _ => format!("Session for {site} has expired — Renew"),
     };
@@ -294,178 +311,141 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
             let refresher = &app.state::<AppState>().refresher;
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
-                event = events.recv() => match event {
-                    Ok(SessionEvent { event: EventKind::SignedOut, site, .. }) => {
+                // Any change may move what is due; a sign-out also clears the site's web data.
+                event = events.recv() => {
+                    if let Ok(SessionEvent { event: EventKind::SignedOut, site, .. }) = event {
                         let forget = app.clone();
                         let _ = app.run_on_main_thread(move || forget_site_data(&forget, &site));
                     }
-                    // A fresh session starts with a clean slate.
-                    Ok(SessionEvent { event: EventKind::SignedIn | EventKind::Renewed, site, .. }) => {
-                        refresher.attention_at.lock().expect("attention lock").remove(&site);
-                        refresher.plans.lock().expect("plans lock").retain(|(s, _), _| *s != site);
-                    }
-                    _ => {}
-                },
+                }
                 () = refresher.wake.notified() => {}
             }
         }
     });
 }
 
-/// Starts what is due; returns how long until the next thing is.
+/// Starts what is due; returns how long until the plans want to be asked again.
 fn round<R: Runtime>(app: &AppHandle<R>) -> Duration {
     let state = app.state::<AppState>();
-    let Ok(settings) = state.accounts.settings_file().load_shared() else {
-        return MAX_RETRY;
+    let settings = match state.accounts.settings_file().load_shared() {
+        Ok(settings) => settings,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the sessions to keep");
+            return SETTINGS_RETRY;
+        }
     };
+    let config = Config::from(&*settings);
     let now = time::now();
-    let mut next = now + 3600;
     let refresher = &state.refresher;
-    for (site, s) in &settings.sites {
-        let Some((login, record)) = s.current_session() else {
-            continue;
-        };
-        let key = (site.clone(), login.clone());
-        if refresher.busy.lock().expect("busy lock").contains(&key) {
+    refresher
+        .plans
+        .lock()
+        .expect("plans lock")
+        .retain(|site, _| settings.sites.contains_key(site));
+    let mut wake_at = now.saturating_add(IDLE_WAKE);
+    for (site, sites) in &settings.sites {
+        if refresher.busy.lock().expect("busy lock").contains(site) {
             continue;
         }
-        let mut plans = refresher.plans.lock().expect("plans lock");
-        let plan = plans.entry(key.clone()).or_default();
-        if silently_renewable(record)
-            && let Some(due) = renewal_due(record)
-        {
-            let due = due.max(plan.retry_at.unwrap_or(0));
-            if due <= now {
-                drop(plans);
-                spawn_task(app, key, Task::Renew);
-                continue;
-            }
-            next = next.min(due);
-        }
-        if settings.keep_alive_enabled() && record.state.usable() {
-            let every = keep_alive_every(settings.keep_alive_every(), record, now);
-            let due = *plan.next_keep_alive.get_or_insert(now + secs(every));
-            if due <= now {
-                drop(plans);
-                spawn_task(app, key, Task::KeepAlive);
-                continue;
-            }
-            next = next.min(due);
+        let next = refresher.with_plan(site, |plan| plan.next_action(sites, &config, now));
+        wake_at = wake_at.min(next.wake_at);
+        match next.action {
+            Action::Nothing => {}
+            Action::Renew(generation) => spawn_task(app, site, Task::Renew(generation)),
+            Action::KeepAlive(generation) => spawn_task(app, site, Task::KeepAlive(generation)),
         }
     }
-    Duration::from_secs(u64::try_from(next - now).unwrap_or(0).max(1))
+    Duration::from_secs(
+        u64::try_from(wake_at.saturating_sub(now))
+            .unwrap_or(0)
+            .max(1),
+    )
 }
 
-/// The configured interval, or sooner when the site says the session idles out sooner.
-fn keep_alive_every(configured: Duration, record: &UserRecord, now: i64) -> Duration {
-    let left = record
-        .session_expires_at
-        .map(|at| u64::try_from((at - now) / 2).unwrap_or(0).max(1));
-    left.map_or(configured, |l| configured.min(Duration::from_secs(l)))
-}
-
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum Task {
-    Renew,
-    KeepAlive,
+    Renew(Generation),
+    KeepAlive(Generation),
 }
 
-fn spawn_task<R: Runtime>(app: &AppHandle<R>, key: Key, task: Task) {
+/// Marks a site busy for as long as its task runs, however the task ends.
+struct Busy<R: Runtime> {
+    app: AppHandle<R>,
+    site: Site,
+}
+
+impl<R: Runtime> Drop for Busy<R> {
+    fn drop(&mut self) {
+        let refresher = &self.app.state::<AppState>().refresher;
+        refresher.busy.lock().expect("busy lock").remove(&self.site);
+        refresher.wake();
+    }
+}
+
+fn spawn_task<R: Runtime>(app: &AppHandle<R>, site: &Site, task: Task) {
     let refresher = &app.state::<AppState>().refresher;
     refresher
         .busy
         .lock()
         .expect("busy lock")
-        .insert(key.clone());
-    let app = app.clone();
+        .insert(site.clone());
+    let busy = Busy {
+        app: app.clone(),
+        site: site.clone(),
+    };
     tauri::async_runtime::spawn(async move {
-        match task {
-            Task::Renew => renew_task(&app, &key).await,
-            Task::KeepAlive => keep_alive_task(&app, &key).await,
-        }
+        let (app, site) = (&busy.app, &busy.site);
         let refresher = &app.state::<AppState>().refresher;
-        refresher.busy.lock().expect("busy lock").remove(&key);
-        refresher.wake();
+        match task {
+            Task::Renew(generation) => {
+                if let Err(why) = refresher
+                    .renew(app, site, Trigger::Schedule(generation))
+                    .await
+                {
+                    tracing::info!(%site, "no silent renewal: {why}");
+                }
+            }
+            Task::KeepAlive(generation) => keep_alive(app, site, &generation).await,
+        }
     });
 }
 
-async fn renew_task<R: Runtime>(app: &AppHandle<R>, key: &Key) {
-    let refresher = &app.state::<AppState>().refresher;
-    let outcome = refresher.renew(app, &key.0).await;
-    let mut plans = refresher.plans.lock().expect("plans lock");
-    let plan = plans.entry(key.clone()).or_default();
-    match outcome {
-        Ok(()) => plan.recovered(),
-        // Only lapsed or expired sessions come back here; the person has been told.
-        Err(RenewError::NeedsPerson(_)) => {
-            plan.retry_delay = None;
-            plan.retry_at = Some(time::now() + secs(LAPSED_RETRY));
-        }
-        Err(RenewError::Unreachable(why)) => {
-            let delay = plan.back_off();
-            tracing::warn!(site = %key.0, "cannot reach the site to renew ({why}); trying again in {} s", delay.as_secs());
-        }
-    }
-}
-
-async fn keep_alive_task<R: Runtime>(app: &AppHandle<R>, key: &Key) {
-    let (site, login) = key;
+async fn keep_alive<R: Runtime>(app: &AppHandle<R>, site: &Site, generation: &Generation) {
     let state = app.state::<AppState>();
-    let token = match state.accounts.user(Some(site), None) {
-        Ok(user) => match user.credentials {
-            Credentials::Session {
-                login: current,
-                session_token,
-                ..
-            } if current == *login => session_token,
-            _ => return,
-        },
-        Err(_) => return,
+    let login = &generation.login;
+    // The plan has the next keep-alive planned already: giving up here cannot spin.
+    let token = match state.accounts.token(site, login) {
+        Ok(Some(token)) => token,
+        Ok(None) => {
+            tracing::warn!(%site, login, "the keyring holds no token to keep alive");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(%site, login, error = %e, "cannot read the token to keep alive");
+            return;
+        }
     };
     let health = session::check(site, login, &token).await;
-    let now = time::now();
-    let settings_every = state
-        .accounts
-        .settings_file()
-        .load_shared()
-        .map_or(Duration::from_secs(600), |s| s.keep_alive_every());
-    let mut retry = None;
-    match &health {
-        Health::Alive { expires_at } => {
-            tracing::debug!(%site, login, "session kept alive");
-            if let Some(at) = expires_at {
-                let _ = state.accounts.set_session_expiry(site, login, *at);
-            }
-        }
-        Health::Expired { reason } => {
-            if let Ok(true) = state
-                .accounts
-                .mark(site, login, SessionState::Expired, reason)
-            {
-                notify(app, site, login);
-            }
-        }
-        Health::ClaimsLapsed { reason } => {
-            // The loop renews lapsed claims right away where it can.
-            let _ = state
-                .accounts
-                .mark(site, login, SessionState::ClaimsLapsed, reason);
-        }
-        Health::Unreachable { reason } => {
-            let mut plans = state.refresher.plans.lock().expect("plans lock");
-            let delay = plans.entry(key.clone()).or_default().back_off();
-            tracing::warn!(%site, "cannot reach the site to keep the session alive ({reason}); trying again in {} s", delay.as_secs());
-            retry = Some(now + secs(delay));
-        }
+    // A sign-in within the same second as the one checked has the same generation; what the
+    // site said about this token says nothing about another one.
+    if !matches!(health, Health::Alive { .. })
+        && state.accounts.token(site, login).ok().flatten().as_ref() != Some(&token)
+    {
+        return;
     }
-    let record = state.accounts.record(site, login).ok().flatten();
-    let mut plans = state.refresher.plans.lock().expect("plans lock");
-    let plan = plans.entry(key.clone()).or_default();
-    plan.next_keep_alive = Some(retry.unwrap_or_else(|| {
-        plan.recovered();
-        let every = record.map_or(settings_every, |r| {
-            keep_alive_every(settings_every, &r, now)
-        });
-        now + secs(every)
-    }));
+    let unreachable = match &health {
+        Health::Unreachable { reason } => Some(reason.clone()),
+        _ => None,
+    };
+    let now = time::now();
+    let effects = state
+        .refresher
+        .report(app, site, generation, Outcome::from(health));
+    if let Some(reason) = unreachable {
+        tracing::warn!(
+            %site,
+            "cannot reach the site to keep the session alive ({reason}); trying again in {} s",
+            retry_in(&effects, now)
+        );
+    }
 }

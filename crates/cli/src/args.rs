@@ -172,7 +172,7 @@ Examples:
               now and then so it does not idle out. Off: sessions may end after the site's
               inactivity timeout, and the tray says so.
   keep-alive-interval  seconds between those calls (default 600; sooner when the site says
-              the session ends sooner)
+              the session ends sooner; at least 60 unless the site's sessions are shorter)
   renew-timeout  seconds a silent SSO renewal may take before the tray asks you to renew
               (default 30)
   autostart   on or off (default): start the app in the tray when you log in

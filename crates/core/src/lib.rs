@@ -17,6 +17,7 @@ pub mod network;
 pub mod paths;
 pub mod platform;
 pub mod protocol;
+pub mod renewal;
 pub mod secret;
 pub mod session;
 pub mod settings;

@@ -8,8 +8,12 @@ use crate::site::Site;
 /// What a check of a stored session found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
-    /// The site accepted the token; `expires_at` is when it idles out, when the site says.
-    Alive { expires_at: Option<i64> },
+    /// The site accepted the token; `expires_at` is when it idles out, when the site says,
+    /// and `site_now` the site's clock (its `Date` header), both epoch seconds.
+    Alive {
+        expires_at: Option<i64>,
+        site_now: Option<i64>,
+    },
     /// The site refused the token (`error_code` 102): it is gone for good.
     Expired { reason: String },
     /// The site sent the call to the IdP (HTTP 302 to `/saml/saml_login_request`): the SAML
@@ -43,29 +47,46 @@ pub async fn check(site: &Site, login: &str, token: &Secret) -> Health {
     if let Err(e) = api.find_human_user(token, login).await {
         return Health::from_error(&e);
     }
+    let (expires_at, site_now) = idle_expiry(site, token).await;
     Health::Alive {
-        expires_at: idle_expiry(site, token).await,
+        expires_at,
+        site_now,
     }
 }
 
-/// `GET <site>/internal_api/session` (protocol reference §4.5): when the session idles out.
-/// Best effort: sites that do not answer it just leave the expiry unknown.
-async fn idle_expiry(site: &Site, token: &Secret) -> Option<i64> {
-    let client = crate::network::client().ok()?;
-    let response = client
+/// `GET <site>/internal_api/session` (protocol reference §4.5): when the session idles out,
+/// and the site's clock from the answer's `Date` header (even a refusal carries one). Best
+/// effort: sites that do not answer leave both unknown.
+async fn idle_expiry(site: &Site, token: &Secret) -> (Option<i64>, Option<i64>) {
+    let Ok(client) = crate::network::client() else {
+        return (None, None);
+    };
+    let sent = client
         .get(site.join("/internal_api/session"))
         .header(
             reqwest::header::COOKIE,
             format!("{}={}", crate::landing::SESSION_COOKIE, token.expose()),
         )
         .send()
-        .await
-        .ok()?;
+        .await;
+    let Ok(response) = sent else {
+        return (None, None);
+    };
+    let site_now = response
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .map(crate::time::epoch_seconds);
     if !response.status().is_success() {
-        return None;
+        return (None, site_now);
     }
-    let body: serde_json::Value = response.json().await.ok()?;
-    body.get("expiresAt")?.as_i64()
+    let expires_at = response
+        .json::<serde_json::Value>()
+        .await
+        .ok()
+        .and_then(|body| body.get("expiresAt")?.as_i64());
+    (expires_at, site_now)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use fpt_login_core::landing::{self, Cookie, WebSession};
 use fpt_login_core::model::SignInState;
 use fpt_login_core::network::Network;
 use fpt_login_core::paths::Paths;
+use fpt_login_core::renewal::{self, Generation, Landing};
 use fpt_login_core::settings::Settings;
 use fpt_login_core::signin::{self, SiteClient};
 use fpt_login_core::{Accounts, Secret, Site};
@@ -183,12 +184,14 @@ pub enum SilentRenewalError {
 }
 
 /// Reloads `<site>/auth/renew` in a hidden window with the site's cookie store; when it lands,
-/// the new cookies are read, checked and stored as a renewal. Gives up after `watchdog`.
+/// core's renewal policy checks the new cookies and stores them only as the renewed session
+/// of the person being renewed (`renewing`). Gives up after `watchdog`.
 pub async fn renew_silently<R: Runtime>(
     app: &AppHandle<R>,
     site: &Site,
+    renewing: &Generation,
     watchdog: std::time::Duration,
-) -> Result<(), SilentRenewalError> {
+) -> Result<Landing, SilentRenewalError> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let label = format!("renew-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -238,9 +241,10 @@ pub async fn renew_silently<R: Runtime>(
         Ok(Ok(session)) => session.map_err(SilentRenewalError::Failed)?,
     };
     let accounts = Arc::clone(&app.state::<AppState>().accounts);
-    validate_and_store(accounts, site, session, false)
+    let api = SiteClient::new(site).map_err(|e| SilentRenewalError::Failed(e.into()))?;
+    renewal::complete(accounts, &api, renewing, session)
         .await
-        .map_err(SilentRenewalError::Failed)
+        .map_err(|e| SilentRenewalError::Failed(e.into()))
 }
 
 /// Removes `site`'s web sign-in data folder (the IdP and site cookies), so the next sign-in
@@ -334,7 +338,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     tauri::async_runtime::spawn(async move {
         let accounts = Arc::clone(&app.state::<AppState>().accounts);
         let login = session.login.clone();
-        match validate_and_store(accounts, &site, session, true).await {
+        match store_web_sign_in(accounts, &site, session).await {
             Ok(()) => {
                 let state = app.state::<AppState>();
                 state.report(
@@ -380,25 +384,18 @@ fn read_session<R: Runtime>(
     Ok(landing::session_from_cookies(site, url, &cookies)?)
 }
 
-/// Checks the token with one authenticated call for the login the cookies named, then stores
-/// it as the site's current user (a sign-in makes the site the default; a renewal does not).
-pub async fn validate_and_store(
+/// Checks the token of a finished web sign-in (core's flow) and stores it as the site's
+/// current user, making the site the default.
+async fn store_web_sign_in(
     accounts: Arc<Accounts>,
     site: &Site,
     session: WebSession,
-    sign_in: bool,
 ) -> anyhow::Result<()> {
     let api = SiteClient::new(site)?;
     let new_session = signin::complete_web_sign_in(&api, session).await?;
     let site = site.clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        if sign_in {
-            accounts.sign_in(&site, &new_session)
-        } else {
-            accounts.store_renewal(&site, &new_session)
-        }
-    })
-    .await
-    .context("storing the session stopped unexpectedly")??;
+    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &new_session))
+        .await
+        .context("storing the session stopped unexpectedly")??;
     Ok(())
 }

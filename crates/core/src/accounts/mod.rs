@@ -20,6 +20,7 @@ use crate::protocol::{
     Credentials, ErrorInfo, ErrorKind, EventKind, LoggedOut, NewSession, SessionEvent, StatusInfo,
     UserInfo,
 };
+use crate::secret::Secret;
 use crate::settings::{Settings, SettingsError, SettingsFile, SiteSettings, UserRecord};
 use crate::site::{Site, SiteError};
 use crate::store::{Entry, KeyringStore, StoreError, TokenStore};
@@ -93,6 +94,12 @@ impl Accounts {
     /// files kept in step when the person turned that on.
     pub fn new(paths: &Paths) -> Self {
         Self::with_store(paths, Box::new(KeyringStore::default()))
+    }
+
+    /// Accounts whose secrets live in memory, for unit tests of what builds on them.
+    #[cfg(test)]
+    pub(crate) fn in_memory(paths: &Paths) -> Self {
+        Self::with_store(paths, Box::new(crate::store::MemoryStore::default()))
     }
 
     fn with_store(paths: &Paths, store: Box<dyn TokenStore>) -> Self {
@@ -273,17 +280,23 @@ impl Accounts {
         Ok(true)
     }
 
-    /// Records when the site says the session idles out (epoch seconds).
+    /// Records when the site says the session idles out (epoch seconds), or forgets a hint
+    /// that no longer says anything (`None`).
     pub fn set_session_expiry(
         &self,
         site: &Site,
         login: &str,
-        expires_at: i64,
+        expires_at: Option<i64>,
     ) -> Result<(), AccountsError> {
         self.settings.update(|settings| {
             records::set_session_expiry(settings, site, login, expires_at);
         })?;
         Ok(())
+    }
+
+    /// The token of `login` on `site`, whoever the site's default user is.
+    pub fn token(&self, site: &Site, login: &str) -> Result<Option<Secret>, AccountsError> {
+        Ok(self.tokens.get(&Entry::person(site, login))?)
     }
 
     /// The record of `login` on `site`, if signed in there.
@@ -416,7 +429,6 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
     use crate::store::MemoryStore;
 
     fn accounts() -> (tempfile::TempDir, Accounts) {

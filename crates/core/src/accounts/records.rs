@@ -71,14 +71,19 @@ pub fn mark(
     Some(changed)
 }
 
-/// Records when the site says the session idles out (epoch seconds).
-pub fn set_session_expiry(settings: &mut Settings, site: &Site, login: &str, expires_at: i64) {
+/// Records when the site says the session idles out (epoch seconds), or forgets the hint.
+pub fn set_session_expiry(
+    settings: &mut Settings,
+    site: &Site,
+    login: &str,
+    expires_at: Option<i64>,
+) {
     if let Some(record) = settings
         .sites
         .get_mut(site)
         .and_then(|s| s.users.get_mut(login))
     {
-        record.session_expires_at = Some(expires_at);
+        record.session_expires_at = expires_at;
     }
 }
 

@@ -9,7 +9,7 @@
 
 mod asl;
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 mod password;
 mod site_api;
 mod toolkit_import;

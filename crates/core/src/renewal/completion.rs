@@ -1,0 +1,276 @@
+//! The end of a silent renewal: the hidden page landed, and its session is checked and stored
+//! only when it is the same person's, for the session being renewed, with claims that moved.
+
+use std::sync::Arc;
+
+use super::{Generation, extends, same_person};
+use crate::accounts::{Accounts, AccountsError};
+use crate::landing::WebSession;
+use crate::signin::{self, SignInError, SiteApi};
+use crate::site::Site;
+
+/// What became of a landed renewal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Landing {
+    /// Stored as the person's renewed session.
+    Renewed { claims_expire_at: Option<i64> },
+    /// The same person, but the claims did not move; nothing stored.
+    NotExtended,
+    /// The page signed in as someone else (`login`); nothing stored, the site's current user
+    /// left as it was.
+    SomeoneElse { login: String },
+    /// The session being renewed was replaced or signed out meanwhile; nothing stored.
+    Superseded,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompletionError {
+    #[error("cannot check the renewed session of {login} on {site}: {source}")]
+    Check {
+        site: Site,
+        login: String,
+        source: SignInError,
+    },
+    #[error(
+        "the renewal's cookies on {site} name user {cookie_id}, but the site says {login} is user {site_id}"
+    )]
+    Inconsistent {
+        site: Site,
+        login: String,
+        cookie_id: u64,
+        site_id: u64,
+    },
+    #[error("cannot store the renewed session of {login} on {site}: {source}")]
+    Accounts {
+        site: Site,
+        login: String,
+        source: AccountsError,
+    },
+    #[error("storing the renewed session of {login} on {site} stopped unexpectedly")]
+    Interrupted { site: Site, login: String },
+}
+
+/// Checks what a silent renewal of `renewing` landed with and stores it as that person's
+/// renewed session, or says why it was not stored.
+pub async fn complete(
+    accounts: Arc<Accounts>,
+    api: &impl SiteApi,
+    renewing: &Generation,
+    landed: WebSession,
+) -> Result<Landing, CompletionError> {
+    let site = api.site();
+    let login = renewing.login.clone();
+    let accounts_error = |source| CompletionError::Accounts {
+        site: site.clone(),
+        login: login.clone(),
+        source,
+    };
+    let Some(before) = accounts.record(site, &login).map_err(accounts_error)? else {
+        return Ok(Landing::Superseded);
+    };
+    if Generation::of(&login, &before) != *renewing {
+        return Ok(Landing::Superseded);
+    }
+    // The cookies already say who it is: someone else's token is not even checked.
+    if !same_person(&login, before.user_id, &landed.login, landed.user_id) {
+        return Ok(Landing::SomeoneElse {
+            login: landed.login,
+        });
+    }
+    let cookie_id = landed.user_id;
+    let mut session = signin::complete_web_sign_in(api, landed)
+        .await
+        .map_err(|source| CompletionError::Check {
+            site: site.clone(),
+            login: login.clone(),
+            source,
+        })?;
+    if !same_person(&login, before.user_id, &session.login, session.user_id) {
+        return Ok(Landing::SomeoneElse {
+            login: session.login,
+        });
+    }
+    if let (Some(cookie_id), Some(site_id)) = (cookie_id, session.user_id)
+        && cookie_id != site_id
+    {
+        return Err(CompletionError::Inconsistent {
+            site: site.clone(),
+            login: login.clone(),
+            cookie_id,
+            site_id,
+        });
+    }
+    if !extends(before.claims_expire_at, session.claims_expire_at) {
+        return Ok(Landing::NotExtended);
+    }
+    let claims_expire_at = session.claims_expire_at;
+    // The record keeps its key even when the site spells the login differently.
+    session.login.clone_from(&login);
+    let store_site = site.clone();
+    tokio::task::spawn_blocking(move || accounts.store_renewal(&store_site, &session))
+        .await
+        .map_err(|_| CompletionError::Interrupted {
+            site: site.clone(),
+            login: login.clone(),
+        })?
+        .map_err(accounts_error)?;
+    Ok(Landing::Renewed { claims_expire_at })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Method;
+    use crate::paths::Paths;
+    use crate::secret::Secret;
+    use crate::settings::{SiteSettings, UserRecord};
+    use crate::signin::fake::FakeSite;
+
+    fn fake() -> FakeSite {
+        FakeSite::sso()
+    }
+
+    /// Accounts (secrets in memory) with `jane`, user 42, signed in to the fake site.
+    fn accounts(home: &std::path::Path) -> Arc<Accounts> {
+        let accounts = Accounts::in_memory(&Paths::under(home.to_owned()));
+        accounts
+            .settings_file()
+            .update(|settings| {
+                let s = settings
+                    .sites
+                    .entry(fake().site().clone())
+                    .or_insert_with(SiteSettings::default);
+                s.current_user = Some("jane".into());
+                s.users.insert(
+                    "jane".into(),
+                    UserRecord {
+                        user_id: Some(42),
+                        method: Some(Method::Web),
+                        signed_in_at: 1000,
+                        claims_expire_at: Some(2000),
+                        ..UserRecord::default()
+                    },
+                );
+            })
+            .unwrap();
+        Arc::new(accounts)
+    }
+
+    fn landed(login: &str, user_id: u64, token: &str, claims: i64) -> WebSession {
+        WebSession {
+            login: login.into(),
+            token: Secret::new(token),
+            user_id: Some(user_id),
+            claims_expire_at: Some(claims),
+            session_expires_at: None,
+        }
+    }
+
+    fn jane(signed_in_at: i64) -> Generation {
+        Generation {
+            login: "jane".into(),
+            signed_in_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_person_with_claims_that_moved_is_stored() {
+        let home = tempfile::tempdir().unwrap();
+        let accounts = accounts(home.path());
+        let landing = complete(
+            Arc::clone(&accounts),
+            &fake(),
+            &jane(1000),
+            landed("Jane", 42, FakeSite::TOKEN, 5000),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            landing,
+            Landing::Renewed {
+                claims_expire_at: Some(5000)
+            }
+        );
+        let record = accounts.record(fake().site(), "jane").unwrap().unwrap();
+        assert_eq!(record.claims_expire_at, Some(5000));
+    }
+
+    #[tokio::test]
+    async fn landing_as_someone_else_stores_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let accounts = accounts(home.path());
+        let before = accounts.settings_file().load().unwrap();
+        for session in [
+            landed("intruder", 8, FakeSite::TOKEN, 5000),
+            landed("jane", 8, FakeSite::TOKEN, 5000),
+        ] {
+            let landing = complete(Arc::clone(&accounts), &fake(), &jane(1000), session)
+                .await
+                .unwrap();
+            assert!(
+                matches!(&landing, Landing::SomeoneElse { .. }),
+                "{landing:?}"
+            );
+        }
+        let after = accounts.settings_file().load().unwrap();
+        assert_eq!(
+            after, before,
+            "the site's current user and record untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn claims_that_did_not_move_are_not_a_renewal() {
+        let home = tempfile::tempdir().unwrap();
+        let accounts = accounts(home.path());
+        let landing = complete(
+            Arc::clone(&accounts),
+            &fake(),
+            &jane(1000),
+            landed("jane", 42, FakeSite::TOKEN, 2000),
+        )
+        .await
+        .unwrap();
+        assert_eq!(landing, Landing::NotExtended);
+    }
+
+    #[tokio::test]
+    async fn a_token_the_site_refuses_is_an_error_and_nothing_is_stored() {
+        let home = tempfile::tempdir().unwrap();
+        let accounts = accounts(home.path());
+        let before = accounts.settings_file().load().unwrap();
+        let e = complete(
+            Arc::clone(&accounts),
+            &fake(),
+            &jane(1000),
+            landed("jane", 42, "forged", 5000),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, CompletionError::Check { .. }), "{e}");
+        assert_eq!(accounts.settings_file().load().unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn a_renewal_for_a_session_replaced_meanwhile_stores_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let accounts = accounts(home.path());
+        let landing = complete(
+            Arc::clone(&accounts),
+            &fake(),
+            &jane(999),
+            landed("jane", 42, FakeSite::TOKEN, 5000),
+        )
+        .await
+        .unwrap();
+        assert_eq!(landing, Landing::Superseded);
+        let gone = Generation {
+            login: "joe".into(),
+            signed_in_at: 1000,
+        };
+        let landing = complete(accounts, &fake(), &gone, landed("joe", 9, "t", 5000))
+            .await
+            .unwrap();
+        assert_eq!(landing, Landing::Superseded);
+    }
+}
