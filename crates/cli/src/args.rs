@@ -131,6 +131,7 @@ Example:
   SHOTGUN_DESKTOP_CURRENT_USER=\"$(fpt-login serialize)\" tank ..."
     )]
     Serialize {
+        /// The site (default: the default site).
         #[arg(long, value_name = "URL", value_parser = SiteParser)]
         site: Option<Site>,
     },
@@ -140,15 +141,23 @@ Example:
   FPT_LOGIN, FPT_SESSION_TOKEN   for a person's session
   FPT_API_SCRIPT, FPT_API_KEY    for an API script user
   SHOTGUN_DESKTOP_CURRENT_USER   the tk-core serialized user (see `fpt-login serialize`)
+Inherited FPT_* variables (other than FPT Login's own FPT_LOGIN_* settings) and
+SHOTGUN_DESKTOP_CURRENT_USER are removed first, so an outer user never sits beside this one.
 fpt-login replaces itself with the program, so signals reach it directly and its exit code
 is the exit code.
 
 Examples:
   fpt-login exec -- maya
+  fpt-login exec --min-ttl 3600 -- python long_publish.py
   fpt-login exec --site https://mystudio.shotgrid.autodesk.com -- python submit.py --frames 1-100")]
     Exec {
+        /// The site (default: the default site).
         #[arg(long, value_name = "URL", value_parser = SiteParser)]
         site: Option<Site>,
+        /// Make sure the session lasts this many more seconds before the program starts: the
+        /// running app renews it first when it would not; exit 4 when it cannot.
+        #[arg(long, value_name = "SECS")]
+        min_ttl: Option<u64>,
         /// The program and its arguments.
         #[arg(
             required = true,

@@ -2,6 +2,7 @@
 //! and a program started with the user in its environment.
 
 use fpt_login_core::Site;
+use fpt_login_core::handoff;
 use fpt_login_core::platform::process;
 use fpt_login_core::protocol::{Credentials, Request, UserInfo};
 use fpt_login_core::toolkit;
@@ -41,44 +42,22 @@ pub fn serialize(site: Option<Site>, verbose: bool) -> Result<(), Failure> {
     print(&toolkit::serialize_user(&user(site, None, verbose)?))
 }
 
-/// The variables a child program gets.
-fn environment(user: &UserInfo) -> Vec<(&'static str, String)> {
-    let mut vars = vec![
-        ("FPT_SITE", user.site.to_string()),
-        (
-            "SHOTGUN_DESKTOP_CURRENT_USER",
-            toolkit::serialize_user(user),
-        ),
-    ];
-    match &user.credentials {
-        Credentials::Session {
-            login,
-            session_token,
-            ..
-        } => {
-            vars.push(("FPT_LOGIN", login.clone()));
-            vars.push(("FPT_SESSION_TOKEN", session_token.expose().to_owned()));
-        }
-        Credentials::Script {
-            api_script,
-            api_key,
-        } => {
-            vars.push(("FPT_API_SCRIPT", api_script.clone()));
-            vars.push(("FPT_API_KEY", api_key.expose().to_owned()));
+/// Replaces this process with `command`, the user in its environment. Only returns on error.
+pub fn exec(
+    site: Option<Site>,
+    min_ttl: Option<u64>,
+    command: &[String],
+    verbose: bool,
+) -> Result<(), Failure> {
+    let user = user(site, min_ttl, verbose)?;
+    let (program, args) = command.split_first().expect("clap requires a command");
+    let mut child = std::process::Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if handoff::is_inherited_user_variable(&name) {
+            child.env_remove(name);
         }
     }
-    vars
-}
-
-/// Replaces this process with `command`, the user in its environment. Only returns on error.
-pub fn exec(site: Option<Site>, command: &[String], verbose: bool) -> Result<(), Failure> {
-    let user = user(site, None, verbose)?;
-    let (program, args) = command.split_first().expect("clap requires a command");
-    let error = process::exec(
-        std::process::Command::new(program)
-            .args(args)
-            .envs(environment(&user)),
-    );
+    let error = process::exec(child.args(args).envs(handoff::environment(&user)));
     let code = if error.kind() == std::io::ErrorKind::NotFound {
         127
     } else {

@@ -56,7 +56,11 @@ fn run(command: Command, verbose: bool) -> Result<(), Failure> {
             min_ttl,
         } => handoff::token(site, json, min_ttl, verbose),
         Command::Serialize { site } => handoff::serialize(site, verbose),
-        Command::Exec { site, command } => handoff::exec(site, &command, verbose),
+        Command::Exec {
+            site,
+            min_ttl,
+            command,
+        } => handoff::exec(site, min_ttl, &command, verbose),
         Command::Whoami { site, json } => sessions::whoami(site, json, verbose),
         Command::Sites { json } => sessions::sites(json, verbose),
         Command::Doctor { site, json } => doctor::doctor(site, json),

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod api3;
 pub mod asl;
 pub mod events;
+pub mod handoff;
 pub mod landing;
 pub mod local_api;
 pub mod method;

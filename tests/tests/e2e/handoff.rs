@@ -81,6 +81,45 @@ async fn exec_puts_the_user_in_the_environment_and_passes_the_exit_code() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn exec_drops_an_outer_users_variables_before_handing_over_its_own() {
+    let site = PasswordSite::new().start().await;
+    let profile = Profile::new();
+    sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
+    let token = profile.session_token(&[]).await;
+    // As when a farm job running as a script starts a person's tool, or one exec nests in
+    // another.
+    let out = profile
+        .command(bin("fpt-login"))
+        .args(["exec", "--min-ttl", "60", "--", "env"])
+        .env("FPT_API_SCRIPT", "outer-script")
+        .env("FPT_API_KEY", "outer-key")
+        .env("FPT_SOMETHING_ELSE", "outer")
+        .env("SHOTGUN_DESKTOP_CURRENT_USER", "outer-user")
+        .output()
+        .await
+        .expect("fpt-login runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = String::from_utf8_lossy(&out.stdout);
+    for outer in [
+        "outer-script",
+        "outer-key",
+        "FPT_SOMETHING_ELSE",
+        "outer-user",
+    ] {
+        assert!(!env.contains(outer), "{outer} reached the program:\n{env}");
+    }
+    assert!(env.contains(&format!("FPT_SESSION_TOKEN={token}")), "{env}");
+    assert!(
+        env.lines().any(|l| l.starts_with("FPT_LOGIN_HOME=")),
+        "FPT Login's own settings stay, so the program can call fpt-login again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn signals_sent_to_exec_reach_the_program() {
     let site = PasswordSite::new().start().await;
     let profile = Profile::new();
