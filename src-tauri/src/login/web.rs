@@ -16,9 +16,9 @@ use fpt_login_core::network::Network;
 use fpt_login_core::paths::Paths;
 use fpt_login_core::renewal::{self, Generation, Landing};
 use fpt_login_core::settings::Settings;
-use fpt_login_core::signin::{self, SiteClient};
+use fpt_login_core::signin::{self, Navigation, NavigationGuard, SiteClient};
 use fpt_login_core::{Accounts, Secret, Site};
-use tauri::webview::{NewWindowResponse, PageLoadEvent};
+use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
 use tauri::{
     AppHandle, Manager as _, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder, WindowEvent,
 };
@@ -29,8 +29,6 @@ use crate::AppState;
 
 /// Label of the remote sign-in window. No capability names it.
 pub const WEB_SIGN_IN_WINDOW: &str = "web-sign-in";
-/// Coming back to `/auth/renew` this often without landing means the IdP is looping.
-const MAX_RENEW_VISITS: u32 = 5;
 
 /// One web sign-in, from opening the window to its outcome.
 #[derive(Debug)]
@@ -39,7 +37,7 @@ pub struct Attempt {
     /// Set once the outcome is decided (landed or failed); closing the window after that is
     /// not a cancellation.
     finished: AtomicBool,
-    renew_visits: AtomicU32,
+    navigations: NavigationGuard,
 }
 
 impl Attempt {
@@ -80,7 +78,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let attempt = Arc::new(Attempt {
         site: site.clone(),
         finished: AtomicBool::new(false),
-        renew_visits: AtomicU32::new(0),
+        navigations: NavigationGuard::new(site),
     });
     *state.web_attempt.lock().expect("attempt lock") = Some(Arc::clone(&attempt));
     let url = renew_url(site, &state.product, &super::IdentityHints::from_env());
@@ -101,6 +99,10 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         .inner_size(820.0, 680.0)
         .on_navigation(move |url| navigation_allowed(&nav_app, &on_nav, url))
         .on_page_load(move |window, payload| {
+            if payload.event() == PageLoadEvent::Started {
+                // The person sees which host they are typing into.
+                let _ = window.set_title(&on_load.navigations.title(payload.url()));
+            }
             if payload.event() == PageLoadEvent::Finished
                 && landing::is_landing(&on_load.site, payload.url())
             {
@@ -153,8 +155,17 @@ fn site_webview<'a, R: Runtime>(
         .data_directory(state.paths.webview_dir(site))
         // Help and download links open new windows; the sign-in window stays the only one.
         .on_new_window(|url, _| {
-            tracing::info!(%url, "refused a new window from a sign-in page");
+            let origin = signin::origin(&url);
+            tracing::info!(%origin, "refused a new window from a sign-in page");
             NewWindowResponse::Deny
+        })
+        // Nothing a sign-in page offers belongs on this machine's disk.
+        .on_download(|_, event| {
+            if let DownloadEvent::Requested { url, .. } = event {
+                let origin = signin::origin(&url);
+                tracing::warn!(%origin, "refused a download from a sign-in page");
+            }
+            false
         });
     // The configured proxy (WebKitGTK takes no proxy credentials; the system's own proxy
     // settings apply otherwise).
@@ -204,12 +215,19 @@ pub async fn renew_silently<R: Runtime>(
     );
     app.run_on_main_thread(move || {
         let load_site = open_site.clone();
+        let guard = NavigationGuard::new(&open_site);
         let built = site_webview(&opener, &open_label, &open_site, url)
             .title("FPT Login renewal")
             .visible(false)
             .focused(false)
             .skip_taskbar(true)
-            .on_navigation(|url| matches!(url.scheme(), "https" | "http"))
+            .on_navigation(move |url| match guard.check(url) {
+                Navigation::Allow => true,
+                Navigation::Refuse(why) | Navigation::Looping(why) => {
+                    tracing::warn!("the hidden renewal did not follow {why}");
+                    false
+                }
+            })
             .on_page_load(move |window, payload| {
                 if payload.event() == PageLoadEvent::Finished
                     && landing::is_landing(&load_site, payload.url())
@@ -287,28 +305,21 @@ pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     }
 }
 
-/// Allows a navigation unless it leaves the web (no `file:`, `javascript:` …) or the IdP
-/// keeps sending the user back to `/auth/renew`.
+/// Follows a navigation only when core's guard allows it; a loop ends the sign-in.
 fn navigation_allowed<R: Runtime>(app: &AppHandle<R>, attempt: &Arc<Attempt>, url: &Url) -> bool {
-    if !matches!(url.scheme(), "https" | "http") {
-        tracing::warn!(
-            scheme = url.scheme(),
-            "blocked a non-web navigation in the sign-in window"
-        );
-        return false;
-    }
-    if attempt.site.is_same_origin(url) && url.path() == landing::RENEW_PATH {
-        let visits = attempt.renew_visits.fetch_add(1, Ordering::SeqCst) + 1;
-        if visits > MAX_RENEW_VISITS && attempt.finish() {
-            let message = format!(
-                "the sign-in keeps coming back to {} without finishing; check with your studio's IT that your account may use this site",
-                url.origin().ascii_serialization() + url.path()
-            );
-            fail_and_close(app, &attempt.site, &message);
-            return false;
+    match attempt.navigations.check(url) {
+        Navigation::Allow => true,
+        Navigation::Refuse(why) => {
+            tracing::warn!("the sign-in window did not follow {why}");
+            false
+        }
+        Navigation::Looping(message) => {
+            if attempt.finish() {
+                fail_and_close(app, &attempt.site, &message);
+            }
+            false
         }
     }
-    true
 }
 
 fn fail_and_close<R: Runtime>(app: &AppHandle<R>, site: &Site, message: &str) {

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, keyring_lookup, open_idp_form, run_python, submit_idp_form, wait_for,
+    Profile, WebDriver, bin, keyring_lookup, open_idp_form, run_python, submit_idp_form,
+    visible_windows, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use serde_json::Value;
@@ -69,6 +70,17 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
     let driver = WebDriver::start(&profile).await;
     let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
     assert_ne!(site.idp_url(), site.url(), "the IdP is another origin");
+    // The window says which host the person is typing their password into.
+    let idp_host = url::Url::parse(site.idp_url())
+        .expect("the IdP's URL")
+        .host_str()
+        .expect("a host")
+        .to_owned();
+    let wanted = format!("Sign in to {} — {idp_host}", site.url());
+    wait_for("the window title to name the IdP's host", WAIT, || async {
+        visible_windows().await.contains(&wanted).then_some(())
+    })
+    .await;
     submit_idp_form(&browser, "artist", "sesame").await;
 
     // Another program asks for the user.

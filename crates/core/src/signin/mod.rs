@@ -19,7 +19,10 @@ pub use asl::{ApprovalPage, AslOptions, app_session_launcher};
 pub use password::{PasswordOutcome, with_password};
 pub use site_api::{SiteApi, SiteClient};
 pub use toolkit_import::{ImportReport, ImportResult, import_toolkit_sessions};
-pub use web::{IdentityHints, complete_web_sign_in, renew_url};
+pub use web::{
+    IdentityHints, MAX_RENEW_VISITS, Navigation, NavigationGuard, complete_web_sign_in, origin,
+    renew_url,
+};
 
 use crate::api3::{Api3Error, SiteInfo};
 use crate::asl::AslError;

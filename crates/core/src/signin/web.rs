@@ -1,6 +1,8 @@
 //! The end of a web sign-in: the session the landing page's cookies hold, checked with the
 //! site before anything is stored.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use url::Url;
 
 use super::{Expiry, SignInError, SiteApi, validate};
@@ -69,6 +71,79 @@ pub fn renew_url(site: &Site, product: &str, hints: &IdentityHints) -> Url {
     url
 }
 
+/// Coming back to `/auth/renew` this often without landing means the IdP is looping.
+pub const MAX_RENEW_VISITS: u32 = 5;
+
+/// What a sign-in webview does with a navigation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Navigation {
+    Allow,
+    /// Not followed; the reason is for the log (it names no more than an origin).
+    Refuse(String),
+    /// The sign-in keeps coming back to `/auth/renew`: stop it and tell the person this.
+    Looping(String),
+}
+
+/// Watches the navigations of one web sign-in (or silent renewal) of `site`.
+#[derive(Debug)]
+pub struct NavigationGuard {
+    site: Site,
+    renew_visits: AtomicU32,
+}
+
+impl NavigationGuard {
+    pub fn new(site: &Site) -> Self {
+        Self {
+            site: site.clone(),
+            renew_visits: AtomicU32::new(0),
+        }
+    }
+
+    /// Only the web, and on an https site only https: a plain-http page in the middle of the
+    /// sign-in could be read or changed by anyone on the network.
+    pub fn check(&self, url: &Url) -> Navigation {
+        match url.scheme() {
+            "https" => {}
+            "http" if self.site.is_http() => {}
+            "http" => {
+                return Navigation::Refuse(format!(
+                    "plain http ({}) during the https sign-in to {}",
+                    origin(url),
+                    self.site
+                ));
+            }
+            scheme => return Navigation::Refuse(format!("a non-web page ({scheme}:)")),
+        }
+        if self.site.is_same_origin(url) && url.path() == landing::RENEW_PATH {
+            let visits = self
+                .renew_visits
+                .fetch_add(1, Ordering::SeqCst)
+                .saturating_add(1);
+            if visits > MAX_RENEW_VISITS {
+                return Navigation::Looping(format!(
+                    "the sign-in keeps coming back to {}{} without finishing; check with your studio's IT that your account may use this site",
+                    origin(url),
+                    url.path()
+                ));
+            }
+        }
+        Navigation::Allow
+    }
+
+    /// The window title while `url` is shown: the host the person is typing into.
+    pub fn title(&self, url: &Url) -> String {
+        match url.host_str() {
+            Some(host) => format!("Sign in to {} — {host}", self.site),
+            None => format!("Sign in to {}", self.site),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of `url`, for logs: paths and queries can hold tokens.
+pub fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
 #[cfg(test)]
 mod renew_url_tests {
     use super::*;
@@ -109,6 +184,74 @@ mod tests {
     use super::super::fake::FakeSite;
     use super::*;
     use crate::secret::Secret;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn an_https_sign_in_follows_only_https_pages() {
+        let guard = NavigationGuard::new(&Site::parse("https://studio.example.com").unwrap());
+        assert_eq!(
+            guard.check(&url("https://idp.example.com/login")),
+            Navigation::Allow
+        );
+        for refused in [
+            "http://idp.example.com/login?SAMLRequest=secret",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "smb://share/x",
+        ] {
+            let Navigation::Refuse(why) = guard.check(&url(refused)) else {
+                panic!("{refused} was followed");
+            };
+            assert!(!why.contains("secret") && !why.contains("/login"), "{why}");
+        }
+        let local = NavigationGuard::new(&Site::parse("http://127.0.0.1:8090").unwrap());
+        assert_eq!(
+            local.check(&url("http://127.0.0.2:8091/idp")),
+            Navigation::Allow
+        );
+    }
+
+    #[test]
+    fn coming_back_to_renew_again_and_again_is_a_loop() {
+        let site = Site::parse("https://studio.example.com").unwrap();
+        let guard = NavigationGuard::new(&site);
+        let renew = url("https://studio.example.com/auth/renew?product=toolkit");
+        for _ in 0..MAX_RENEW_VISITS {
+            assert_eq!(guard.check(&renew), Navigation::Allow);
+            assert_eq!(
+                guard.check(&url("https://idp.example.com/")),
+                Navigation::Allow
+            );
+        }
+        let Navigation::Looping(message) = guard.check(&renew) else {
+            panic!("no loop found");
+        };
+        assert!(
+            message.contains("https://studio.example.com/auth/renew"),
+            "{message}"
+        );
+        assert!(!message.contains("product"), "{message}");
+        // A look-alike renew path elsewhere does not count.
+        let other = NavigationGuard::new(&site);
+        for _ in 0..10 {
+            assert_eq!(
+                other.check(&url("https://evil.example.com/auth/renew")),
+                Navigation::Allow
+            );
+        }
+    }
+
+    #[test]
+    fn the_title_names_the_host_on_show() {
+        let guard = NavigationGuard::new(&Site::parse("https://studio.example.com").unwrap());
+        assert_eq!(
+            guard.title(&url("https://login.idp.example.net/x?y")),
+            "Sign in to https://studio.example.com — login.idp.example.net"
+        );
+    }
 
     fn landed(login: &str, token: &str) -> WebSession {
         WebSession {
