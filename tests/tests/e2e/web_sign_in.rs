@@ -45,6 +45,20 @@ async fn quit_app(profile: &Profile) {
     .await;
 }
 
+/// The sign-in window says which host the person is typing their password into.
+async fn window_title_names_the_idp_host(site: &MockSite) {
+    let idp_host = url::Url::parse(site.idp_url())
+        .expect("the IdP's URL")
+        .host_str()
+        .expect("a host")
+        .to_owned();
+    let wanted = format!("Sign in to {} — {idp_host}", site.url());
+    wait_for("the window title to name the IdP's host", WAIT, || async {
+        visible_windows().await.contains(&wanted).then_some(())
+    })
+    .await;
+}
+
 /// The most verbose logs of the app (`app_log`) and of the CLI never contain `token`.
 async fn assert_token_not_logged(profile: &Profile, app_log: &str, token: &str) {
     let verbose = profile
@@ -70,17 +84,7 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
     let driver = WebDriver::start(&profile).await;
     let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
     assert_ne!(site.idp_url(), site.url(), "the IdP is another origin");
-    // The window says which host the person is typing their password into.
-    let idp_host = url::Url::parse(site.idp_url())
-        .expect("the IdP's URL")
-        .host_str()
-        .expect("a host")
-        .to_owned();
-    let wanted = format!("Sign in to {} — {idp_host}", site.url());
-    wait_for("the window title to name the IdP's host", WAIT, || async {
-        visible_windows().await.contains(&wanted).then_some(())
-    })
-    .await;
+    window_title_names_the_idp_host(&site).await;
     submit_idp_form(&browser, "artist", "sesame").await;
 
     // Another program asks for the user.
