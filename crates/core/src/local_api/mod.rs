@@ -10,4 +10,7 @@ mod server;
 
 pub use crate::platform::transport::{BindError, Listener, bind};
 pub use client::{Client, ClientError};
-pub use server::{AccountsHandler, Handler, answer, serve};
+pub use server::{
+    AccountsHandler, Handler, IDLE_TIMEOUT, Limits, MAX_CONNECTIONS, WRITE_TIMEOUT, answer, serve,
+    serve_with,
+};

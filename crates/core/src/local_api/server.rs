@@ -6,13 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::sync::broadcast;
+use tokio::sync::{Semaphore, broadcast};
 
 use crate::accounts::Accounts;
 use crate::platform::transport::{Connection, Listener, WriteHalf};
+use crate::protocol::NewSession;
 use crate::protocol::{
     ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response, SessionEvent,
 };
+use crate::signin::{self, Expiry, SiteClient};
+use crate::site::Site;
 
 /// Answers requests. The desktop app wraps [`AccountsHandler`] to add what needs a window.
 pub trait Handler: Send + Sync + 'static {
@@ -22,9 +25,53 @@ pub trait Handler: Send + Sync + 'static {
     fn subscribe(&self) -> broadcast::Receiver<SessionEvent>;
 }
 
+/// Connections served at once; more wait in the kernel's backlog until one ends. Well above
+/// what a workstation's tools open, far below what exhausts the app's file descriptors.
+pub const MAX_CONNECTIONS: usize = 256;
+/// A connection that sends nothing for this long is closed (clients reconnect on their next
+/// request), so idle connections cannot pile up.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// A subscriber that does not take an event within this long is dropped: it would otherwise
+/// hold its events in the app's memory.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Limits that a test can shorten.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub idle_timeout: Duration,
+    pub write_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: MAX_CONNECTIONS,
+            idle_timeout: IDLE_TIMEOUT,
+            write_timeout: WRITE_TIMEOUT,
+        }
+    }
+}
+
 /// Accepts connections until the listener fails; each connection is served on its own task.
-pub async fn serve<H: Handler>(mut listener: Listener, handler: Arc<H>, server_name: String) {
+pub async fn serve<H: Handler>(listener: Listener, handler: Arc<H>, server_name: String) {
+    serve_with(listener, handler, server_name, Limits::default()).await;
+}
+
+/// [`serve`] with other limits.
+pub async fn serve_with<H: Handler>(
+    mut listener: Listener,
+    handler: Arc<H>,
+    server_name: String,
+    limits: Limits,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
+        // Wait for a free slot before accepting: excess clients queue in the backlog instead
+        // of each costing a task and buffers.
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
         let stream = match listener.accept().await {
             Ok(stream) => stream,
             Err(e) => {
@@ -37,9 +84,10 @@ pub async fn serve<H: Handler>(mut listener: Listener, handler: Arc<H>, server_n
         let handler = Arc::clone(&handler);
         let server_name = server_name.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, handler, &server_name).await {
+            if let Err(e) = connection(stream, handler, &server_name, limits).await {
                 tracing::debug!(error = %e, "local connection ended with an error");
             }
+            drop(slot);
         });
     }
 }
@@ -48,6 +96,7 @@ async fn connection<H: Handler>(
     stream: Connection,
     handler: Arc<H>,
     server_name: &str,
+    limits: Limits,
 ) -> io::Result<()> {
     let peer = stream.peer()?;
     let (read_half, mut write_half) = stream.into_split();
@@ -64,11 +113,13 @@ async fn connection<H: Handler>(
     let mut line = String::new();
     loop {
         line.clear();
-        let read = (&mut reader)
-            .take(MAX_LINE as u64 + 1)
-            .read_line(&mut line)
-            .await?;
-        if read == 0 {
+        let mut limited = (&mut reader).take(MAX_LINE as u64 + 1);
+        let read = limited.read_line(&mut line);
+        let Ok(read) = tokio::time::timeout(limits.idle_timeout, read).await else {
+            tracing::debug!("closed an idle local connection");
+            return Ok(());
+        };
+        if read? == 0 {
             return Ok(());
         }
         if line.len() > MAX_LINE {
@@ -104,7 +155,7 @@ async fn connection<H: Handler>(
             Ok(Request::Subscribe) => {
                 let events = handler.subscribe();
                 write(&mut write_half, &Response::Subscribed).await?;
-                return stream_events(reader, write_half, events).await;
+                return stream_events(reader, write_half, events, limits.write_timeout).await;
             }
             Ok(request) => handler.handle(request).await,
         };
@@ -112,30 +163,45 @@ async fn connection<H: Handler>(
     }
 }
 
-/// Sends every event as its own line until the client hangs up.
+/// Sends every event as its own line until the client hangs up, or drops a client that
+/// stops taking them.
 async fn stream_events<R: tokio::io::AsyncRead + Unpin>(
     mut reader: BufReader<R>,
     mut writer: WriteHalf,
     mut events: broadcast::Receiver<SessionEvent>,
+    write_timeout: Duration,
 ) -> io::Result<()> {
     let mut ignored = Vec::new();
     loop {
+        let mut limited = (&mut reader).take(MAX_LINE as u64 + 1);
         tokio::select! {
             event = events.recv() => match event {
-                Ok(event) => write(&mut writer, &Response::SessionChanged(event)).await?,
+                Ok(event) => {
+                    let event = Response::SessionChanged(event);
+                    let sent = write(&mut writer, &event);
+                    if tokio::time::timeout(write_timeout, sent).await.is_err() {
+                        tracing::warn!(
+                            "dropped a subscriber that took no event for {} s",
+                            write_timeout.as_secs()
+                        );
+                        return Ok(());
+                    }
+                }
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "a subscriber fell behind; some events were dropped");
+                    // A client that missed events has a wrong picture; it reconnects and
+                    // starts from the status.
+                    tracing::warn!(missed, "dropped a subscriber that fell behind");
+                    return Ok(());
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
-            // Anything the client sends now is ignored; end of input means it left.
-            read = reader.read_until(b'\n', &mut ignored) => {
+            // Anything the client sends now is ignored, a line at a time and never more than
+            // a request's worth; end of input means it left.
+            read = limited.read_until(b'\n', &mut ignored) => {
                 if read? == 0 || ignored.len() > MAX_LINE {
                     return Ok(());
                 }
-                if ignored.ends_with(b"\n") {
-                    ignored.clear();
-                }
+                ignored.clear();
             }
         }
     }
@@ -168,6 +234,15 @@ impl Handler for AccountsHandler {
     }
 
     async fn handle(&self, request: Request) -> Response {
+        // A session another process hands over is only as good as the site says: check it
+        // (and who it belongs to) before it is stored and served to everyone.
+        let request = match request {
+            Request::StoreSession { site, session } => match checked(&site, session).await {
+                Ok(session) => Request::StoreSession { site, session },
+                Err(e) => return Response::Error(ErrorInfo::new(ErrorKind::SignInFailed, e)),
+            },
+            other => other,
+        };
         let accounts = Arc::clone(&self.accounts);
         // Keyring calls block on D-Bus; keep them off the async workers.
         tokio::task::spawn_blocking(move || answer(&accounts, request))
@@ -179,6 +254,18 @@ impl Handler for AccountsHandler {
                 ))
             })
     }
+}
+
+/// `session` as its site confirms it: the login and id the site returns for its token.
+async fn checked(site: &Site, session: NewSession) -> Result<NewSession, String> {
+    let api = SiteClient::new(site).map_err(|e| e.to_string())?;
+    let expiry = Expiry {
+        claims_expire_at: session.claims_expire_at,
+        session_expires_at: session.session_expires_at,
+    };
+    signin::validate(&api, &session.login, session.token, session.method, expiry)
+        .await
+        .map_err(|e| format!("the session was not stored: {e}"))
 }
 
 /// The answer to `request` from `accounts` alone.
@@ -221,4 +308,193 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
         }
     };
     result.unwrap_or_else(|e| Response::Error(e.to_error_info()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::UnixStream;
+
+    use super::*;
+    use crate::platform::transport::bind;
+
+    /// Answers `status` with an empty status and streams whatever is sent on `events`.
+    struct Stub {
+        events: broadcast::Sender<SessionEvent>,
+        handled: AtomicUsize,
+    }
+
+    impl Handler for Stub {
+        fn subscribe(&self) -> broadcast::Receiver<SessionEvent> {
+            self.events.subscribe()
+        }
+
+        async fn handle(&self, _request: Request) -> Response {
+            self.handled.fetch_add(1, Ordering::SeqCst);
+            Response::Status(crate::protocol::StatusInfo::default())
+        }
+    }
+
+    struct Served {
+        _dir: tempfile::TempDir,
+        socket: std::path::PathBuf,
+        stub: Arc<Stub>,
+    }
+
+    /// Must run inside a tokio runtime: the server is spawned on it.
+    fn served(limits: Limits) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("run").join("app.sock");
+        let listener = bind(&socket).unwrap();
+        let stub = Arc::new(Stub {
+            events: broadcast::channel(16).0,
+            handled: AtomicUsize::new(0),
+        });
+        tokio::spawn(serve_with(
+            listener,
+            Arc::clone(&stub),
+            "test".into(),
+            limits,
+        ));
+        Served {
+            _dir: dir,
+            socket,
+            stub,
+        }
+    }
+
+    async fn greeted(socket: &std::path::Path) -> UnixStream {
+        let mut stream = UnixStream::connect(socket).await.unwrap();
+        stream
+            .write_all(b"{\"type\":\"hello\",\"version\":1}\n")
+            .await
+            .unwrap();
+        let mut reply = [0_u8; 256];
+        let n = stream.read(&mut reply).await.unwrap();
+        assert!(
+            String::from_utf8_lossy(&reply[..n]).contains("\"hello\""),
+            "{}",
+            String::from_utf8_lossy(&reply[..n])
+        );
+        stream
+    }
+
+    /// Reads until the server closes the connection; returns what came before.
+    async fn until_closed(stream: &mut UnixStream) -> Vec<u8> {
+        let mut all = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut all));
+        read.await.expect("the server closed the connection").ok();
+        all
+    }
+
+    /// Writes `total` bytes without a newline; returns how many went through before the
+    /// server cut the connection.
+    async fn stream_without_newline(stream: &mut UnixStream, total: usize) -> usize {
+        let chunk = vec![b'x'; 1 << 20];
+        let mut sent = 0;
+        while sent < total {
+            match stream.write_all(&chunk).await {
+                Ok(()) => sent += chunk.len(),
+                Err(_) => break,
+            }
+        }
+        sent
+    }
+
+    #[tokio::test]
+    async fn a_request_without_a_newline_is_cut_off_in_either_mode() {
+        let served = served(Limits::default());
+        let hundred_mb = 100 << 20;
+        let mut plain = greeted(&served.socket).await;
+        let sent = stream_without_newline(&mut plain, hundred_mb).await;
+        assert!(
+            sent < hundred_mb,
+            "the server read {sent} bytes of one line"
+        );
+        let mut subscriber = greeted(&served.socket).await;
+        subscriber
+            .write_all(b"{\"type\":\"subscribe\"}\n")
+            .await
+            .unwrap();
+        let sent = stream_without_newline(&mut subscriber, hundred_mb).await;
+        assert!(
+            sent < hundred_mb,
+            "the subscriber's {sent} bytes were all read"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_closed() {
+        let served = served(Limits {
+            idle_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        });
+        let mut idle = greeted(&served.socket).await;
+        assert!(until_closed(&mut idle).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_never_reads_is_dropped_and_others_are_still_served() {
+        let served = served(Limits {
+            write_timeout: Duration::from_millis(200),
+            ..Limits::default()
+        });
+        let mut lazy = greeted(&served.socket).await;
+        lazy.write_all(b"{\"type\":\"subscribe\"}\n").await.unwrap();
+        // Wait for the subscription to be in place, then flood it.
+        while served.stub.events.receiver_count() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let event = SessionEvent {
+            event: crate::protocol::EventKind::Renewed,
+            site: crate::site::Site::parse("https://a.example.com").unwrap(),
+            login: Some("x".repeat(4096)),
+            expires_at: None,
+            message: None,
+        };
+        // More than the channel holds and more than the socket buffers: the server either
+        // times out writing or falls behind, and drops the subscriber either way.
+        let dropped = async {
+            while served.stub.events.receiver_count() > 0 {
+                let _ = served.stub.events.send(event.clone());
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), dropped)
+            .await
+            .expect("the subscriber was dropped");
+        // A well-behaved client is still answered.
+        let mut client = greeted(&served.socket).await;
+        client.write_all(b"{\"type\":\"status\"}\n").await.unwrap();
+        let mut reply = [0_u8; 256];
+        let n = client.read(&mut reply).await.unwrap();
+        assert!(String::from_utf8_lossy(&reply[..n]).contains("\"status\""));
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_the_cap_wait_until_one_ends() {
+        let served = served(Limits {
+            max_connections: 2,
+            ..Limits::default()
+        });
+        let first = greeted(&served.socket).await;
+        let _second = greeted(&served.socket).await;
+        // The third is accepted by the kernel but not served while two are open.
+        let mut third = UnixStream::connect(&served.socket).await.unwrap();
+        third
+            .write_all(b"{\"type\":\"hello\",\"version\":1}\n")
+            .await
+            .unwrap();
+        let mut reply = [0_u8; 256];
+        let waited = tokio::time::timeout(Duration::from_millis(300), third.read(&mut reply)).await;
+        assert!(waited.is_err(), "served beyond the cap");
+        drop(first);
+        let n = tokio::time::timeout(Duration::from_secs(10), third.read(&mut reply))
+            .await
+            .expect("served once a slot is free")
+            .unwrap();
+        assert!(String::from_utf8_lossy(&reply[..n]).contains("\"hello\""));
+    }
 }
