@@ -17,6 +17,7 @@ use clap::Parser;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::paths::{self, Paths};
 use fpt_login_core::platform::signals::QuitSignals;
+use fpt_login_core::site;
 use fpt_login_core::toolkit::ToolkitCache;
 use fpt_login_core::{Accounts, Site};
 use serde::Serialize;
@@ -146,7 +147,7 @@ fn single_instance_id(identifier: &str) -> String {
 fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
     let state = app.state::<AppState>();
     if let Some(site) = &args.site {
-        *state.prefill_site.lock().expect("prefill lock") = Some(site.clone());
+        *state.prefill_site.lock().expect("prefill lock") = Some(site::without_user_info(site));
     }
     let Some(raw) = &args.sign_in else {
         let signed_in = state.accounts.user(None, None).is_ok();
@@ -158,12 +159,14 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
     match Site::parse(raw) {
         Ok(site) => login::open_web_sign_in(app, &site),
         Err(e) => {
-            *state.prefill_site.lock().expect("prefill lock") = Some(raw.clone());
+            // What was typed goes to the log and the window: never with a password in it.
+            let shown = site::without_user_info(raw);
+            *state.prefill_site.lock().expect("prefill lock") = Some(shown.clone());
             state.report(
                 app,
                 SignInStatus {
                     state: SignInState::Failed,
-                    site: raw.clone(),
+                    site: shown,
                     message: e.to_string(),
                     url: None,
                     deadline: None,
@@ -196,6 +199,19 @@ fn init_logging() {
         .init();
 }
 
+/// The sessions Toolkit's cache holds (`login @ site`), offered for import on a first start.
+fn toolkit_sessions() -> Vec<String> {
+    ToolkitCache::locate()
+        .and_then(|cache| cache.sessions())
+        .map(|found| {
+            found
+                .iter()
+                .map(|s| format!("{} @ {}", s.login, s.site))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Starts the app; returns when the user quits.
 pub fn run() {
     let args = Args::parse();
@@ -209,20 +225,9 @@ pub fn run() {
     };
     let first_start = !paths.settings_file().exists();
     let accounts = Arc::new(Accounts::new(&paths));
-    match accounts.settings_file().load_shared() {
-        Ok(settings) => login::remove_signed_out_site_data(&paths, &settings),
-        Err(e) => tracing::warn!(error = %e, "cannot read the settings"),
-    }
+    login::remove_stale_site_data(&paths, &accounts);
     let toolkit_offer = if first_start {
-        ToolkitCache::locate()
-            .and_then(|cache| cache.sessions())
-            .map(|found| {
-                found
-                    .iter()
-                    .map(|s| format!("{} @ {}", s.login, s.site))
-                    .collect()
-            })
-            .unwrap_or_default()
+        toolkit_sessions()
     } else {
         Vec::new()
     };
@@ -239,7 +244,12 @@ pub fn run() {
         accounts,
         product: args.product.clone(),
         keyring_error,
-        prefill_site: Mutex::new(args.site.clone().or_else(|| args.sign_in.clone())),
+        prefill_site: Mutex::new(
+            args.site
+                .as_deref()
+                .or(args.sign_in.as_deref())
+                .map(site::without_user_info),
+        ),
         last_status: Mutex::new(None),
         statuses: broadcast::channel(32).0,
         web_attempt: Mutex::new(None),

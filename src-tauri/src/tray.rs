@@ -32,33 +32,44 @@ enum Action {
     Use { site: Site, login: String },
 }
 
-/// The actions of the menu on show, by the index in their entry's id.
-static ACTIONS: Mutex<Vec<Action>> = Mutex::new(Vec::new());
+/// The menu on show: its number and its actions, by the index in their entry's id.
+static ACTIONS: Mutex<(u64, Vec<Action>)> = Mutex::new((0, Vec::new()));
 
-/// The actions of a menu being built.
-#[derive(Debug, Default)]
-struct Actions(Vec<Action>);
+/// The actions of a menu being built. Ids carry the menu's number, so a click that arrives
+/// from a menu already replaced (a renewal rebuilt it while it was open) does nothing rather
+/// than what now sits at that place.
+#[derive(Debug)]
+struct Actions {
+    menu: u64,
+    actions: Vec<Action>,
+}
 
 impl Actions {
+    fn new() -> Self {
+        let on_show = ACTIONS.lock().unwrap_or_else(PoisonError::into_inner).0;
+        Self {
+            menu: on_show.wrapping_add(1),
+            actions: Vec::new(),
+        }
+    }
+
     /// The id of an entry that does `action`.
     fn id(&mut self, action: Action) -> String {
-        self.0.push(action);
-        format!("action-{}", self.0.len() - 1)
+        self.actions.push(action);
+        format!("action-{}-{}", self.menu, self.actions.len() - 1)
     }
 
     /// The action of a clicked entry in the menu on show.
     fn of(id: &str) -> Option<Action> {
-        let index: usize = id.strip_prefix("action-")?.parse().ok()?;
-        ACTIONS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(index)
-            .cloned()
+        let (menu, index) = id.strip_prefix("action-")?.split_once('-')?;
+        let (menu, index): (u64, usize) = (menu.parse().ok()?, index.parse().ok()?);
+        let on_show = ACTIONS.lock().unwrap_or_else(PoisonError::into_inner);
+        (on_show.0 == menu).then(|| on_show.1.get(index).cloned())?
     }
 
     /// Makes these the actions of the menu on show.
     fn install(self) {
-        *ACTIONS.lock().unwrap_or_else(PoisonError::into_inner) = self.0;
+        *ACTIONS.lock().unwrap_or_else(PoisonError::into_inner) = (self.menu, self.actions);
     }
 }
 
@@ -145,7 +156,7 @@ fn default_submenu<R: Runtime>(
 }
 
 fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String, Actions)> {
-    let mut actions = Actions::default();
+    let mut actions = Actions::new();
     let state = app.state::<AppState>();
     let status = state.accounts.status().ok();
     let text = match (&state.keyring_error, &status) {
@@ -379,7 +390,7 @@ mod tests {
         // A login may hold anything a separator-based id would have split on.
         let site = Site::parse("https://a.example.com:8443").unwrap();
         let odd = "jane\u{1f}doe:@/".to_owned();
-        let mut actions = Actions::default();
+        let mut actions = Actions::new();
         let renew = actions.id(Action::RenewNow(site.clone()));
         let switch = actions.id(Action::Use {
             site: site.clone(),
@@ -390,7 +401,13 @@ mod tests {
         assert_eq!(Actions::of(&renew), Some(Action::RenewNow(site.clone())));
         assert_eq!(Actions::of(&switch), Some(Action::Use { site, login: odd }));
         assert_eq!(Actions::of(&quit), Some(Action::Quit));
-        assert_eq!(Actions::of("action-99"), None);
+        assert_eq!(Actions::of(&quit.replace("-2", "-99")), None);
         assert_eq!(Actions::of("headline"), None);
+        // A click from a menu that was replaced meanwhile does nothing.
+        let mut next = Actions::new();
+        let sign_out = next.id(Action::SignOut);
+        next.install();
+        assert_eq!(Actions::of(&renew), None, "an old menu's entry");
+        assert_eq!(Actions::of(&sign_out), Some(Action::SignOut));
     }
 }

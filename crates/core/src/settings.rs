@@ -103,6 +103,11 @@ pub struct SiteSettings {
     /// When set, this script is the site's default user (farm machines), not `current_user`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_script: Option<String>,
+    /// Someone signed out: the web sign-in's cookies (the IdP's too) must go before the next
+    /// web sign-in, so it does not pass silently as them. The desktop app clears them (now if
+    /// it runs, else when it starts) and then this flag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub web_data_stale: bool,
     #[serde(flatten)]
     pub unknown: Map<String, Value>,
 }
@@ -179,6 +184,12 @@ impl Settings {
     /// [`SiteSettings::current_session`] of `site`.
     pub fn current_session(&self, site: &Site) -> Option<(&String, &UserRecord)> {
         self.sites.get(site)?.current_session()
+    }
+
+    /// When `login`'s session on `site` was signed in (or last renewed): what tells one of
+    /// their sessions from the next.
+    pub fn current_generation(&self, site: &Site, login: &str) -> Option<i64> {
+        Some(self.sites.get(site)?.users.get(login)?.signed_in_at)
     }
 
     pub fn keep_alive_enabled(&self) -> bool {

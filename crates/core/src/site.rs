@@ -194,13 +194,13 @@ impl Site {
     }
 }
 
-/// `input` with any `user[:password]@` before the host replaced by `***@`, for messages.
-fn without_user_info(input: &str) -> String {
+/// `input` with everything between its scheme and its last `@` replaced by `***`, for
+/// messages and logs: a password may hold `/`, `?` or `#`, so the `@` decides, not where the
+/// host seems to end. (A path with an `@` is shown shorter than it was; no harm.)
+pub fn without_user_info(input: &str) -> String {
     let start = input.find("://").map_or(0, |i| i + 3);
-    let rest = &input[start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &input[..start], &rest[at..]),
+    match input[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &input[..start], &input[start + at..]),
         None => input.to_owned(),
     }
 }
@@ -403,15 +403,18 @@ mod tests {
             "ftp://jane:hunter2@studio.example.com",
             "https://jane:hunter2@studio.example.com/page",
             "http://jane:hunter2@studio.example.com",
+            "https://jane:hun/ter2@studio.example.com",
+            "https://jane:hun#ter2@my studio.com",
+            "https://jane:hun?ter2@studio.example.com/page",
         ] {
             let e = err(typed).to_string();
             assert!(!e.contains("hunter2"), "{typed}: {e}");
         }
         assert_eq!(
-            without_user_info("https://jane:pw@a.example.com/x@y"),
-            "https://***@a.example.com/x@y"
+            without_user_info("https://jane:pa/ss?w#d@a.example.com"),
+            "https://***@a.example.com"
         );
-        assert_eq!(without_user_info("a.example.com/x@y"), "a.example.com/x@y");
+        assert_eq!(without_user_info("a.example.com/x"), "a.example.com/x");
     }
 
     #[test]

@@ -15,7 +15,6 @@ use fpt_login_core::model::SignInState;
 use fpt_login_core::network::Network;
 use fpt_login_core::paths::Paths;
 use fpt_login_core::renewal::{self, Generation, Landing};
-use fpt_login_core::settings::Settings;
 use fpt_login_core::signin::{self, Navigation, NavigationGuard, SiteClient};
 use fpt_login_core::{Accounts, Secret, Site};
 use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
@@ -278,12 +277,20 @@ pub fn remove_site_data(paths: &Paths, site: &Site) {
     }
 }
 
-/// At start-up: the web data of sites nobody is signed in to any more (someone signed out
-/// with the CLI while the app was not running) goes too.
-pub fn remove_signed_out_site_data(paths: &Paths, settings: &Settings) {
-    for (site, s) in &settings.sites {
-        if s.users.is_empty() {
-            remove_site_data(paths, site);
+/// At start-up: the web data of sites someone signed out of while the app was not running
+/// (with the CLI) goes too.
+pub fn remove_stale_site_data(paths: &Paths, accounts: &Accounts) {
+    let stale = match accounts.sites_with_stale_web_data() {
+        Ok(stale) => stale,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell which sites' web data to clear");
+            return;
+        }
+    };
+    for site in stale {
+        remove_site_data(paths, &site);
+        if let Err(e) = accounts.web_data_cleared(&site) {
+            tracing::warn!(%site, error = %e, "cannot record that the site's web data is gone");
         }
     }
 }
@@ -291,7 +298,11 @@ pub fn remove_signed_out_site_data(paths: &Paths, settings: &Settings) {
 /// Forgets everything `site`'s web sign-in kept: the folder, and what the WebKit context
 /// holds in memory. Call on the main thread.
 pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
-    remove_site_data(&app.state::<AppState>().paths, site);
+    let state = app.state::<AppState>();
+    remove_site_data(&state.paths, site);
+    if let Err(e) = state.accounts.web_data_cleared(site) {
+        tracing::warn!(%site, error = %e, "cannot record that the site's web data is gone");
+    }
     let blank = Url::parse("about:blank").expect("about:blank is a URL");
     let label = "forget-site-data";
     match site_webview(app, label, site, blank).visible(false).build() {

@@ -111,3 +111,40 @@ async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in(
     .await;
     assert_eq!(watch.kinds(), expected);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_without_the_app_still_clears_the_sites_web_data_at_its_next_start() {
+    let studio = PasswordSite::new().start().await;
+    let profile = Profile::new();
+    sign_in_with_password(&profile, studio.url(), "artist", "sesame").await;
+    sign_in_with_password(&profile, studio.url(), "lead", "open-up").await;
+    // What a web sign-in leaves: the site's and the IdP's cookies in the site's folder.
+    let site = fpt_login_core::Site::parse(studio.url()).expect("a site");
+    let web_data = profile
+        .home()
+        .join("data")
+        .join("webview")
+        .join(site.folder_name());
+    std::fs::create_dir_all(&web_data).expect("web data folder");
+    std::fs::write(web_data.join("cookies"), "the IdP remembers artist").expect("cookies");
+
+    // The app is not running; lead stays signed in to the same site.
+    let out = profile
+        .cli(&["logout", "--site", studio.url(), "--login", "artist"])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(web_data.exists(), "the CLI leaves web data to the app");
+
+    let _app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
+    assert!(
+        !web_data.exists(),
+        "the next web sign-in must not pass silently as the person who signed out"
+    );
+    let user = profile.token(&[]).await.expect("lead is still signed in");
+    assert_eq!(user["login"], "lead");
+}

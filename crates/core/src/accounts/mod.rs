@@ -200,35 +200,23 @@ impl Accounts {
     /// The same person signing in again is a renewal; anyone else is a new sign-in,
     /// announced as such, and the previous person keeps their own token.
     pub fn sign_in(&self, site: &Site, session: &NewSession) -> Result<(), AccountsError> {
-        self.store_session(site, session, true)
-    }
-
-    /// Stores the result of a renewal (silent or not) without changing the default site.
-    pub fn store_renewal(&self, site: &Site, session: &NewSession) -> Result<(), AccountsError> {
-        self.store_session(site, session, false)
-    }
-
-    fn store_session(
-        &self,
-        site: &Site,
-        session: &NewSession,
-        make_default: bool,
-    ) -> Result<(), AccountsError> {
         let login = &session.login;
-        // The token first: settings never point at a token that is not there.
-        self.tokens
-            .put(&Entry::person(site, login), &session.token)?;
+        let entry = Entry::person(site, login);
+        // The settings lock covers the keyring write too: a renewal or sign-out racing this
+        // one sees both or neither. The token goes first: settings never point at a token
+        // that is not there.
         let (written, replaced) = self.settings.update(|settings| {
-            records::record_session(settings, site, session, make_default, time::now())
-        })?;
-        self.events.notify(
-            &written,
-            &Change::Stored {
+            self.tokens.put(&entry, &session.token)?;
+            Ok::<_, StoreError>(records::record_session(
+                settings,
                 site,
-                login,
-                token: &session.token,
-            },
-        );
+                session,
+                true,
+                time::now(),
+            ))
+        })?;
+        let replaced = replaced?;
+        self.stored(&written, site, session);
         let expires_at = written.sites[site].users[login].expires_at();
         match replaced {
             Replaced::SamePerson => {
@@ -251,6 +239,56 @@ impl Accounts {
             }
         }
         Ok(())
+    }
+
+    /// Stores the renewal of `session.login`'s session on `site` that was signed in at
+    /// `expected_signed_in_at` — and nothing else: when that person signed out, or signed in
+    /// again, meanwhile, nothing is stored and `false` comes back. The site's current user
+    /// and default stay as they are.
+    pub fn store_renewal(
+        &self,
+        site: &Site,
+        session: &NewSession,
+        expected_signed_in_at: i64,
+    ) -> Result<bool, AccountsError> {
+        let login = &session.login;
+        let entry = Entry::person(site, login);
+        let (written, renewed) = self.settings.update(|settings| {
+            let current = settings
+                .current_generation(site, login)
+                .is_some_and(|at| at == expected_signed_in_at);
+            if !current {
+                return Ok(false);
+            }
+            self.tokens.put(&entry, &session.token)?;
+            Ok::<_, StoreError>(records::record_renewal(
+                settings,
+                site,
+                session,
+                expected_signed_in_at,
+                time::now(),
+            ))
+        })?;
+        if !renewed? {
+            return Ok(false);
+        }
+        self.stored(&written, site, session);
+        let expires_at = written.sites[site].users[login].expires_at();
+        self.events
+            .announce(EventKind::Renewed, site, Some(login), expires_at, None);
+        Ok(true)
+    }
+
+    /// Tells the listeners that `session` was stored.
+    fn stored(&self, written: &Settings, site: &Site, session: &NewSession) {
+        self.events.notify(
+            written,
+            &Change::Stored {
+                site,
+                login: &session.login,
+                token: &session.token,
+            },
+        );
     }
 
     /// Records what the app saw of a session: it needs the person, its claims lapsed, or the
@@ -384,15 +422,17 @@ impl Accounts {
         let Some(login) = login else {
             return Ok(LoggedOut { site, login: None });
         };
-        let had_token = self.tokens.remove(&Entry::person(&site, &login))?;
-        let (written, had_record) = self.settings.update(|settings| {
-            settings
-                .sites
-                .get_mut(&site)
-                .and_then(|s| s.users.remove(&login))
-                .is_some()
+        let entry = Entry::person(&site, &login);
+        let (written, removed) = self.settings.update(|settings| {
+            let had_token = self.tokens.remove(&entry)?;
+            let had_record = settings.sites.get_mut(&site).is_some_and(|s| {
+                s.web_data_stale = true;
+                s.users.remove(&login).is_some()
+            });
+            Ok::<_, StoreError>(had_token || had_record)
         })?;
-        if !(had_token || had_record) {
+        let had_token_or_record = removed?;
+        if !had_token_or_record {
             return Ok(LoggedOut { site, login: None });
         }
         self.events.notify(
@@ -408,6 +448,27 @@ impl Accounts {
             site,
             login: Some(login),
         })
+    }
+
+    /// The sites whose web sign-in data must go (someone signed out of them).
+    pub fn sites_with_stale_web_data(&self) -> Result<Vec<Site>, AccountsError> {
+        let settings = self.settings.load_shared()?;
+        Ok(settings
+            .sites
+            .iter()
+            .filter(|(_, s)| s.web_data_stale)
+            .map(|(site, _)| site.clone())
+            .collect())
+    }
+
+    /// Records that `site`'s web sign-in data is gone.
+    pub fn web_data_cleared(&self, site: &Site) -> Result<(), AccountsError> {
+        self.settings.update(|settings| {
+            if let Some(s) = settings.sites.get_mut(site) {
+                s.web_data_stale = false;
+            }
+        })?;
+        Ok(())
     }
 
     /// Signs every person out of every site; returns who was signed out. API scripts stay.
@@ -464,16 +525,32 @@ mod tests {
         let site = Site::parse("https://a.example.com").unwrap();
         accounts.sign_in(&site, &session("jane", "one")).unwrap();
         assert_eq!(token_of(&accounts.user(None, None).unwrap()), "one");
-        accounts
-            .store_renewal(&site, &session("jane", "two"))
-            .unwrap();
+        let signed_in_at = accounts
+            .record(&site, "jane")
+            .unwrap()
+            .unwrap()
+            .signed_in_at;
+        assert!(
+            accounts
+                .store_renewal(&site, &session("jane", "two"), signed_in_at)
+                .unwrap()
+        );
         assert_eq!(token_of(&accounts.user(None, None).unwrap()), "two");
         let kinds: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
             .map(|e| e.event)
             .collect();
         assert_eq!(kinds, [EventKind::SignedIn, EventKind::Renewed]);
+        assert!(accounts.sites_with_stale_web_data().unwrap().is_empty());
         let out = accounts.sign_out(None, None).unwrap();
         assert_eq!(out.login.as_deref(), Some("jane"));
+        // Whoever signed out, with or without the app running, the app clears the site's web
+        // sign-in data before the next web sign-in could pass silently as them.
+        assert_eq!(
+            accounts.sites_with_stale_web_data().unwrap(),
+            std::slice::from_ref(&site)
+        );
+        accounts.web_data_cleared(&site).unwrap();
+        assert!(accounts.sites_with_stale_web_data().unwrap().is_empty());
         let e = accounts.user(None, None).unwrap_err();
         assert!(matches!(e, AccountsError::SignInRequired { .. }), "{e}");
     }

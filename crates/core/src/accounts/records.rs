@@ -55,6 +55,41 @@ pub fn record_session(
     }
 }
 
+/// Records a renewal of `login`'s session on `site` that was signed in at
+/// `expected_signed_in_at`: only that person's record changes (the site's current user, its
+/// script and the recent lists stay as they are). Returns false, changing nothing, when that
+/// session is gone or was replaced meanwhile.
+pub fn record_renewal(
+    settings: &mut Settings,
+    site: &Site,
+    session: &NewSession,
+    expected_signed_in_at: i64,
+    now: i64,
+) -> bool {
+    let Some(record) = settings
+        .sites
+        .get_mut(site)
+        .and_then(|s| s.users.get_mut(&session.login))
+    else {
+        return false;
+    };
+    if record.signed_in_at != expected_signed_in_at {
+        return false;
+    }
+    *record = UserRecord {
+        user_id: session.user_id,
+        name: session.name.clone(),
+        method: Some(session.method),
+        signed_in_at: now.max(expected_signed_in_at.saturating_add(1)),
+        claims_expire_at: session.claims_expire_at,
+        session_expires_at: session.session_expires_at,
+        state: SessionState::Active,
+        attention: None,
+        unknown: std::mem::take(&mut record.unknown),
+    };
+    true
+}
+
 /// Sets the state of `login`'s session on `site`; returns whether it changed (`None` when
 /// nobody by that login is signed in there).
 pub fn mark(
@@ -194,6 +229,37 @@ mod tests {
             settings.sites[&a].users.contains_key("jane"),
             "the previous person keeps their record"
         );
+    }
+
+    #[test]
+    fn a_renewal_changes_only_the_person_renewed_and_only_their_session() {
+        let mut settings = Settings::default();
+        let a = site("https://a.example.com");
+        record_session(&mut settings, &a, &session("jane"), true, 10);
+        record_session(&mut settings, &a, &session("joe"), true, 20);
+        let before = settings.clone();
+        // jane's session of 10 is renewed while joe is current: joe stays current.
+        assert!(record_renewal(&mut settings, &a, &session("jane"), 10, 30));
+        assert_eq!(settings.sites[&a].current_user.as_deref(), Some("joe"));
+        assert_eq!(
+            settings.sites[&a].recent_users,
+            before.sites[&a].recent_users
+        );
+        assert_eq!(settings.sites[&a].users["jane"].signed_in_at, 30);
+        // A renewal of a session that was replaced (or signed out) meanwhile changes nothing.
+        let before = settings.clone();
+        assert!(!record_renewal(&mut settings, &a, &session("jane"), 10, 40));
+        assert!(!record_renewal(
+            &mut settings,
+            &a,
+            &session("nobody"),
+            10,
+            40
+        ));
+        assert_eq!(settings, before);
+        // Each renewal is a new generation, even within the same second.
+        assert!(record_renewal(&mut settings, &a, &session("jane"), 30, 30));
+        assert_eq!(settings.sites[&a].users["jane"].signed_in_at, 31);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::secret::Secret;
-use crate::store::{Entry, StoreError, TokenStore};
+use crate::store::{Entry, Owner, StoreError, TokenStore};
 
 #[derive(Debug)]
 pub struct Tokens {
@@ -31,6 +31,11 @@ impl Tokens {
     }
 
     pub fn get(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        // Script keys are written by `fpt-login script add` in its own process, straight to
+        // the store, even while the app runs: a cached key would outlive its replacement.
+        if matches!(entry.owner, Owner::Script(_)) {
+            return self.store.load(entry);
+        }
         let mut cache = self.cache();
         if let Some(secret) = cache.get(entry) {
             return Ok(Some(secret.clone()));
@@ -101,6 +106,40 @@ mod tests {
                 assert_eq!(now.expose(), version.to_string());
             }
         });
+    }
+
+    /// Two `Tokens` on one store: the app's, and a CLI process's writing beside it.
+    #[derive(Debug, Clone, Default)]
+    struct Shared(Arc<MemoryStore>);
+
+    impl TokenStore for Shared {
+        fn save(&self, entry: &Entry, secret: &Secret) -> Result<(), StoreError> {
+            self.0.save(entry, secret)
+        }
+        fn load(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+            self.0.load(entry)
+        }
+        fn delete(&self, entry: &Entry) -> Result<bool, StoreError> {
+            self.0.delete(entry)
+        }
+        fn probe(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_script_key_replaced_by_another_process_is_served_at_once() {
+        let store = Shared::default();
+        let app = Tokens::new(Box::new(store.clone()));
+        let cli = Tokens::new(Box::new(store));
+        let site = Site::parse("https://a.example.com").unwrap();
+        let farm = Entry::script(&site, "farm");
+        cli.put(&farm, &Secret::new("old key")).unwrap();
+        assert_eq!(app.get(&farm).unwrap().unwrap().expose(), "old key");
+        cli.put(&farm, &Secret::new("rotated key")).unwrap();
+        assert_eq!(app.get(&farm).unwrap().unwrap().expose(), "rotated key");
+        cli.remove(&farm).unwrap();
+        assert!(app.get(&farm).unwrap().is_none());
     }
 
     #[test]

@@ -31,15 +31,6 @@ pub enum CompletionError {
         login: String,
         source: SignInError,
     },
-    #[error(
-        "the renewal's cookies on {site} name user {cookie_id}, but the site says {login} is user {site_id}"
-    )]
-    Inconsistent {
-        site: Site,
-        login: String,
-        cookie_id: u64,
-        site_id: u64,
-    },
     #[error("cannot store the renewed session of {login} on {site}: {source}")]
     Accounts {
         site: Site,
@@ -77,7 +68,6 @@ pub async fn complete(
             login: landed.login,
         });
     }
-    let cookie_id = landed.user_id;
     let mut session = signin::complete_web_sign_in(api, landed)
         .await
         .map_err(|source| CompletionError::Check {
@@ -90,16 +80,6 @@ pub async fn complete(
             login: session.login,
         });
     }
-    if let (Some(cookie_id), Some(site_id)) = (cookie_id, session.user_id)
-        && cookie_id != site_id
-    {
-        return Err(CompletionError::Inconsistent {
-            site: site.clone(),
-            login: login.clone(),
-            cookie_id,
-            site_id,
-        });
-    }
     if !extends(before.claims_expire_at, session.claims_expire_at) {
         return Ok(Landing::NotExtended);
     }
@@ -107,13 +87,21 @@ pub async fn complete(
     // The record keeps its key even when the site spells the login differently.
     session.login.clone_from(&login);
     let store_site = site.clone();
-    tokio::task::spawn_blocking(move || accounts.store_renewal(&store_site, &session))
-        .await
-        .map_err(|_| CompletionError::Interrupted {
-            site: site.clone(),
-            login: login.clone(),
-        })?
-        .map_err(accounts_error)?;
+    let expected = renewing.signed_in_at;
+    // Stored only if the session renewed is still the person's current one: a sign-out or a
+    // new sign-in while the site was checking wins.
+    let stored = tokio::task::spawn_blocking(move || {
+        accounts.store_renewal(&store_site, &session, expected)
+    })
+    .await
+    .map_err(|_| CompletionError::Interrupted {
+        site: site.clone(),
+        login: login.clone(),
+    })?
+    .map_err(accounts_error)?;
+    if !stored {
+        return Ok(Landing::Superseded);
+    }
     Ok(Landing::Renewed { claims_expire_at })
 }
 
@@ -122,6 +110,7 @@ mod tests {
     use super::*;
     use crate::model::Method;
     use crate::paths::Paths;
+    use crate::protocol::NewSession;
     use crate::secret::Secret;
     use crate::settings::{SiteSettings, UserRecord};
     use crate::signin::fake::FakeSite;
@@ -249,6 +238,65 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, CompletionError::Check { .. }), "{e}");
         assert_eq!(accounts.settings_file().load().unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn a_sign_out_while_the_site_checks_the_renewal_is_not_undone() {
+        let home = tempfile::tempdir().unwrap();
+        let accounts = accounts(home.path());
+        let meanwhile = Arc::clone(&accounts);
+        let site = fake().site().clone();
+        let signing_out = fake().during_read(move || {
+            meanwhile.sign_out(Some(&site), Some("jane")).unwrap();
+        });
+        let landing = complete(
+            Arc::clone(&accounts),
+            &signing_out,
+            &jane(1000),
+            landed("jane", 42, FakeSite::TOKEN, 5000),
+        )
+        .await
+        .unwrap();
+        assert_eq!(landing, Landing::Superseded);
+        let site = fake().site().clone();
+        assert!(accounts.record(&site, "jane").unwrap().is_none());
+        assert!(
+            accounts.token(&site, "jane").unwrap().is_none(),
+            "no token revived"
+        );
+        assert!(accounts.user(Some(&site), None).is_err());
+    }
+
+    #[tokio::test]
+    async fn someone_becoming_current_while_the_site_checks_stays_current() {
+        let home = tempfile::tempdir().unwrap();
+        let accounts = accounts(home.path());
+        let meanwhile = Arc::clone(&accounts);
+        let site = fake().site().clone();
+        let joe_signs_in = fake().during_read(move || {
+            let joe = NewSession {
+                login: "joe".into(),
+                token: Secret::new("joe's"),
+                user_id: Some(9),
+                name: None,
+                method: Method::Web,
+                claims_expire_at: None,
+                session_expires_at: None,
+            };
+            meanwhile.sign_in(&site, &joe).unwrap();
+        });
+        let landing = complete(
+            Arc::clone(&accounts),
+            &joe_signs_in,
+            &jane(1000),
+            landed("jane", 42, FakeSite::TOKEN, 5000),
+        )
+        .await
+        .unwrap();
+        assert!(matches!(landing, Landing::Renewed { .. }), "{landing:?}");
+        let site = fake().site().clone();
+        let settings = accounts.settings_file().load().unwrap();
+        assert_eq!(settings.sites[&site].current_user.as_deref(), Some("joe"));
     }
 
     #[tokio::test]

@@ -12,7 +12,6 @@ use crate::asl::{Approval, AslError, AslRequest};
 use crate::secret::Secret;
 use crate::site::Site;
 
-#[derive(Debug)]
 pub struct FakeSite {
     site: Site,
     info: Option<SiteInfo>,
@@ -23,7 +22,17 @@ pub struct FakeSite {
     two_factor: bool,
     /// Where the Launcher's approval page is, when not on the site itself.
     approval_page: Option<Url>,
+    /// Runs while the site checks a token: what happens elsewhere meanwhile.
+    during_read: Option<Box<dyn Fn() + Send + Sync>>,
     calls: Mutex<HashMap<&'static str, usize>>,
+}
+
+impl std::fmt::Debug for FakeSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeSite")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FakeSite {
@@ -40,6 +49,7 @@ impl FakeSite {
             refuses_passwords: None,
             two_factor: false,
             approval_page: None,
+            during_read: None,
             calls: Mutex::default(),
         }
     }
@@ -76,6 +86,12 @@ impl FakeSite {
 
     pub fn with_two_factor(mut self) -> Self {
         self.two_factor = true;
+        self
+    }
+
+    /// Runs `meanwhile` while the site checks a token.
+    pub fn during_read(mut self, meanwhile: impl Fn() + Send + Sync + 'static) -> Self {
+        self.during_read = Some(Box::new(meanwhile));
         self
     }
 
@@ -135,6 +151,9 @@ impl SiteApi for FakeSite {
 
     async fn find_human_user(&self, token: &Secret, login: &str) -> Result<HumanUser, Api3Error> {
         self.count("read");
+        if let Some(meanwhile) = &self.during_read {
+            meanwhile();
+        }
         if token.expose() != Self::TOKEN {
             return Err(Api3Error::SessionExpired {
                 url: self.url(),

@@ -47,6 +47,14 @@ pub enum SignInError {
         "the site's approval page is not on {site} ({shown}); nothing was opened — tell your studio's FPT administrator"
     )]
     ForeignApprovalPage { site: Site, shown: String },
+    #[error(
+        "the sign-in on {site} ended with cookies for user {cookie_id}, but its session belongs to {login}; nothing was stored — sign out of the site in the browser and try again"
+    )]
+    WrongPerson {
+        site: Site,
+        login: String,
+        cookie_id: u64,
+    },
 }
 
 impl SignInError {
@@ -67,6 +75,7 @@ impl SignInError {
                     | Api3Error::UnknownUser { .. }
                     | Api3Error::WrongScriptKey { .. }
             ),
+            Self::WrongPerson { .. } => true,
             Self::Launcher(e) => matches!(e, AslError::RejectedOrExpired | AslError::Disabled),
         }
     }

@@ -21,7 +21,20 @@ pub async fn complete_web_sign_in(
         claims_expire_at: landed.claims_expire_at,
         session_expires_at: landed.session_expires_at,
     };
-    validate(api, &landed.login, landed.token, Method::Web, expiry).await
+    let cookie_id = landed.user_id;
+    let session = validate(api, &landed.login, landed.token, Method::Web, expiry).await?;
+    // The site's `csrf_token_u<id>` cookie says whose session the page holds; the token must
+    // be that person's, not only one that answers for the login the page claimed.
+    if let Some(cookie_id) = cookie_id
+        && session.user_id != Some(cookie_id)
+    {
+        return Err(SignInError::WrongPerson {
+            site: api.site().clone(),
+            login: session.login,
+            cookie_id,
+        });
+    }
+    Ok(session)
 }
 
 /// Autodesk Identity hints tk-core passes to `/auth/renew` (protocol reference §3.1).
@@ -272,6 +285,23 @@ mod tests {
         assert_eq!(session.method, Method::Web);
         assert_eq!(session.claims_expire_at, Some(2_000));
         assert_eq!(session.session_expires_at, Some(1_500));
+    }
+
+    #[tokio::test]
+    async fn a_token_of_someone_other_than_the_cookies_say_is_refused() {
+        let fake = FakeSite::sso();
+        let mut other = landed("jane", FakeSite::TOKEN);
+        other.user_id = Some(8);
+        let e = complete_web_sign_in(&fake, other).await.unwrap_err();
+        assert!(
+            matches!(e, SignInError::WrongPerson { cookie_id: 8, .. }),
+            "{e}"
+        );
+        assert!(e.needs_person(), "{e}");
+        // Without the cookie there is nothing to compare.
+        let mut unknown = landed("jane", FakeSite::TOKEN);
+        unknown.user_id = None;
+        assert!(complete_web_sign_in(&fake, unknown).await.is_ok());
     }
 
     #[tokio::test]
