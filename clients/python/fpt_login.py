@@ -446,7 +446,8 @@ class Client(object):
                     return None
                 try:
                     # Set before sending: the wait starts when the app may start working.
-                    self._sock.settimeout(timeout)
+                    if self._sock.gettimeout() != timeout:
+                        self._sock.settimeout(timeout)
                     self._send(request)
                 except _Undelivered as error:
                     self._drop()
