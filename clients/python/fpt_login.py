@@ -10,20 +10,60 @@ Standard library only; Python 3.7 and later (the Pythons Maya, Nuke and Houdini 
 The client asks the FPT Login app over its private local socket. When the app is not running
 it runs ``fpt-login token --json`` instead, which reads the OS keyring. Either way, a user who
 must sign in first raises ``FptLoginError`` with ``sign_in_required`` set, so tools can say so
-instead of showing a login prompt of their own.
+instead of showing a login prompt of their own. Anything else that goes wrong, including a
+reply the client does not understand, also raises ``FptLoginError``; its message says what
+came back, never a token or key.
+
+How long it waits:
+
+- A request waits up to 60 s for the app's answer.
+- A request with ``min_ttl`` may make the app renew the session first, and a renewal can take
+  one call to the site (up to 30 s), the silent renewal itself (the app's ``renew-timeout``,
+  30 s unless ``fpt-login settings set renew-timeout`` changed it, read from the app's
+  settings file) and one more call to the site to check the result (up to 30 s). Such a
+  request waits that long plus 60 s: 150 s with the default settings. Callers asking while a
+  renewal is under way share it.
+- A ``min_ttl`` request is never sent again on its own: when it times out or the app drops
+  the connection before answering, ``FptLoginError`` says so, and the renewal it may have
+  started carries on in the app. Sending it again could start a second renewal.
+
+Threads share one connection; a forked child (``os.fork``, ``multiprocessing``) opens its
+own connection and lock the first time it asks, and never uses its parent's.
 """
 
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
+import sys
 import threading
+import weakref
 
 __all__ = ["FptLoginError", "User", "Client", "get_user", "connect", "socket_path"]
 
 PROTOCOL_VERSION = 1
-_TIMEOUT = 60.0
+
+# How long an ordinary request may take: the app answers from memory and the OS keyring.
+_REQUEST_TIMEOUT = 60.0
+# The app gives up on one call to a site after this long (its HTTP client's timeout).
+_SITE_CALL_TIMEOUT = 30.0
+# The app's renew-timeout when its settings do not set one.
+_DEFAULT_RENEW_TIMEOUT = 30
+# A renew-timeout beyond a day is a typo, not a slow IdP; waiting longer helps nobody.
+_MAX_RENEW_TIMEOUT = 24 * 3600
+# The longest reply line read, as in the app's own client: a get_user reply is well under a
+# kilobyte, a status reply with every site and recent user a few.
+_MAX_REPLY = 1024 * 1024
+# The settings file is read for one number; a bigger one is not the app's.
+_MAX_SETTINGS = 1024 * 1024
+
+# The app's folder name and socket file (crates/core/src/paths.rs).
+_APP_DIR = "fpt-login"
+_SOCKET_FILE = "fpt-login.sock"
+# confstr's _CS_DARWIN_USER_TEMP_DIR, which Python's os module does not name.
+_CS_DARWIN_USER_TEMP_DIR = 65537
 
 
 class FptLoginError(Exception):
@@ -36,18 +76,86 @@ class FptLoginError(Exception):
         self.sign_in_required = kind in ("sign_in_required", "cancelled", "sign_in_failed")
 
 
+# The protocol's field names, which messages may show (crates/core/src/protocol.rs).
+_KNOWN_FIELDS = frozenset((
+    "type", "site", "kind", "login", "session_token", "api_script", "api_key", "expires_at",
+    "http_proxy", "message", "version", "server", "pid", "default_site", "sites", "sessions",
+    "event",
+))
+
+
+def _fields(data):
+    """Names the keys of a reply, for messages: never values (they may be secrets), nor keys
+    the protocol does not have (a broken reply's keys may be anything)."""
+    known = sorted(key for key in data if key in _KNOWN_FIELDS)
+    others = len(data) - len(known)
+    if others:
+        known.append("%d other%s" % (others, "" if others == 1 else "s"))
+    return ", ".join(known) or "none"
+
+
+def _describe(value):
+    """What came back, for messages: a reply's type and keys, never its values."""
+    if isinstance(value, dict):
+        kind = value.get("type")
+        if isinstance(kind, str):
+            return "a %r reply (keys: %s)" % (kind, _fields(value))
+        return "an object without a type (keys: %s)" % _fields(value)
+    return "JSON %s" % type(value).__name__
+
+
+# Runs of token-like characters: a reply cut short may hold part of a token or key.
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9_\-+/=.~%]{12,}")
+
+
+def _preview(raw):
+    """The start of a line that is not JSON, with anything that could be a secret masked."""
+    text = raw[:60].decode("utf-8", "replace")
+    return repr(_SECRET_LIKE.sub("...", text))
+
+
 class User(object):
-    """A site's default user: a person's session, or an API script (``kind == "script"``)."""
+    """A site's default user: a person's session, or an API script (``kind == "script"``).
+
+    Built from the app's (or ``fpt-login token --json``'s) user object; anything else raises
+    ``FptLoginError``."""
 
     def __init__(self, data):
-        self.site = data["site"]
+        if not isinstance(data, dict):
+            raise FptLoginError("expected a user, got %s" % _describe(data))
         self.kind = data.get("kind", "session")
+        if self.kind == "session":
+            required = ("site", "login", "session_token")
+        elif self.kind == "script":
+            required = ("site", "api_script", "api_key")
+        else:
+            raise FptLoginError(
+                "expected a user of kind 'session' or 'script', got %s" % _describe(data)
+            )
+        for key in required:
+            if not isinstance(data.get(key), str) or not data[key]:
+                raise FptLoginError(
+                    "expected a %s user with %r, got %s" % (self.kind, key, _describe(data))
+                )
+        expires_at = data.get("expires_at")
+        if expires_at is not None and (
+            isinstance(expires_at, bool) or not isinstance(expires_at, int)
+        ):
+            raise FptLoginError(
+                "expected expires_at in epoch seconds or null, got %s" % type(expires_at).__name__
+            )
+        http_proxy = data.get("http_proxy")
+        if http_proxy is not None and not isinstance(http_proxy, str):
+            raise FptLoginError(
+                "expected http_proxy as text or null, got %s" % type(http_proxy).__name__
+            )
+        self.site = data["site"]
         self.login = data.get("login")
         self.session_token = data.get("session_token")
         self.api_script = data.get("api_script")
         self.api_key = data.get("api_key")
-        self.expires_at = data.get("expires_at")
-        self.http_proxy = data.get("http_proxy")
+        self.expires_at = expires_at
+        self.http_proxy = http_proxy
 
     def shotgun_kwargs(self):
         """Keyword arguments for ``shotgun_api3.Shotgun(user.site, **kwargs)``."""
@@ -65,39 +173,157 @@ class User(object):
         return "<fpt_login.User %s @ %s>" % (who, self.site)
 
 
-def socket_path():
-    """Where the FPT Login app listens, found the way the app finds it."""
+def _temp_dir():
+    """The temporary folder as the app (Rust's ``std::env::temp_dir``) finds it: ``TMPDIR``
+    whenever it is set, else the per-user folder on macOS, else /tmp."""
+    tmp = os.environ.get("TMPDIR")
+    if tmp is not None:
+        return tmp
+    if sys.platform == "darwin":
+        try:
+            tmp = os.confstr(_CS_DARWIN_USER_TEMP_DIR)
+        except (OSError, ValueError):
+            tmp = None
+        if tmp:
+            return tmp
+    return "/tmp"
+
+
+def _runtime_dir():
+    """The app's runtime folder (crates/core/src/paths.rs and platform/runtime.rs)."""
     home = os.environ.get("FPT_LOGIN_HOME")
     if home:
-        return os.path.join(home, "run", "fpt-login.sock")
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime:
-        return os.path.join(runtime, "fpt-login", "fpt-login.sock")
-    tmp = os.environ.get("TMPDIR") or "/tmp"
-    return os.path.join(tmp, "fpt-login-%d" % os.getuid())
+        return os.path.join(home, "run")
+    # The app takes XDG_RUNTIME_DIR only where the XDG layout applies, and only an absolute
+    # one; otherwise a folder of its own in the temporary folder.
+    if sys.platform != "darwin":
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        if runtime and os.path.isabs(runtime):
+            return os.path.join(runtime, _APP_DIR)
+    return os.path.join(_temp_dir(), "%s-%d" % (_APP_DIR, os.getuid()))
+
+
+def socket_path():
+    """Where the FPT Login app listens, found the way the app finds it."""
+    return os.path.join(_runtime_dir(), _SOCKET_FILE)
+
+
+def _settings_file():
+    """The app's settings file (crates/core/src/paths.rs)."""
+    home = os.environ.get("FPT_LOGIN_HOME")
+    if home:
+        return os.path.join(home, "settings.json")
+    if sys.platform == "darwin":
+        config = os.path.join(os.path.expanduser("~"), "Library", "Application Support")
+    else:
+        config = os.environ.get("XDG_CONFIG_HOME")
+        if not (config and os.path.isabs(config)):
+            config = os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(config, _APP_DIR, "settings.json")
+
+
+def _renew_timeout():
+    """The app's renew-timeout in seconds, as its settings say; the default when they cannot
+    be read (the app then uses its default too)."""
+    try:
+        with open(_settings_file(), "rb") as settings:
+            text = settings.read(_MAX_SETTINGS + 1)
+        if len(text) > _MAX_SETTINGS:
+            return _DEFAULT_RENEW_TIMEOUT
+        value = json.loads(text.decode("utf-8")).get("renew_timeout")
+    except (OSError, ValueError, AttributeError):
+        return _DEFAULT_RENEW_TIMEOUT
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return _DEFAULT_RENEW_TIMEOUT
+    return min(max(value, 1), _MAX_RENEW_TIMEOUT)
+
+
+def _renewal_timeout():
+    """How long a ``min_ttl`` request may take: a worst-case renewal (a site call, the silent
+    renewal, a site call to check it) plus what an ordinary request may take."""
+    return _REQUEST_TIMEOUT + 2 * _SITE_CALL_TIMEOUT + _renew_timeout()
 
 
 def _check_private(folder):
     """Refuses a socket folder another user could have planted a socket in."""
-    info = os.lstat(folder)
+    try:
+        info = os.lstat(folder)
+    except OSError as error:
+        raise FptLoginError("cannot check the socket folder %s: %s" % (folder, error))
     if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise FptLoginError(
             "%s is not a private folder of this user; refusing to use the socket in it" % folder
         )
 
 
+def _is_renewal(request):
+    """Whether the app may renew a session to answer ``request``."""
+    return request.get("type") == "get_user" and request.get("min_ttl") is not None
+
+
+# Every client, so that a forked child can drop its parent's connections (os.register_at_fork).
+_clients = weakref.WeakSet()
+# What a child inherited and must never finalise: a parent's thread may have held the reader's
+# internal lock at the fork, and closing the reader would then wait for ever.
+_inherited = []
+
+
+def _after_fork_in_child():
+    for client in list(_clients):
+        client._leave_parent()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+# Writing to an app that has gone must raise, not kill the process: embedding programs do not
+# always ignore SIGPIPE as Python does.
+_SEND_FLAGS = getattr(socket, "MSG_NOSIGNAL", 0)
+
+
+class _Undelivered(Exception):
+    """A request could not be sent: the app never saw it."""
+
+
+class _Closed(FptLoginError):
+    """The app closed the connection before answering."""
+
+
 class Client(object):
     """A connection to the FPT Login app, kept open between calls and safe to share between
-    threads. Falls back to the ``fpt-login`` command when the app is not running."""
+    threads; a forked child gets its own. Falls back to the ``fpt-login`` command when the app
+    is not running."""
 
     def __init__(self, path=None, cli=None):
         self._path = path or socket_path()
         self._cli = cli or os.environ.get("FPT_LOGIN_CLI", "fpt-login")
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._sock = None
         self._reader = None
+        _clients.add(self)
+
+    def _leave_parent(self):
+        """In a forked child: a lock and no connection of its own. The parent's connection is
+        closed here (its file descriptor only; the parent's stays open) and never used."""
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        if self._sock is not None:
+            _inherited.append((self._sock, self._reader))
+            try:
+                os.close(self._sock.detach())
+            except OSError:
+                pass
+        self._sock = self._reader = None
+
+    def _own(self):
+        # A fork the at-fork hook did not see (a C extension calling fork()), or Pythons
+        # without the hook.
+        if self._pid != os.getpid():
+            self._leave_parent()
 
     def close(self):
+        self._own()
         with self._lock:
             self._drop()
 
@@ -110,45 +336,139 @@ class Client(object):
         self._sock = self._reader = None
 
     def _connect(self):
-        folder = os.path.dirname(self._path)
-        if not os.path.exists(self._path):
+        """Connects and says hello; ``False`` when no app listens."""
+        try:
+            os.lstat(self._path)
+        except OSError:
             return False
-        _check_private(folder)
+        _check_private(os.path.dirname(self._path))
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(_TIMEOUT)
+        sock.settimeout(_REQUEST_TIMEOUT)
+        if sys.platform == "darwin":
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_NOSIGPIPE", 0x1022), 1)
+            except OSError:
+                pass
         try:
             sock.connect(self._path)
         except (FileNotFoundError, ConnectionRefusedError):
             sock.close()
             return False
+        except OSError as error:
+            sock.close()
+            raise FptLoginError(
+                "cannot connect to the FPT Login app at %s: %s" % (self._path, error)
+            )
         self._sock = sock
         self._reader = sock.makefile("rb")
-        reply = self._exchange({"type": "hello", "version": PROTOCOL_VERSION, "client": "fpt_login.py"})
-        if reply.get("type") != "hello":
+        hello = {"type": "hello", "version": PROTOCOL_VERSION, "client": "fpt_login.py"}
+        try:
+            self._send(hello)
+            reply = self._receive()
+        except _Undelivered as error:
             self._drop()
-            raise FptLoginError(reply.get("message", "the app refused the connection"), reply.get("kind", "internal"))
-        return True
+            raise FptLoginError("cannot talk to the FPT Login app at %s: %s" % (self._path, error))
+        except FptLoginError:
+            self._drop()
+            raise
+        kind = reply.get("type")
+        if kind == "hello":
+            return True
+        self._drop()
+        if kind == "error":
+            raise self._error(reply)
+        raise FptLoginError("the FPT Login app answered hello with %s" % _describe(reply))
 
-    def _exchange(self, request):
-        self._sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
-        line = self._reader.readline()
+    def _send(self, request):
+        try:
+            self._sock.sendall(json.dumps(request).encode("utf-8") + b"\n", _SEND_FLAGS)
+        except OSError as error:
+            raise _Undelivered(str(error) or type(error).__name__)
+
+    def _receive(self):
+        """The next reply line as a JSON object, read within the socket's timeout. Anything else
+        raises ``FptLoginError``; the connection is then out of step and must be dropped."""
+        try:
+            line = self._reader.readline(_MAX_REPLY + 1)
+        except socket.timeout:
+            raise FptLoginError(
+                "the FPT Login app did not answer within %d s" % self._sock.gettimeout()
+            )
+        except OSError as error:
+            raise FptLoginError("the connection to the FPT Login app failed: %s" % error)
         if not line:
-            raise ConnectionResetError("the app closed the connection")
-        return json.loads(line.decode("utf-8"))
+            raise _Closed("the FPT Login app closed the connection without answering")
+        if len(line) > _MAX_REPLY:
+            raise FptLoginError(
+                "the FPT Login app sent a reply line longer than %d bytes; not read further"
+                % _MAX_REPLY
+            )
+        if not line.endswith(b"\n"):
+            raise FptLoginError(
+                "the FPT Login app closed the connection in the middle of a reply (%d bytes)"
+                % len(line)
+            )
+        try:
+            reply = json.loads(line.decode("utf-8"))
+        except ValueError:
+            raise FptLoginError(
+                "the FPT Login app sent %d bytes that are not JSON, starting %s"
+                % (len(line), _preview(line))
+            )
+        if not isinstance(reply, dict) or not isinstance(reply.get("type"), str):
+            raise FptLoginError(
+                "the FPT Login app sent %s instead of a reply with a type" % _describe(reply)
+            )
+        return reply
+
+    @staticmethod
+    def _error(reply):
+        message, kind = reply.get("message"), reply.get("kind")
+        if not isinstance(message, str) or not isinstance(kind, str):
+            return FptLoginError(
+                "the FPT Login app sent an error without a message and kind: %s" % _describe(reply)
+            )
+        return FptLoginError(message, kind)
 
     def request(self, request):
-        """Sends one protocol request to the app; ``None`` when no app is running."""
+        """Sends one protocol request to the app and returns its reply (a JSON object with a
+        ``type``); ``None`` when no app is running. A request that may start a renewal
+        (``get_user`` with ``min_ttl``) waits for a worst-case renewal and is never sent again
+        once the app may have seen it; any other is sent again once when the connection turns
+        out to be from an app that has since restarted."""
+        renewal = _is_renewal(request)
+        timeout = _renewal_timeout() if renewal else _REQUEST_TIMEOUT
+        self._own()
         with self._lock:
             for attempt in (1, 2):
+                reused = self._sock is not None
+                if not reused and not self._connect():
+                    return None
                 try:
-                    if self._sock is None and not self._connect():
-                        return None
-                    return self._exchange(request)
-                except (OSError, ValueError):
-                    # A restarted app: reconnect once.
+                    # Set before sending: the wait starts when the app may start working.
+                    if self._sock.gettimeout() != timeout:
+                        self._sock.settimeout(timeout)
+                    self._send(request)
+                except _Undelivered as error:
                     self._drop()
-                    if attempt == 2:
-                        raise
+                    if reused and attempt == 1:
+                        continue
+                    raise FptLoginError("cannot send to the FPT Login app: %s" % error)
+                try:
+                    return self._receive()
+                except FptLoginError as error:
+                    # Whatever comes next on this connection would answer this request.
+                    self._drop()
+                    if renewal:
+                        raise FptLoginError(
+                            "%s; not asking again, as the app may be renewing the session "
+                            "(a later request shares that renewal)" % error
+                        )
+                    # An app that restarted since the last request, for a request that is
+                    # safe to send twice.
+                    if reused and attempt == 1 and isinstance(error, _Closed):
+                        continue
+                    raise
         return None
 
     def get_user(self, site=None, min_ttl=None):
@@ -160,8 +480,12 @@ class Client(object):
         reply = self.request(request)
         if reply is None:
             return self._get_user_from_cli(site, min_ttl)
-        if reply.get("type") == "error":
-            raise FptLoginError(reply.get("message", "unknown error"), reply.get("kind", "internal"))
+        if reply["type"] == "error":
+            raise self._error(reply)
+        if reply["type"] != "user":
+            raise FptLoginError(
+                "expected a 'user' reply from the FPT Login app, got %s" % _describe(reply)
+            )
         return User(reply)
 
     def _get_user_from_cli(self, site, min_ttl):
@@ -170,24 +494,36 @@ class Client(object):
             command += ["--site", site]
         if min_ttl is not None:
             command += ["--min-ttl", str(int(min_ttl))]
+        timeout = _renewal_timeout() if min_ttl is not None else _REQUEST_TIMEOUT
         try:
             done = subprocess.run(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                timeout=_TIMEOUT,
+                timeout=timeout,
             )
+        except subprocess.TimeoutExpired:
+            raise FptLoginError("%s did not finish within %d s" % (" ".join(command), timeout))
         except OSError as error:
             raise FptLoginError(
                 "the FPT Login app is not running and %s cannot be run (%s); install FPT Login or "
                 "set FPT_LOGIN_CLI" % (self._cli, error)
             )
-        message = done.stderr.decode("utf-8", "replace").strip()
+        message = done.stderr[:_MAX_REPLY].decode("utf-8", "replace").strip()
         if message.startswith("fpt-login: "):
             message = message[len("fpt-login: "):]
         if done.returncode == 4:
             raise FptLoginError(message, "sign_in_required")
         if done.returncode != 0:
             raise FptLoginError(message or "fpt-login failed with exit code %d" % done.returncode)
-        return User(json.loads(done.stdout.decode("utf-8")))
+        if len(done.stdout) > _MAX_REPLY:
+            raise FptLoginError("%s printed more than %d bytes" % (self._cli, _MAX_REPLY))
+        try:
+            data = json.loads(done.stdout.decode("utf-8"))
+        except ValueError:
+            raise FptLoginError(
+                "%s printed %d bytes that are not JSON, starting %s"
+                % (self._cli, len(done.stdout), _preview(done.stdout))
+            )
+        return User(data)
 
 
 _default = Client()
@@ -195,7 +531,9 @@ _default = Client()
 
 def get_user(site=None, min_ttl=None):
     """The signed-in user of ``site`` (the default site when ``None``). With ``min_ttl`` (in
-    seconds), a session known to end sooner is refused with ``sign_in_required``."""
+    seconds), the app renews a session known to end sooner first (waiting up to the time a
+    renewal may take, see the module's documentation), and refuses it with
+    ``sign_in_required`` when it cannot."""
     return _default.get_user(site, min_ttl)
 
 
