@@ -42,6 +42,21 @@ impl Backend {
         }
     }
 
+    /// Waits for the app's answers as long as a renewal can take (see
+    /// `Settings::longest_renewal`).
+    pub fn wait_for_renewals(&mut self) -> Result<(), Failure> {
+        let Self::App(client) = self else {
+            return Ok(());
+        };
+        let settings = Self::accounts()?
+            .settings_file()
+            .load_shared()
+            .map_err(Failure::failed)?;
+        client
+            .set_timeout(Some(settings.longest_renewal().max(APP_TIMEOUT)))
+            .map_err(Failure::failed)
+    }
+
     /// The desktop app's process id when answers come from it.
     pub fn app_pid(&self) -> Option<u32> {
         match self {

@@ -13,7 +13,13 @@ use crate::output::{print, to_json};
 
 /// The default user of `site` (or of the default site).
 fn user(site: Option<Site>, min_ttl: Option<u64>, verbose: bool) -> Result<UserInfo, Failure> {
-    Backend::open(verbose)?.user(&Request::GetUser { site, min_ttl })
+    let mut backend = Backend::open(verbose)?;
+    if min_ttl.is_some() {
+        // The app may renew first: wait as long as the longest renewal takes, not the usual
+        // minute, so the answer is never given up on while the renewal is under way.
+        backend.wait_for_renewals()?;
+    }
+    backend.user(&Request::GetUser { site, min_ttl })
 }
 
 pub fn token(

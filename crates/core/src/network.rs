@@ -23,6 +23,8 @@ use crate::settings::{Settings, SettingsFile};
 /// Environment variable shotgun_api3 and tk-core read the CA bundle from.
 pub const CA_BUNDLE_ENV: &str = "SHOTGUN_API_CACERTS";
 const DEFAULT_PROXY_PORT: u16 = 8080;
+/// The longest one request to a site may take before it is given up.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
@@ -229,7 +231,7 @@ pub fn client_for(network: &Network) -> Result<reqwest::Client, NetworkError> {
         .user_agent(crate::USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30));
+        .timeout(REQUEST_TIMEOUT);
     if let Some(proxy) = &network.proxy {
         builder = builder.proxy(proxy.reqwest()?);
     }

@@ -212,6 +212,17 @@ impl Settings {
         )
     }
 
+    /// The longest a caller of `get_user` with `min_ttl` may wait for the app's answer: one
+    /// call to see the site answers, the silent renewal's watchdog, one call to check what it
+    /// brought, and a margin. Clients wait this long, and never send such a request twice.
+    pub fn longest_renewal(&self) -> std::time::Duration {
+        const CALL: std::time::Duration = std::time::Duration::from_secs(30);
+        const MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+        self.renew_timeout()
+            .saturating_add(CALL.saturating_mul(2))
+            .saturating_add(MARGIN)
+    }
+
     /// The site to use: `site` if given, else the default site.
     pub fn resolve_site<'a>(&'a self, site: Option<&'a Site>) -> Option<&'a Site> {
         site.or(self.default_site.as_ref())
@@ -457,6 +468,14 @@ mod tests {
             ours.load_shared().unwrap().default_site,
             Some(site("https://b.example.com"))
         );
+    }
+
+    #[test]
+    fn a_caller_waits_out_the_longest_renewal() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.longest_renewal().as_secs(), 30 + 60 + 60);
+        settings.renew_timeout = Some(u64::MAX);
+        assert!(settings.longest_renewal() >= std::time::Duration::from_secs(u64::MAX));
     }
 
     #[test]
