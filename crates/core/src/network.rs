@@ -83,6 +83,12 @@ impl Proxy {
         if host.is_empty() || host.contains(['/', ' ']) {
             return Err(bad("no host name"));
         }
+        // What a URL cannot hold is refused now, not found when every request panics on it.
+        let parsed = url::Url::parse(&format!("http://{host}:{port}"))
+            .map_err(|e| bad(&format!("{host:?} is not a host name or address ({e})")))?;
+        if parsed.port_or_known_default() != Some(port) || parsed.path() != "/" {
+            return Err(bad(&format!("{host:?} is not a host name or address")));
+        }
         Ok(Self {
             host: host.to_owned(),
             port,
@@ -114,8 +120,9 @@ impl Proxy {
 
     /// `http://host:port`, without credentials (webviews take no proxy credentials).
     pub fn url(&self) -> url::Url {
+        // `parse` built this very URL once already.
         url::Url::parse(&format!("http://{}:{}", self.host, self.port))
-            .expect("host and port make a URL")
+            .expect("a parsed proxy makes a URL")
     }
 
     fn reqwest(&self) -> Result<reqwest::Proxy, NetworkError> {
@@ -328,6 +335,25 @@ mod tests {
         );
         assert!(Proxy::parse(":3128").is_err());
         assert!(Proxy::parse("proxy.corp:99999").is_err());
+    }
+
+    #[test]
+    fn a_proxy_no_url_can_hold_is_refused_when_set_not_when_used() {
+        for bad in [
+            "10.0.0.256",
+            "a|b",
+            "proxy%zz",
+            "[::1",
+            "proxy.corp:80?x",
+            "a#b:3128",
+        ] {
+            let e = Proxy::parse(bad);
+            assert!(e.is_err(), "{bad} was accepted");
+        }
+        for good in ["10.0.0.1", "[::1]:3128", "proxy.corp", "Proxy.Corp:8080"] {
+            let proxy = Proxy::parse(good).unwrap();
+            let _ = proxy.url();
+        }
     }
 
     #[test]
