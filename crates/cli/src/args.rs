@@ -301,9 +301,22 @@ exactly as tk-core writes them. They hold session tokens in plain text (0600 fil
 folders), which is why this is off by default."
     )]
     Enable,
-    /// Stop updating Toolkit's files (what is in them stays).
-    #[command(after_help = "Example:\n  fpt-login toolkit disable")]
-    Disable,
+    /// Stop updating Toolkit's files; with --scrub, also remove the tokens FPT Login wrote there.
+    #[command(
+        after_help = "Without --scrub the sessions already in the files stay (they hold tokens in
+plain text) until Toolkit signs out or `fpt-login toolkit disable --scrub` removes them. Sessions
+Toolkit stored itself are left alone either way.
+
+Examples:
+  fpt-login toolkit disable
+  fpt-login toolkit disable --scrub"
+    )]
+    Disable {
+        /// Remove the tokens FPT Login wrote into Toolkit's files (those still equal to the
+        /// one in the keyring).
+        #[arg(long)]
+        scrub: bool,
+    },
     /// Take over the sessions Toolkit's files hold, after checking each with its site.
     #[command(
         after_help = "Example:\n  SHOTGUN_HOME=/mnt/home/jane/.shotgun fpt-login toolkit import"

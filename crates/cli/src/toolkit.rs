@@ -54,12 +54,18 @@ pub fn toolkit(command: &ToolkitCommand, verbose: bool) -> Result<(), Failure> {
                 cache.root().display()
             ))
         }
-        ToolkitCommand::Disable => {
-            Backend::accounts()?
-                .set_toolkit_files(false)
-                .map_err(|e| failed(&e))?;
+        ToolkitCommand::Disable { scrub } => {
+            let accounts = Backend::accounts()?;
+            accounts.set_toolkit_files(false).map_err(|e| failed(&e))?;
+            if *scrub {
+                let removed = accounts.scrub_toolkit_files().map_err(|e| failed(&e))?;
+                return print(&format!(
+                    "No longer updating Toolkit's files; removed the {removed} token(s) FPT Login had written to {}.",
+                    cache.root().display()
+                ));
+            }
             print(&format!(
-                "No longer updating Toolkit's files; the sessions already in {} stay until Toolkit signs out.",
+                "No longer updating Toolkit's files. The tokens FPT Login wrote to {} remain until Toolkit signs out; remove them with `fpt-login toolkit disable --scrub`.",
                 cache.root().display()
             ))
         }

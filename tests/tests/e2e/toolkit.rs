@@ -131,6 +131,54 @@ async fn the_files_follow_sign_in_and_sign_out_as_pyyaml_writes_them() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn disabling_says_the_tokens_remain_and_scrub_removes_only_fpt_logins() {
+    let site = PasswordSite::new().start().await;
+    let profile = Profile::new();
+    let toolkit = tempfile::tempdir().expect("SHOTGUN_HOME");
+    let home = toolkit.path();
+    success_stdout(&cli(&profile, home, &["toolkit", "enable"]).await);
+    success_stdout(
+        &profile
+            .password_login(
+                site.url(),
+                "artist",
+                "sesame",
+                None,
+                &[("SHOTGUN_HOME", home)],
+            )
+            .await,
+    );
+    let token = profile.session_token(&[]).await;
+    let per_site = home.join("127.0.0.1/authentication.yml");
+    // Toolkit signed `lead` in by itself: not FPT Login's to remove.
+    let mut text = std::fs::read_to_string(&per_site).expect("per-site file");
+    text.push_str("- login: lead\n  session_token: toolkits-own-token\n");
+    std::fs::write(&per_site, &text).expect("write");
+
+    let disabled = success_stdout(&cli(&profile, home, &["toolkit", "disable"]).await);
+    assert!(
+        disabled.contains("remain") && disabled.contains("--scrub"),
+        "{disabled}"
+    );
+    assert!(
+        std::fs::read_to_string(&per_site)
+            .expect("file")
+            .contains(&token)
+    );
+
+    let scrubbed = success_stdout(&cli(&profile, home, &["toolkit", "disable", "--scrub"]).await);
+    assert!(scrubbed.contains("removed the 1 token"), "{scrubbed}");
+    let text = std::fs::read_to_string(&per_site).expect("file");
+    assert!(!text.contains(&token), "FPT Login's token is gone:\n{text}");
+    assert!(
+        text.contains("toolkits-own-token"),
+        "Toolkit's own stays:\n{text}"
+    );
+    // FPT Login's own session is untouched.
+    assert_eq!(profile.session_token(&[]).await, token);
+}
+
 /// Writes Toolkit's cache with PyYAML as tk-core does: `artist` with `token` (valid) and
 /// `lead` with a token the site no longer knows.
 async fn write_toolkit_cache(root: &Path, site: &str, token: &str) {

@@ -392,6 +392,23 @@ impl Accounts {
         Ok(written)
     }
 
+    /// Removes from Toolkit's files the sessions FPT Login wrote there: those whose token is
+    /// still the one this machine's keyring holds for that person. Sessions Toolkit stored
+    /// itself stay. Returns how many were removed.
+    pub fn scrub_toolkit_files(&self) -> Result<usize, AccountsError> {
+        let cache = ToolkitCache::locate()?;
+        let mut removed = 0;
+        for found in cache.sessions()? {
+            let ours = self.token(&found.site, &found.login)?;
+            if ours.is_some_and(|token| token == found.token)
+                && cache.record_sign_out(&found.site, &found.login)?
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// The way in last chosen for `site`, if any.
     pub fn saved_method(&self, site: &Site) -> Result<Option<Method>, AccountsError> {
         let settings = self.settings.load_shared()?;

@@ -32,7 +32,20 @@ pub enum ToolkitError {
     Read { path: PathBuf, source: io::Error },
     #[error("cannot write {}: {source}", .path.display())]
     Write { path: PathBuf, source: io::Error },
+    #[error(
+        "{} is larger than any file Toolkit writes ({size} bytes); it was left alone — move it away if Toolkit should start afresh",
+        .path.display()
+    )]
+    TooLarge { path: PathBuf, size: u64 },
+    #[error(
+        "{} uses YAML anchors or aliases, which Toolkit never writes; it was left alone — move it away if Toolkit should start afresh",
+        .path.display()
+    )]
+    Aliases { path: PathBuf },
 }
+
+/// Toolkit's files hold a few sites and users: a kilobyte or two.
+pub const MAX_FILE: u64 = 1 << 20;
 
 /// A session found in Toolkit's cache.
 #[derive(Debug, Clone)]
@@ -176,7 +189,9 @@ impl ToolkitCache {
         let mut found = Vec::new();
         let mut seen: Vec<Site> = Vec::new();
         for host in hosts {
-            let Ok(site) = Site::parse_with(&host, true) else {
+            // Plain http only for a site on this machine: elsewhere the token would travel in
+            // clear, and taking it over would keep it doing so.
+            let Ok(site) = Site::parse(&host) else {
                 continue;
             };
             if seen.contains(&site) {
@@ -258,21 +273,35 @@ fn push_recent(map: &mut Hash, name: &str, value: &str, same: impl Fn(&str, &str
 }
 
 fn read(path: &Path) -> Result<Hash, ToolkitError> {
-    match fs::read_to_string(path) {
-        Ok(text) => {
-            let mut doc = yaml::load(&text);
-            // tk-core deletes a `method: null` it finds (PR #941).
-            if doc.get(&key("method")) == Some(&Yaml::Null) {
-                doc.remove(&key("method"));
-            }
-            Ok(doc)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Hash::new()),
-        Err(source) => Err(ToolkitError::Read {
+    let read_err = |source| ToolkitError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Hash::new()),
+        Err(source) => return Err(read_err(source)),
+    };
+    let size = file.metadata().map_err(read_err)?.len();
+    let mut text = String::new();
+    // One byte past the cap tells "too large" from "exactly the cap", even for a file that
+    // grows while it is read.
+    let read = io::Read::read_to_string(&mut io::Read::take(file, MAX_FILE + 1), &mut text)
+        .map_err(read_err)?;
+    if size > MAX_FILE || u64::try_from(read).unwrap_or(u64::MAX) > MAX_FILE {
+        return Err(ToolkitError::TooLarge {
             path: path.to_path_buf(),
-            source,
-        }),
+            size,
+        });
     }
+    let mut doc = yaml::load(&text).map_err(|_| ToolkitError::Aliases {
+        path: path.to_path_buf(),
+    })?;
+    // tk-core deletes a `method: null` it finds (PR #941).
+    if doc.get(&key("method")) == Some(&Yaml::Null) {
+        doc.remove(&key("method"));
+    }
+    Ok(doc)
 }
 
 /// Applies `change` to the file under a lock and replaces the file atomically.
@@ -390,5 +419,80 @@ mod tests {
             global.starts_with("current_host: https://a.example.com\n"),
             "{global}"
         );
+    }
+
+    fn global_with_hosts(root: &Path, hosts: &[&str]) {
+        let recent: String = hosts.iter().flat_map(|h| ["- ", h, "\n"]).collect();
+        fs::write(
+            root.join("authentication.yml"),
+            format!("current_host: {}\nrecent_hosts:\n{recent}", hosts[0]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn aliases_are_refused_before_anything_expands() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Nine levels of ten: a billion strings once expanded, 500 bytes on disk.
+        let mut laughs = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for pair in names.windows(2) {
+            let (prev, next) = (pair[0], pair[1]);
+            let refs = vec![format!("*{prev}"); 10].join(",");
+            laughs += &[next, ": &", next, " [", &refs, "]\n"].concat();
+        }
+        fs::write(tmp.path().join("authentication.yml"), &laughs).unwrap();
+        let cache = ToolkitCache::under(tmp.path().to_path_buf());
+        let e = cache.sessions().unwrap_err();
+        assert!(matches!(e, ToolkitError::Aliases { .. }), "{e}");
+        assert!(e.to_string().contains("authentication.yml"), "{e}");
+        // Nor is the file rewritten (or read) on a sign-in.
+        let e = cache
+            .record_sign_in(&site("https://a.example.com"), "x", &Secret::new("t"))
+            .unwrap_err();
+        assert!(matches!(e, ToolkitError::Aliases { .. }), "{e}");
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("authentication.yml")).unwrap(),
+            laughs
+        );
+    }
+
+    #[test]
+    fn a_file_larger_than_toolkit_ever_writes_is_not_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let big = format!(
+            "current_host: https://a.example.com\n# {}\n",
+            "x".repeat(2 << 20)
+        );
+        fs::write(tmp.path().join("authentication.yml"), big).unwrap();
+        let e = ToolkitCache::under(tmp.path().to_path_buf())
+            .sessions()
+            .unwrap_err();
+        assert!(matches!(e, ToolkitError::TooLarge { .. }), "{e}");
+    }
+
+    #[test]
+    fn tokens_for_plain_http_sites_elsewhere_are_not_taken_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        global_with_hosts(
+            tmp.path(),
+            &["http://studio.example.com", "http://127.0.0.1:8090"],
+        );
+        let cache = ToolkitCache::under(tmp.path().to_path_buf());
+        for host in ["http://studio.example.com", "http://127.0.0.1:8090"] {
+            let site = Site::parse_with(host, true).unwrap();
+            let file = cache.site_file(&site);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(&file, "users:\n- login: jane\n  session_token: abc\n").unwrap();
+        }
+        let found: Vec<String> = cache
+            .sessions()
+            .unwrap()
+            .iter()
+            .map(|s| s.site.to_string())
+            .collect();
+        assert_eq!(found, ["http://127.0.0.1:8090"]);
     }
 }

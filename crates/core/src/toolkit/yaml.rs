@@ -5,16 +5,40 @@
 use yaml_rust2::Yaml;
 use yaml_rust2::yaml::Hash;
 
+/// Why a file was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Anchors and aliases: tk-core never writes them, and expanding them is how a few bytes
+    /// become gigabytes ("billion laughs").
+    Aliases,
+}
+
 /// Reads a document; anything that is not a mapping (or does not parse) reads as empty, as
-/// tk-core does with a corrupt file.
-pub fn load(text: &str) -> Hash {
-    match yaml_rust2::YamlLoader::load_from_str(text) {
+/// tk-core does with a corrupt file. A document with anchors or aliases is refused.
+pub fn load(text: &str) -> Result<Hash, Refused> {
+    use yaml_rust2::parser::{Event, Parser};
+    // Looked at as events first: the loader would expand every alias before we saw it.
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) | Err(_) => break,
+            Ok((
+                Event::Alias(_)
+                | Event::Scalar(_, _, 1.., _)
+                | Event::SequenceStart(1.., _)
+                | Event::MappingStart(1.., _),
+                _,
+            )) => return Err(Refused::Aliases),
+            Ok(_) => {}
+        }
+    }
+    Ok(match yaml_rust2::YamlLoader::load_from_str(text) {
         Ok(mut docs) if !docs.is_empty() => match docs.swap_remove(0) {
             Yaml::Hash(hash) => hash,
             _ => Hash::new(),
         },
         _ => Hash::new(),
-    }
+    })
 }
 
 /// Writes `map` as `yaml.safe_dump(map)` would.
