@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::Parser;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::paths::{self, Paths};
+use fpt_login_core::platform::files;
 use fpt_login_core::platform::signals::QuitSignals;
 use fpt_login_core::site;
 use fpt_login_core::toolkit::ToolkitCache;
@@ -214,6 +215,9 @@ fn toolkit_sessions() -> Vec<String> {
 
 /// Starts the app; returns when the user quits.
 pub fn run() {
+    // Before anything is written: the webview engine creates its cookie and storage files
+    // with the usual modes, and they hold the IdP session.
+    files::keep_new_files_private();
     let args = Args::parse();
     init_logging();
     let paths = match Paths::from_env() {
@@ -226,6 +230,10 @@ pub fn run() {
     let first_start = !paths.settings_file().exists();
     let accounts = Arc::new(Accounts::new(&paths));
     login::remove_stale_site_data(&paths, &accounts);
+    // Data an older version left readable by others is tightened before any webview opens.
+    if let Err(e) = files::make_tree_private(&paths.webview_root()) {
+        tracing::warn!(error = %e, "cannot make the web sign-in data private");
+    }
     let toolkit_offer = if first_start {
         toolkit_sessions()
     } else {

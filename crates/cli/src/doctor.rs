@@ -115,6 +115,30 @@ fn socket_and_app(paths: &Paths) -> (Check, Check, Option<Site>) {
     (private, app, default_site)
 }
 
+/// The web sign-in's data (the site's and the IdP's cookies) is readable by the user alone.
+fn web_data(paths: &Paths) -> Check {
+    let root = paths.webview_root();
+    match files::first_open_entry(&root) {
+        Ok(None) => pass("web data", format!("{} is private", root.display())),
+        Ok(Some(open)) => fail(
+            "web data",
+            format!(
+                "{} is readable by other users: it holds sign-in cookies",
+                open.display()
+            ),
+            format!(
+                "run `chmod -R go-rwx {}` (the app also does this when it starts)",
+                root.display()
+            ),
+        ),
+        Err(e) => fail(
+            "web data",
+            format!("cannot check {}: {e}", root.display()),
+            "check the folder's permissions",
+        ),
+    }
+}
+
 /// WebKitGTK, which the web sign-in needs (the CLI itself does not link it).
 fn webview() -> Check {
     let found = std::process::Command::new("ldconfig")
@@ -218,7 +242,7 @@ pub fn doctor(site: Option<Site>, json: bool) -> Result<(), Failure> {
     let paths = Paths::from_env().map_err(Failure::failed)?;
     let mut checks = vec![keyring()];
     let (folder, app, default_site) = socket_and_app(&paths);
-    checks.extend([folder, app, webview()]);
+    checks.extend([folder, app, webview(), web_data(&paths)]);
     let site = site.or(default_site).or_else(|| {
         fpt_login_core::Accounts::new(&paths)
             .settings_file()

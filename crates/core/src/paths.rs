@@ -64,10 +64,15 @@ impl Paths {
         self.runtime.join(SOCKET_FILE)
     }
 
+    /// Where the web sign-in webviews keep their data, one folder per site.
+    pub fn webview_root(&self) -> PathBuf {
+        self.data.join("webview")
+    }
+
     /// Where the web sign-in webview for `site` keeps its cookies (one store per site, so that
     /// signing out of one site can wipe just that site).
     pub fn webview_dir(&self, site: &Site) -> PathBuf {
-        self.data.join("webview").join(site.folder_name())
+        self.webview_root().join(site.folder_name())
     }
 }
 

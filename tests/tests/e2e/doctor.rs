@@ -44,6 +44,7 @@ async fn everything_passes_with_the_app_running_and_failures_say_how_to_fix_them
         "socket folder",
         "app",
         "webview",
+        "web data",
         "site",
         "sign-in",
         "clock",
@@ -71,4 +72,41 @@ async fn everything_passes_with_the_app_running_and_failures_say_how_to_fix_them
         "{unreachable}"
     );
     running.stop().await;
+
+    // Web sign-in data someone else can read is a failed check that says how to fix it, and
+    // the app's next start fixes it.
+    let web = profile.home().join("data/webview/old-site");
+    std::fs::create_dir_all(&web).expect("web data");
+    std::fs::write(web.join("cookies"), "idp session").expect("cookies");
+    set_mode(&web.join("cookies"), 0o644);
+    set_mode(&web, 0o755);
+    let (code, checks) = doctor(&profile, site.url()).await;
+    assert_eq!(code, Some(1));
+    let web_data = check(&checks, "web data");
+    assert!(
+        web_data["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("chmod -R go-rwx"),
+        "{web_data}"
+    );
+    let mut restarted = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
+    assert_eq!(mode(&web), 0o700);
+    assert_eq!(mode(&web.join("cookies")), 0o600);
+    restarted.stop().await;
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .expect("exists")
+        .permissions()
+        .mode()
+        & 0o777
 }

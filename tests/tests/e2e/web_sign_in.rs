@@ -45,6 +45,28 @@ async fn quit_app(profile: &Profile) {
     .await;
 }
 
+/// What WebKit wrote for the sign-in (cookies, storage) is readable by the person alone.
+fn web_data_is_private(profile: &Profile) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut pending = vec![profile.home().join("data/webview")];
+    let mut seen = 0;
+    while let Some(path) = pending.pop() {
+        let meta = std::fs::symlink_metadata(&path).expect("web data");
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        if meta.is_dir() {
+            pending.extend(
+                std::fs::read_dir(&path)
+                    .expect("folder")
+                    .map(|e| e.expect("entry").path()),
+            );
+        } else {
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "the sign-in left no files to check");
+}
+
 /// The sign-in window says which host the person is typing their password into.
 async fn window_title_names_the_idp_host(site: &MockSite) {
     let idp_host = url::Url::parse(site.idp_url())
@@ -89,6 +111,7 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
 
     // Another program asks for the user.
     let user = profile.wait_for_token(&[], || driver.log()).await;
+    web_data_is_private(&profile);
     let token = user["session_token"]
         .as_str()
         .expect("session_token")

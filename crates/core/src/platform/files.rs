@@ -11,18 +11,24 @@
 //!   by the user alone.
 //! - `sync_dir(dir)` makes a rename into `dir` durable (the atomic writes' last step).
 //! - `FileIdentity::of(&metadata)` tells files apart: a file replaced by a rename gets a new one.
+//! - `keep_new_files_private()` makes every file and folder this process creates from now on
+//!   (the webview engine's cookies and storage too) readable by the user alone.
+//! - `make_tree_private(dir)` takes group and others' access off `dir` and everything in it
+//!   (data written before, by an older version or another umask).
 
 #[cfg(unix)]
 pub use unix::{
     FileIdentity, PrivateDirError, check_private_dir, create_private_dirs, ensure_private_dir,
-    open_private, sync_dir,
+    first_open_entry, keep_new_files_private, make_tree_private, open_private, sync_dir,
 };
 
 #[cfg(unix)]
 mod unix {
     use std::fs::{self, File, OpenOptions};
     use std::io;
-    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _};
+    use std::os::unix::fs::{
+        DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
+    };
     use std::path::{Path, PathBuf};
 
     use crate::platform::runtime::current_uid;
@@ -119,6 +125,59 @@ mod unix {
             .write(true)
             .mode(PRIVATE_FILE_MODE)
             .open(path)
+    }
+
+    /// Sets the process umask to 077. Libraries that create files with the usual 0644/0755
+    /// (WebKit's cookie database, local storage, caches) then create them private too.
+    pub fn keep_new_files_private() {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    }
+
+    /// Removes group and others' permissions from `dir` and everything below it; links are
+    /// not followed. A missing `dir` is nothing to do.
+    pub fn make_tree_private(dir: &Path) -> io::Result<()> {
+        let meta = match fs::symlink_metadata(dir) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if meta.file_type().is_symlink() {
+            return Ok(());
+        }
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o700))?;
+        }
+        if meta.is_dir() {
+            for entry in fs::read_dir(dir)? {
+                make_tree_private(&entry?.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The first file or folder in `dir` (itself included) that group or others may use, if
+    /// any; links are not followed.
+    pub fn first_open_entry(dir: &Path) -> io::Result<Option<PathBuf>> {
+        let meta = match fs::symlink_metadata(dir) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if meta.file_type().is_symlink() {
+            return Ok(None);
+        }
+        if meta.mode() & 0o077 != 0 {
+            return Ok(Some(dir.to_path_buf()));
+        }
+        if meta.is_dir() {
+            for entry in fs::read_dir(dir)? {
+                if let Some(open) = first_open_entry(&entry?.path())? {
+                    return Ok(Some(open));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// A rename is only durable once the folder's entry is on disk: fsync the folder.
@@ -223,6 +282,37 @@ mod unix {
             fs::write(&next, "2").unwrap();
             fs::rename(&next, &path).unwrap();
             assert_ne!(before, FileIdentity::of(&fs::metadata(&path).unwrap()));
+        }
+
+        #[test]
+        fn a_tree_written_open_is_made_private_and_links_are_not_followed() {
+            let tmp = tempfile::tempdir().unwrap();
+            let web = tmp.path().join("webview/site");
+            fs::create_dir_all(web.join("storage")).unwrap();
+            fs::set_permissions(
+                tmp.path().join("webview"),
+                fs::Permissions::from_mode(0o755),
+            )
+            .unwrap();
+            fs::set_permissions(&web, fs::Permissions::from_mode(0o755)).unwrap();
+            fs::write(web.join("cookies"), "idp session").unwrap();
+            fs::set_permissions(web.join("cookies"), fs::Permissions::from_mode(0o644)).unwrap();
+            let outside = tmp.path().join("outside");
+            fs::write(&outside, "not ours to change").unwrap();
+            fs::set_permissions(&outside, fs::Permissions::from_mode(0o644)).unwrap();
+            std::os::unix::fs::symlink(&outside, web.join("link")).unwrap();
+
+            assert_eq!(
+                first_open_entry(&tmp.path().join("webview")).unwrap(),
+                Some(tmp.path().join("webview"))
+            );
+            make_tree_private(&tmp.path().join("webview")).unwrap();
+            assert_eq!(first_open_entry(&tmp.path().join("webview")).unwrap(), None);
+            assert_eq!(mode(&tmp.path().join("webview")), 0o700);
+            assert_eq!(mode(&web), 0o700);
+            assert_eq!(mode(&web.join("cookies")), 0o600);
+            assert_eq!(mode(&outside), 0o644, "a link's target is left alone");
+            make_tree_private(&tmp.path().join("missing")).unwrap();
         }
     }
 }
