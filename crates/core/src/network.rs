@@ -39,6 +39,9 @@ pub enum NetworkError {
     EmptyBundle { path: PathBuf, detail: String },
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
+    /// The settings hold the proxy: going on without them could bypass a required proxy.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
 }
 
 /// An HTTP proxy in Toolkit's form. Its `Debug`/`Display` never show the password.
@@ -174,13 +177,14 @@ impl Network {
         Ok(Self { proxy, ca_bundle })
     }
 
-    /// The configuration of this machine's FPT Login (settings file and environment).
+    /// The configuration of this machine's FPT Login (settings file and environment). A
+    /// missing settings file is the defaults; one that cannot be read is an error, never
+    /// "no proxy".
     pub fn current() -> Result<Self, NetworkError> {
-        // Without a readable settings file, the environment alone decides.
-        let settings = settings_file()
-            .and_then(|file| file.load_shared().ok())
-            .unwrap_or_default();
-        Self::from_settings(&settings)
+        match settings_file() {
+            Some(file) => Self::from_settings(&*file.load_shared()?),
+            None => Self::from_settings(&Settings::default()),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use anyhow::Context as _;
 use fpt_login_core::landing::{self, Cookie, WebSession};
 use fpt_login_core::model::SignInState;
-use fpt_login_core::network::Network;
+use fpt_login_core::network::{Network, NetworkError};
 use fpt_login_core::paths::Paths;
 use fpt_login_core::renewal::{self, Generation, Landing};
 use fpt_login_core::signin::{self, Navigation, NavigationGuard, SiteClient};
@@ -93,7 +93,16 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let on_nav = Arc::clone(&attempt);
     let nav_app = app.clone();
     let on_load = Arc::clone(&attempt);
-    let built = site_webview(app, WEB_SIGN_IN_WINDOW, site, url)
+    let builder = match site_webview(app, WEB_SIGN_IN_WINDOW, site, url) {
+        Ok(builder) => builder,
+        Err(e) => {
+            attempt.finish();
+            let message = format!("cannot open the sign-in window: {e}");
+            state.report(app, status(SignInState::Failed, site, message));
+            return;
+        }
+    };
+    let built = builder
         .title(format!("Sign in to {site}"))
         .inner_size(820.0, 680.0)
         .on_navigation(move |url| navigation_allowed(&nav_app, &on_nav, url))
@@ -148,7 +157,7 @@ fn site_webview<'a, R: Runtime>(
     label: &str,
     site: &Site,
     url: Url,
-) -> WebviewWindowBuilder<'a, R, AppHandle<R>> {
+) -> Result<WebviewWindowBuilder<'a, R, AppHandle<R>>, NetworkError> {
     let state = app.state::<AppState>();
     let mut builder = WebviewWindowBuilder::new(app, label, WebviewUrl::External(url))
         .data_directory(state.paths.webview_dir(site))
@@ -168,16 +177,15 @@ fn site_webview<'a, R: Runtime>(
         });
     // The configured proxy (WebKitGTK takes no proxy credentials; the system's own proxy
     // settings apply otherwise).
-    match Network::current() {
-        Ok(Network {
-            proxy: Some(proxy), ..
-        }) => builder = builder.proxy_url(proxy.url()),
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "the proxy setting is not usable; going without it");
-        }
+    // A proxy setting that cannot be read stops the sign-in: going without it could send the
+    // person's password around a proxy the studio requires.
+    if let Network {
+        proxy: Some(proxy), ..
+    } = Network::current()?
+    {
+        builder = builder.proxy_url(proxy.url());
     }
-    builder
+    Ok(builder)
 }
 
 /// Why a silent renewal did not renew.
@@ -215,7 +223,16 @@ pub async fn renew_silently<R: Runtime>(
     app.run_on_main_thread(move || {
         let load_site = open_site.clone();
         let guard = NavigationGuard::new(&open_site);
-        let built = site_webview(&opener, &open_label, &open_site, url)
+        let builder = match site_webview(&opener, &open_label, &open_site, url) {
+            Ok(builder) => builder,
+            Err(e) => {
+                if let Some(tx) = tx.lock().expect("renewal channel lock").take() {
+                    let _ = tx.send(Err(e.into()));
+                }
+                return;
+            }
+        };
+        let built = builder
             .title("FPT Login renewal")
             .visible(false)
             .focused(false)
@@ -305,7 +322,14 @@ pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     }
     let blank = Url::parse("about:blank").expect("about:blank is a URL");
     let label = "forget-site-data";
-    match site_webview(app, label, site, blank).visible(false).build() {
+    let builder = match site_webview(app, label, site, blank) {
+        Ok(builder) => builder,
+        Err(e) => {
+            tracing::warn!(%site, error = %e, "cannot clear the site's web data in memory");
+            return;
+        }
+    };
+    match builder.visible(false).build() {
         Ok(window) => {
             if let Err(e) = window.clear_all_browsing_data() {
                 tracing::warn!(%site, error = %e, "cannot clear the site's web data");
