@@ -3,7 +3,7 @@
 
 use fpt_login_tests::harness::{
     Profile, WebDriver, close_window_like_a_person, log_tail, open_idp_form, stderr,
-    submit_idp_form, wait_for,
+    submit_idp_form, visible_windows, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 
@@ -81,7 +81,22 @@ async fn closing_the_window_makes_the_cli_exit_4() {
         "--timeout",
         "60",
     ]);
-    close_window_like_a_person(&format!("Sign in to {}", site.url()), || app.log()).await;
+    // A person closes a window they can see, with the IdP's page on show (its host in the
+    // title); a close sent before the window is up could be lost.
+    let title = format!("Sign in to {}", site.url());
+    wait_for(
+        "the sign-in window to show the IdP",
+        std::time::Duration::from_secs(60),
+        || async {
+            visible_windows()
+                .await
+                .iter()
+                .any(|t| t.starts_with(&title) && t.contains(" — "))
+                .then_some(())
+        },
+    )
+    .await;
+    close_window_like_a_person(&title, || app.log()).await;
     let out = cli.wait_with_output().await.expect("fpt-login runs");
     assert_eq!(
         out.status.code(),
