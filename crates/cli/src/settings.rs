@@ -1,6 +1,7 @@
 //! `fpt-login settings`: the network and keep-alive settings, shown and changed.
 
 use fpt_login_core::network::{CA_BUNDLE_ENV, Network, Proxy, load_bundle};
+use fpt_login_core::settings::{SECONDS_SETTING, parse_seconds};
 use serde_json::json;
 
 use crate::args::{SettingKey, SettingsAction};
@@ -110,18 +111,15 @@ fn on_off(key: SettingKey, value: &str) -> Result<bool, Failure> {
 }
 
 fn seconds(key: SettingKey, value: &str) -> Result<u64, Failure> {
-    value
-        .trim_end_matches('s')
-        .parse::<u64>()
-        .ok()
-        .filter(|s| *s > 0)
-        .ok_or_else(|| {
-            Failure::new(
-                EXIT_USAGE,
-                format!(
-                    "{} takes a number of seconds above 0, such as 300, not {value:?}",
-                    key.name()
-                ),
-            )
-        })
+    parse_seconds(value).ok_or_else(|| {
+        Failure::new(
+            EXIT_USAGE,
+            format!(
+                "{} takes a number of seconds from {} to {} (a day), such as 300, not {value:?}",
+                key.name(),
+                SECONDS_SETTING.start(),
+                SECONDS_SETTING.end()
+            ),
+        )
+    })
 }

@@ -27,6 +27,20 @@ pub const DEFAULT_KEEP_ALIVE_SECS: u64 = 600;
 /// How long a silent renewal may take unless configured. Toolkit gives up after 5 seconds,
 /// which slow IdPs routinely exceed.
 pub const DEFAULT_RENEW_TIMEOUT_SECS: u64 = 30;
+/// The seconds a duration setting may hold: at least one, at most a day. A longer keep-alive
+/// would let every site's session idle out; a longer watchdog would hang renewals; and no
+/// value, typed or found in a hand-edited file, can overflow the arithmetic on it.
+pub const SECONDS_SETTING: std::ops::RangeInclusive<u64> = 1..=86_400;
+
+/// A duration setting as typed (`300` or `300s`), within [`SECONDS_SETTING`].
+pub fn parse_seconds(value: &str) -> Option<u64> {
+    value
+        .trim()
+        .trim_end_matches('s')
+        .parse::<u64>()
+        .ok()
+        .filter(|s| SECONDS_SETTING.contains(s))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -200,7 +214,7 @@ impl Settings {
         std::time::Duration::from_secs(
             self.keep_alive_interval
                 .unwrap_or(DEFAULT_KEEP_ALIVE_SECS)
-                .max(1),
+                .clamp(*SECONDS_SETTING.start(), *SECONDS_SETTING.end()),
         )
     }
 
@@ -208,7 +222,7 @@ impl Settings {
         std::time::Duration::from_secs(
             self.renew_timeout
                 .unwrap_or(DEFAULT_RENEW_TIMEOUT_SECS)
-                .max(1),
+                .clamp(*SECONDS_SETTING.start(), *SECONDS_SETTING.end()),
         )
     }
 
@@ -474,8 +488,33 @@ mod tests {
     fn a_caller_waits_out_the_longest_renewal() {
         let mut settings = Settings::default();
         assert_eq!(settings.longest_renewal().as_secs(), 30 + 60 + 60);
+        // Even a value no one could type (a hand-edited file) stays within a day.
         settings.renew_timeout = Some(u64::MAX);
-        assert!(settings.longest_renewal() >= std::time::Duration::from_secs(u64::MAX));
+        assert_eq!(settings.longest_renewal().as_secs(), 86_400 + 60 + 60);
+    }
+
+    #[test]
+    fn duration_settings_have_bounds_typed_or_stored() {
+        assert_eq!(parse_seconds("300"), Some(300));
+        assert_eq!(parse_seconds("300s"), Some(300));
+        for bad in [
+            "0",
+            "-5",
+            "86401",
+            "18446744073709551615",
+            "1e3",
+            "",
+            "soon",
+        ] {
+            assert_eq!(parse_seconds(bad), None, "{bad}");
+        }
+        let stored = Settings {
+            keep_alive_interval: Some(u64::MAX),
+            renew_timeout: Some(0),
+            ..Settings::default()
+        };
+        assert_eq!(stored.keep_alive_every().as_secs(), 86_400);
+        assert_eq!(stored.renew_timeout().as_secs(), 1);
     }
 
     #[test]
