@@ -161,6 +161,9 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String)
     let autostart = setting(|s| s.autostart);
     menu.append(&check(app, MENU_AUTOSTART, "Start at login", autostart)?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
+    // Which build this is, for bug reports ("About" would be a window for one line).
+    let version = concat!("FPT Login ", env!("FPT_LOGIN_VERSION"));
+    menu.append(&item(app, "version", version, false)?)?;
     menu.append(&item(app, MENU_QUIT, "Quit", true)?)?;
     Ok((menu, text))
 }

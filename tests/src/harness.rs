@@ -19,9 +19,14 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// A binary of the workspace, built by `cargo build --workspace --bins`.
+/// Names the folder of the binaries under test instead, e.g. `/usr/bin` to check an installed
+/// package.
+pub const BIN_DIR_ENV: &str = "FPT_LOGIN_BIN_DIR";
+
+/// A binary of the workspace, built by `cargo build --workspace --bins` (or in `BIN_DIR_ENV`).
 pub fn bin(name: &str) -> PathBuf {
-    let path = target_dir().join(name);
+    let dir = std::env::var_os(BIN_DIR_ENV).map_or_else(target_dir, PathBuf::from);
+    let path = dir.join(name);
     assert!(
         path.exists(),
         "{} is missing: run `cargo build --workspace --bins` before the tests (the README's test command does)",

@@ -4,12 +4,13 @@ mod backend;
 mod commands;
 mod doctor;
 mod handoff;
+mod install_files;
 mod login;
 mod toolkit;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -28,13 +29,21 @@ Environment:
 /// When the FPT Login app is running, every command asks it over a private local socket;
 /// otherwise the token is read straight from the OS keyring.
 #[derive(Debug, Parser)]
-#[command(name = "fpt-login", version, after_help = EXIT_CODES)]
+#[command(name = "fpt-login", version = env!("FPT_LOGIN_VERSION"), after_help = EXIT_CODES)]
 pub struct Cli {
     /// Say on stderr where answers come from; repeat for debug logs (tokens are never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     #[command(subcommand)]
-    command: Command,
+    command: TopCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TopCommand {
+    #[command(flatten)]
+    Session(Command),
+    #[command(flatten)]
+    InstallFiles(install_files::InstallFilesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,7 +342,11 @@ enum ScriptCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match commands::run(cli.command, cli.verbose > 0) {
+    let done = match cli.command {
+        TopCommand::Session(command) => commands::run(command, cli.verbose > 0),
+        TopCommand::InstallFiles(command) => install_files::run(command, Cli::command()),
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("fpt-login: {}", failure.message);
