@@ -9,14 +9,17 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-/// `target/debug` (or whichever profile built the running test).
+/// `target/debug` (or whichever profile built the running test or tool).
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test-binary>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .to_path_buf()
+    // target/<profile>/deps/<test-binary>, or target/<profile>/<tool> for this crate's binaries
+    let dir = exe.parent().expect("an executable lives in a folder");
+    let dir = if dir.ends_with("deps") {
+        dir.parent().expect("deps lives in target/<profile>")
+    } else {
+        dir
+    };
+    dir.to_path_buf()
 }
 
 /// Names the folder of the binaries under test instead, e.g. `/usr/bin` to check an installed

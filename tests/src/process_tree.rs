@@ -2,6 +2,7 @@
 //! and RSS (`smaps_rollup`), CPU time and context switches. The benchmark measures the idle
 //! desktop app with it, WebKit helper processes included.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// One process of a tree, as measured.
@@ -14,6 +15,9 @@ pub struct Process {
     /// is what they cost together.
     pub pss_kib: u64,
     pub rss_kib: u64,
+    /// Unique set size: the pages no other process maps (private clean + private dirty), what
+    /// ending the process would free whatever else runs.
+    pub uss_kib: u64,
 }
 
 /// `pid` and all its descendants, parents first.
@@ -54,9 +58,50 @@ pub fn memory(pid: u32) -> Vec<Process> {
                 name: name.trim().to_owned(),
                 pss_kib: kib(&rollup, "Pss:")?,
                 rss_kib: kib(&rollup, "Rss:")?,
+                uss_kib: kib(&rollup, "Private_Clean:")?
+                    .saturating_add(kib(&rollup, "Private_Dirty:")?),
             })
         })
         .collect()
+}
+
+/// The files (and `[heap]`, `[anon]`, ...) mapped into `pid` with the most resident memory:
+/// `(name, rss_kib, uss_kib)`, largest first, at most `count`.
+pub fn largest_mappings(pid: u32, count: usize) -> Vec<(String, u64, u64)> {
+    let Ok(smaps) = std::fs::read_to_string(format!("/proc/{pid}/smaps")) else {
+        return Vec::new();
+    };
+    let mut sizes: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        // A mapping's header: "start-end perms offset dev inode [name]".
+        if first.contains('-') && !first.ends_with(':') {
+            current = fields.nth(4).unwrap_or("[anon]").to_owned();
+            continue;
+        }
+        let value = || {
+            fields
+                .clone()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let entry = sizes.entry(current.clone()).or_default();
+        match first {
+            "Rss:" => entry.0 = entry.0.saturating_add(value()),
+            "Private_Clean:" | "Private_Dirty:" => entry.1 = entry.1.saturating_add(value()),
+            _ => {}
+        }
+    }
+    let mut largest: Vec<(String, u64, u64)> = sizes
+        .into_iter()
+        .map(|(name, (rss, uss))| (name, rss, uss))
+        .collect();
+    largest.sort_by(|a, b| b.1.cmp(&a.1));
+    largest.truncate(count);
+    largest
 }
 
 /// CPU time (user + system, in clock ticks) the processes of the tree have used so far,
@@ -74,9 +119,10 @@ pub fn cpu_ticks(pid: u32) -> u64 {
         .fold(0, u64::saturating_add)
 }
 
-/// Voluntary and involuntary context switches of the live threads of the tree: each sleeping
-/// thread that wakes up costs one.
-pub fn context_switches(pid: u32) -> u64 {
+/// Voluntary and involuntary context switches so far of each live thread of the tree, by
+/// thread id: each time a sleeping thread wakes up costs one. Threads that ended are gone from
+/// it (see [`switches_between`]).
+pub fn context_switches(pid: u32) -> BTreeMap<u32, u64> {
     tree(pid)
         .into_iter()
         .flat_map(|pid| {
@@ -84,13 +130,30 @@ pub fn context_switches(pid: u32) -> u64 {
                 .into_iter()
                 .flatten()
                 .filter_map(Result::ok)
-                .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
         })
-        .map(|status| {
+        .filter_map(|task| {
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            let status = std::fs::read_to_string(task.path().join("status")).ok()?;
             let count = |key| kib(&status, key).unwrap_or(0);
-            count("voluntary_ctxt_switches:").saturating_add(count("nonvoluntary_ctxt_switches:"))
+            Some((
+                tid,
+                count("voluntary_ctxt_switches:")
+                    .saturating_add(count("nonvoluntary_ctxt_switches:")),
+            ))
         })
-        .fold(0, u64::saturating_add)
+        .collect()
+}
+
+/// Context switches between two [`context_switches`] samples: those of threads alive at both,
+/// plus all of those that started in between; and how many threads ended in between (their
+/// last switches are not counted).
+pub fn switches_between(before: &BTreeMap<u32, u64>, after: &BTreeMap<u32, u64>) -> (u64, usize) {
+    let switches = after
+        .iter()
+        .map(|(tid, &now)| now.saturating_sub(before.get(tid).copied().unwrap_or(0)))
+        .fold(0, u64::saturating_add);
+    let ended = before.keys().filter(|tid| !after.contains_key(tid)).count();
+    (switches, ended)
 }
 
 /// The number after `key` on its line (`Pss:    1234 kB`).
@@ -154,8 +217,9 @@ mod tests {
             .arg("30")
             .spawn()
             .expect("sleep starts");
+        let none = BTreeMap::new();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while context_switches(child.id()) == 0 {
+        while switches_between(&none, &context_switches(child.id())).0 == 0 {
             assert!(
                 std::time::Instant::now() < deadline,
                 "no context switch counted"
@@ -164,5 +228,12 @@ mod tests {
         }
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    #[test]
+    fn switches_of_ended_threads_are_not_taken_back() {
+        let before = BTreeMap::from([(1, 10), (2, 50)]);
+        let after = BTreeMap::from([(1, 15), (3, 4)]);
+        assert_eq!(switches_between(&before, &after), (9, 1));
     }
 }

@@ -265,6 +265,11 @@ async fn main() -> anyhow::Result<()> {
         "FPT Login benchmark: one run, this machine ({} cores)",
         std::thread::available_parallelism()?.get()
     );
+    settle().await;
+    report_memory(
+        "signed in with a password (no webview ever), 10 s after",
+        setup.app.id(),
+    );
     let baseline = time_command(15, &setup.token, || {
         let mut c = Command::new(python());
         c.args(["-c", BASELINE])
@@ -316,7 +321,20 @@ async fn main() -> anyhow::Result<()> {
         "socket get_user, 8 connections for 3 s:                              {throughput:8.0} requests/s"
     );
 
+    settle().await;
+    report_memory(
+        "the same app after the runs above (about 100,000 socket requests), 10 s after",
+        setup.app.id(),
+    );
+    core_only_process(&setup)?;
+    // Alone from here on: PSS splits pages among every process mapping them, our own included.
+    let _ = terminate(&mut setup.app);
+
     println!("\nIn the tray (release build):");
+    println!(
+        "(PSS shares each page among the processes mapping it, so other GTK and WebKit programs \
+         running lower it; USS is what only the app holds; RSS counts every page it maps)"
+    );
     let startup = startup_to_hello(7).await?;
     println!(
         "start-up, fpt-login-desktop --background to the socket answering hello: median {:.0} ms ({:.0}x /bin/true)",
@@ -327,15 +345,34 @@ async fn main() -> anyhow::Result<()> {
         "nobody signed in, 10 s after start",
         nobody_signed_in_app().await?,
     )?;
-    settle().await;
-    report_memory(
-        "signed in with a password (no webview ever), after the runs above",
-        setup.app.id(),
-    );
-    let _ = setup.app.kill();
-    web_sign_in_idle(&setup.site).await?;
+    web_sign_in_idle().await?;
     binary_sizes(&setup.cli)?;
     Ok(())
+}
+
+/// What a process that links the core but no GTK or WebKit costs while it waits on the socket:
+/// `fpt-login watch`, subscribed to the running app. (What an agent without the webview would
+/// start from.)
+fn core_only_process(setup: &Setup) -> anyhow::Result<()> {
+    let mut watch = setup
+        .command(&setup.cli)
+        .arg("watch")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // It says it watches once subscribed.
+    let mut said = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(watch.stderr.take().context("stderr")?),
+        &mut said,
+    )?;
+    ensure!(said.contains("Watching"), "fpt-login watch: {said}");
+    report_memory(
+        "fpt-login watch, idle on the socket (links the core, no GTK or WebKit)",
+        watch.id(),
+    );
+    terminate(&mut watch)
 }
 
 /// The version `fpt-login --version` prints after its name.
@@ -429,39 +466,53 @@ fn idle_app_memory(what: &str, mut app: IdleApp) -> anyhow::Result<()> {
     terminate(&mut app.child)
 }
 
-/// Prints the memory of `pid` and its descendants; returns the names of those that are WebKit's.
+/// Prints the memory of `pid` and its descendants, and what takes most of the first; returns
+/// the names of those that are WebKit's.
 fn report_memory(what: &str, pid: u32) -> Vec<String> {
     let processes = process_tree::memory(pid);
-    let pss: u64 = processes.iter().map(|p| p.pss_kib).sum();
-    let rss: u64 = processes.iter().map(|p| p.rss_kib).sum();
+    let total = |f: fn(&process_tree::Process) -> u64| processes.iter().map(f).sum::<u64>();
     #[allow(clippy::cast_precision_loss)]
     let mib = |kib: u64| kib as f64 / 1024.0;
     println!(
-        "memory, {what}: PSS {:.1} MiB, RSS {:.1} MiB in {} process(es)",
-        mib(pss),
-        mib(rss),
+        "memory, {what}: PSS {:.1} MiB, RSS {:.1} MiB, USS {:.1} MiB in {} process(es)",
+        mib(total(|p| p.pss_kib)),
+        mib(total(|p| p.rss_kib)),
+        mib(total(|p| p.uss_kib)),
         processes.len()
     );
     for p in &processes {
         println!(
-            "    {:>7}  {:<16} PSS {:6.1} MiB  RSS {:6.1} MiB",
+            "    {:>7}  {:<16} PSS {:6.1}  RSS {:6.1}  USS {:6.1} MiB",
             p.pid,
             p.name,
             mib(p.pss_kib),
-            mib(p.rss_kib)
+            mib(p.rss_kib),
+            mib(p.uss_kib)
         );
     }
+    let largest = process_tree::largest_mappings(pid, 6)
+        .into_iter()
+        .map(|(name, rss, uss)| {
+            let short = name.rsplit('/').next().unwrap_or(&name).to_owned();
+            format!("{short} {:.1}/{:.1}", mib(rss), mib(uss))
+        })
+        .collect::<Vec<_>>();
+    println!(
+        "    largest in the app (RSS/USS MiB): {}",
+        largest.join(", ")
+    );
     processes
         .into_iter()
         .filter(|p| p.name.starts_with("WebKit"))
         .map(|p| p.name)
         .collect()
 }
-
 /// Signs in through the site's web sign-in in the app's webview, as a person would (WebDriver
 /// types into the IdP form), then measures the app once the window has closed: memory, WebKit
 /// processes left, and CPU over a minute of idling.
-async fn web_sign_in_idle(site: &MockSite) -> anyhow::Result<()> {
+async fn web_sign_in_idle() -> anyhow::Result<()> {
+    // An SSO site: the web sign-in goes through its IdP on another origin.
+    let site = MockSite::start(MockConfig::saml2()).await?;
     let profile = Profile::new();
     // Info, as installed; the harness's default is trace.
     let driver = WebDriver::start_with(&profile, |c| {
@@ -506,13 +557,14 @@ async fn web_sign_in_idle(site: &MockSite) -> anyhow::Result<()> {
     );
     tokio::time::sleep(idle).await;
     let used_ticks = process_tree::cpu_ticks(pid).saturating_sub(ticks);
-    let used_switches = process_tree::context_switches(pid).saturating_sub(switches);
+    let (used_switches, threads_ended) =
+        process_tree::switches_between(&switches, &process_tree::context_switches(pid));
     #[allow(clippy::cast_precision_loss)]
     let cpu_ms = used_ticks as f64 * 1000.0 / clock_ticks_per_second()? as f64;
     #[allow(clippy::cast_precision_loss)]
     let per_second = used_switches as f64 / idle.as_secs_f64();
     println!(
-        "idle for {} s after that: CPU {cpu_ms:.0} ms ({:.3} % of one core), {used_switches} context switches ({per_second:.1}/s)",
+        "idle for {} s after that: CPU {cpu_ms:.0} ms ({:.3} % of one core), {used_switches} context switches ({per_second:.1}/s; {threads_ended} thread(s) ended meanwhile, their last ones uncounted)",
         idle.as_secs(),
         cpu_ms / 10.0 / idle.as_secs_f64(),
     );
