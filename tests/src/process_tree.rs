@@ -78,7 +78,7 @@ pub fn largest_mappings(pid: u32, count: usize) -> Vec<(String, u64, u64)> {
         let first = fields.next().unwrap_or_default();
         // A mapping's header: "start-end perms offset dev inode [name]".
         if first.contains('-') && !first.ends_with(':') {
-            current = fields.nth(4).unwrap_or("[anon]").to_owned();
+            fields.nth(4).unwrap_or("[anon]").clone_into(&mut current);
             continue;
         }
         let value = || {
@@ -99,7 +99,7 @@ pub fn largest_mappings(pid: u32, count: usize) -> Vec<(String, u64, u64)> {
         .into_iter()
         .map(|(name, (rss, uss))| (name, rss, uss))
         .collect();
-    largest.sort_by(|a, b| b.1.cmp(&a.1));
+    largest.sort_by_key(|m| std::cmp::Reverse(m.1));
     largest.truncate(count);
     largest
 }

@@ -79,6 +79,45 @@ fn autostart_entries(home: &Path) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
+/// The installed Python client: `/usr/bin/python3` finds it through the package's .pth file, and
+/// a Python of its own (as a DCC has) with the documented PYTHONPATH hands the session to the
+/// real `shotgun_api3`.
+async fn installed_python_client(profile: &Profile, token: &str) -> anyhow::Result<()> {
+    let system_python = output(
+        profile,
+        "/usr/bin/python3",
+        &[
+            "-c",
+            "import fpt_login; u = fpt_login.get_user(); print(u.login, u.session_token)",
+        ],
+        &[],
+    )
+    .await?;
+    ensure!(
+        system_python == format!("artist {token}"),
+        "the system Python got {system_python:?}"
+    );
+    println!("ok  /usr/bin/python3 imports the installed fpt_login and gets the user");
+
+    let script = "import fpt_login\n\
+        sg = fpt_login.connect()\n\
+        user = sg.find_one('HumanUser', [['login', 'is', 'artist']], ['login'])\n\
+        print(fpt_login.__file__, user['login'])";
+    let dcc = output(
+        profile,
+        harness::python(),
+        &["-c", script],
+        &[("PYTHONPATH", PYTHON_DIR)],
+    )
+    .await?;
+    ensure!(
+        dcc == format!("{PYTHON_DIR}/fpt_login.py artist"),
+        "a Python with PYTHONPATH={PYTHON_DIR} got {dcc:?}"
+    );
+    println!("ok  a DCC-style Python (PYTHONPATH={PYTHON_DIR}) hands the session to shotgun_api3");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let bin_dir = std::env::var_os(BIN_DIR_ENV)
@@ -119,38 +158,7 @@ async fn main() -> anyhow::Result<()> {
         cli.display()
     );
 
-    let system_python = output(
-        &profile,
-        "/usr/bin/python3",
-        &[
-            "-c",
-            "import fpt_login; u = fpt_login.get_user(); print(u.login, u.session_token)",
-        ],
-        &[],
-    )
-    .await?;
-    ensure!(
-        system_python == format!("artist {token}"),
-        "the system Python got {system_python:?}"
-    );
-    println!("ok  /usr/bin/python3 imports the installed fpt_login and gets the user");
-
-    let script = "import fpt_login\n\
-        sg = fpt_login.connect()\n\
-        user = sg.find_one('HumanUser', [['login', 'is', 'artist']], ['login'])\n\
-        print(fpt_login.__file__, user['login'])";
-    let dcc = output(
-        &profile,
-        harness::python(),
-        &["-c", script],
-        &[("PYTHONPATH", PYTHON_DIR)],
-    )
-    .await?;
-    ensure!(
-        dcc == format!("{PYTHON_DIR}/fpt_login.py artist"),
-        "a Python with PYTHONPATH={PYTHON_DIR} got {dcc:?}"
-    );
-    println!("ok  a DCC-style Python (PYTHONPATH={PYTHON_DIR}) hands the session to shotgun_api3");
+    installed_python_client(&profile, &token).await?;
 
     // Start at login, then a restart from the autostart entry's command finds the session.
     let pid = profile.status_json().await["app_pid"]
