@@ -1,4 +1,5 @@
 fn main() {
+    fpt_login_build_info::emit_version();
     // Declaring the app's commands makes them subject to capabilities: only the local "main"
     // window is granted them, so the remote sign-in webview has no IPC at all.
     let manifest = tauri_build::AppManifest::new().commands(&[

@@ -38,7 +38,7 @@ pub const SIGN_IN_EVENT: &str = "sign-in-status";
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "fpt-login-desktop",
-    version,
+    version = env!("FPT_LOGIN_VERSION"),
     after_help = "Examples:\n  fpt-login-desktop\n  fpt-login-desktop --sign-in https://mystudio.shotgrid.autodesk.com\n\nIf the app is already running, --sign-in is handed to it."
 )]
 struct Args {
@@ -63,6 +63,9 @@ struct Args {
         env = "FPT_LOGIN_ASL_TIMEOUT"
     )]
     asl_timeout: u64,
+    /// Write the manual page (fpt-login-desktop.1) into DIR and exit, for packaging.
+    #[arg(long, value_name = "DIR", hide = true, exclusive = true)]
+    man: Option<std::path::PathBuf>,
 }
 
 /// Progress of a sign-in, shown in the main window.
@@ -213,12 +216,32 @@ fn toolkit_sessions() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `--man DIR`: writes the manual page without starting GTK, then exits.
+fn write_man_page(dir: &std::path::Path) -> ! {
+    use clap::CommandFactory as _;
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| clap_mangen::Man::new(Args::command()).generate_to(dir));
+    match written {
+        Ok(_) => std::process::exit(0),
+        Err(e) => {
+            eprintln!(
+                "fpt-login-desktop: cannot write the manual page into {}: {e}",
+                dir.display()
+            );
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Starts the app; returns when the user quits.
 pub fn run() {
     // Before anything is written: the webview engine creates its cookie and storage files
     // with the usual modes, and they hold the IdP session.
     files::keep_new_files_private();
     let args = Args::parse();
+    if let Some(dir) = &args.man {
+        write_man_page(dir);
+    }
     init_logging();
     let paths = match Paths::from_env() {
         Ok(paths) => paths,

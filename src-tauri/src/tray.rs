@@ -205,6 +205,9 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String,
     let id = actions.id(Action::ToggleAutostart);
     menu.append(&check(app, id, "Start at login", autostart)?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
+    // Which build this is, for bug reports ("About" would be a window for one line).
+    let version = concat!("FPT Login ", env!("FPT_LOGIN_VERSION"));
+    menu.append(&item(app, "version", version, false)?)?;
     menu.append(&item(app, actions.id(Action::Quit), "Quit", true)?)?;
     Ok((menu, text, actions))
 }

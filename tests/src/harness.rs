@@ -14,20 +14,33 @@ use tokio::process::{Child, Command};
 
 use crate::mock::{MockConfig, MockScript, MockSite, SiteKind};
 
-/// `target/debug` (or whichever profile built the running test).
+/// `target/debug` (or whichever profile built the running test or tool).
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test-binary>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .to_path_buf()
+    // target/<profile>/deps/<test-binary>, or target/<profile>/<tool> for this crate's binaries
+    let dir = exe.parent().expect("an executable lives in a folder");
+    let dir = if dir.ends_with("deps") {
+        dir.parent().expect("deps lives in target/<profile>")
+    } else {
+        dir
+    };
+    dir.to_path_buf()
 }
 
-/// A binary of the workspace, built by `cargo build --workspace --bins`. A binary older than a
-/// source it is built from fails the test: it would test yesterday's code.
+/// Names the folder of the binaries under test instead, e.g. `/usr/bin` to check an installed
+/// package.
+pub const BIN_DIR_ENV: &str = "FPT_LOGIN_BIN_DIR";
+
+/// A binary of the workspace, built by `cargo build --workspace --bins` (or in `BIN_DIR_ENV`).
+/// A built binary older than a source it is built from fails the test: it would test
+/// yesterday's code.
 pub fn bin(name: &str) -> PathBuf {
     static SOURCES: OnceLock<Sources> = OnceLock::new();
+    if let Some(dir) = std::env::var_os(BIN_DIR_ENV) {
+        let path = PathBuf::from(dir).join(name);
+        assert!(path.exists(), "{} is missing", path.display());
+        return path;
+    }
     let path = target_dir().join(name);
     if let Err(problem) = SOURCES
         .get_or_init(|| Sources::read(&workspace_root()))

@@ -4,4 +4,5 @@
 pub mod ca;
 pub mod harness;
 pub mod mock;
+pub mod process_tree;
 pub mod proxy;

@@ -54,7 +54,7 @@ Environment:
 /// When the FPT Login app is running, every command asks it over a private local socket;
 /// otherwise the token is read straight from the OS keyring.
 #[derive(Debug, Parser)]
-#[command(name = "fpt-login", version, after_help = EXIT_CODES)]
+#[command(name = "fpt-login", version = env!("FPT_LOGIN_VERSION"), after_help = EXIT_CODES)]
 pub struct Cli {
     /// Say on stderr where answers come from; repeat for debug logs (tokens are never logged).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -280,6 +280,30 @@ wrong password, a two-factor code needed without a terminal), 1 on errors and --
         /// Print a JSON object: {\"site\", \"login\" (null when nobody was signed in)}.
         #[arg(long)]
         json: bool,
+    },
+    /// Completion scripts and manual pages, generated from this definition.
+    #[command(flatten)]
+    InstallFiles(InstallFilesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstallFilesCommand {
+    /// Print the completion script for a shell.
+    #[command(
+        after_help = "The Debian package installs them already. From a source build:
+  fpt-login completions bash > ~/.local/share/bash-completion/completions/fpt-login
+  fpt-login completions zsh > ~/.zfunc/_fpt-login   # with fpath+=(~/.zfunc) before compinit
+  fpt-login completions fish > ~/.config/fish/completions/fpt-login.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (fpt-login.1, fpt-login-token.1, ...) into DIR, for packaging.
+    #[command(hide = true)]
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: std::path::PathBuf,
     },
 }
 

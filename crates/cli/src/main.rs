@@ -5,6 +5,7 @@ mod backend;
 mod doctor;
 mod exit;
 mod handoff;
+mod install_files;
 mod login;
 mod output;
 mod sessions;
@@ -13,7 +14,7 @@ mod toolkit;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, Parser as _};
 
 use crate::args::{Cli, Command, ScriptCommand};
 use crate::exit::Failure;
@@ -82,5 +83,6 @@ fn run(command: Command, verbose: bool) -> Result<(), Failure> {
             default,
         }) => login::add_script(&site, &name, default),
         Command::Script(ScriptCommand::Remove { site, name }) => login::remove_script(&site, &name),
+        Command::InstallFiles(command) => install_files::run(command, Cli::command()),
     }
 }

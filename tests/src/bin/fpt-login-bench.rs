@@ -4,6 +4,12 @@
 //!
 //! Prints medians and each as a ratio to the baseline: a fresh `python3` that imports
 //! `shotgun_api3`, reads Toolkit's `authentication.yml` with PyYAML and prints the token.
+//!
+//! Then what the app costs while it sits in the tray all day: start-up to the socket answering
+//! `hello`, memory (PSS and RSS of the app and every process it started) with nobody signed in,
+//! signed in without a webview, and after a web sign-in once its window closed, whether a
+//! WebKit process is still alive then, CPU time and context switches over a minute idle, and
+//! the size of the binaries.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,7 +21,9 @@ use anyhow::{Context as _, bail, ensure};
 use fpt_login_core::local_api::Client;
 use fpt_login_core::paths::Paths;
 use fpt_login_core::protocol::{Request, Response};
+use fpt_login_tests::harness::{self, Profile, WebDriver, open_idp_form, submit_idp_form};
 use fpt_login_tests::mock::{MockConfig, MockSite, SiteKind};
+use fpt_login_tests::process_tree;
 
 /// The binaries next to this one (so a release bench measures release binaries).
 fn sibling(name: &str) -> anyhow::Result<PathBuf> {
@@ -257,6 +265,11 @@ async fn main() -> anyhow::Result<()> {
         "FPT Login benchmark: one run, this machine ({} cores)",
         std::thread::available_parallelism()?.get()
     );
+    settle().await;
+    report_memory(
+        "signed in with a password (no webview ever), 10 s after",
+        setup.app.id(),
+    );
     let baseline = time_command(15, &setup.token, || {
         let mut c = Command::new(python());
         c.args(["-c", BASELINE])
@@ -268,18 +281,36 @@ async fn main() -> anyhow::Result<()> {
         c.arg("token");
         c
     })?;
+    let version_output = format!("fpt-login {}", cli_version(&setup.cli)?);
+    let version_time = time_command(50, &version_output, || {
+        let mut c = setup.command(&setup.cli);
+        c.arg("--version");
+        c
+    })?;
+    let true_time = time_command(50, "", || Command::new("/bin/true"))?;
     let client_call = python_client_call(&setup)?;
     let throughput = socket_throughput(&setup.socket(), 8, Duration::from_secs(3))?;
 
     let ratio = |d: Duration| baseline.as_secs_f64() / d.as_secs_f64();
+    let bare = |d: Duration| d.as_secs_f64() / true_time.as_secs_f64();
     println!(
         "baseline (python3 + shotgun_api3 + PyYAML reads authentication.yml): median {:8.2} ms   1x",
         ms(baseline)
     );
     println!(
-        "fpt-login token (app running):                                       median {:8.2} ms   {:.0}x faster",
+        "fpt-login token (app running):                                       median {:8.2} ms   {:.0}x faster   ({:.1}x /bin/true)",
         ms(cli_time),
-        ratio(cli_time)
+        ratio(cli_time),
+        bare(cli_time)
+    );
+    println!(
+        "fpt-login --version:                                                 median {:8.2} ms                ({:.1}x /bin/true)",
+        ms(version_time),
+        bare(version_time)
+    );
+    println!(
+        "/bin/true (a bare process start, for scale):                         median {:8.2} ms",
+        ms(true_time)
     );
     println!(
         "fpt_login.get_user() per call (Python client, open socket):          median {:8.3} ms   {:.0}x faster",
@@ -289,6 +320,288 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "socket get_user, 8 connections for 3 s:                              {throughput:8.0} requests/s"
     );
-    let _ = setup.app.kill();
+
+    settle().await;
+    report_memory(
+        "the same app after the runs above (about 100,000 socket requests), 10 s after",
+        setup.app.id(),
+    );
+    core_only_process(&setup)?;
+    // Alone from here on: PSS splits pages among every process mapping them, our own included.
+    let _ = terminate(&mut setup.app);
+
+    println!("\nIn the tray (release build):");
+    println!(
+        "(PSS shares each page among the processes mapping it, so other GTK and WebKit programs \
+         running lower it; USS is what only the app holds; RSS counts every page it maps)"
+    );
+    let startup = startup_to_hello(7).await?;
+    println!(
+        "start-up, fpt-login-desktop --background to the socket answering hello: median {:.0} ms ({:.0}x /bin/true)",
+        ms(startup),
+        bare(startup)
+    );
+    idle_app_memory(
+        "nobody signed in, 10 s after start",
+        nobody_signed_in_app().await?,
+    )?;
+    web_sign_in_idle().await?;
+    binary_sizes(&setup.cli)?;
+    Ok(())
+}
+
+/// What a process that links the core but no GTK or WebKit costs while it waits on the socket:
+/// `fpt-login watch`, subscribed to the running app. (What an agent without the webview would
+/// start from.)
+fn core_only_process(setup: &Setup) -> anyhow::Result<()> {
+    let mut watch = setup
+        .command(&setup.cli)
+        .arg("watch")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // It says it watches once subscribed.
+    let mut said = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(watch.stderr.take().context("stderr")?),
+        &mut said,
+    )?;
+    ensure!(said.contains("Watching"), "fpt-login watch: {said}");
+    report_memory(
+        "fpt-login watch, idle on the socket (links the core, no GTK or WebKit)",
+        watch.id(),
+    );
+    terminate(&mut watch)
+}
+
+/// The version `fpt-login --version` prints after its name.
+fn cli_version(cli: &Path) -> anyhow::Result<String> {
+    let out = Command::new(cli).arg("--version").output()?;
+    let text = String::from_utf8(out.stdout)?;
+    Ok(text
+        .trim()
+        .strip_prefix("fpt-login ")
+        .context("fpt-login --version")?
+        .to_owned())
+}
+
+/// How long the app waits before measuring: the 10 s the measurement is defined with, so
+/// start-up and closing work is over.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+}
+
+/// Starts the app in the tray with a new, empty profile, without logs.
+fn spawn_background_app(home: &Path) -> anyhow::Result<std::process::Child> {
+    Ok(Command::new(sibling("fpt-login-desktop")?)
+        .env("FPT_LOGIN_HOME", home)
+        .env("SHOTGUN_HOME", home.join("shotgun"))
+        .arg("--background")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?)
+}
+
+/// Asks the process to quit as a session logout does, and waits until it has.
+fn terminate(child: &mut std::process::Child) -> anyhow::Result<()> {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    ensure!(killed.success(), "kill -TERM {} failed", child.id());
+    child.wait()?;
+    Ok(())
+}
+
+/// Median time from starting `fpt-login-desktop --background` to its socket answering
+/// `hello`, over `runs` starts (after one not counted, which creates the profile).
+async fn startup_to_hello(runs: usize) -> anyhow::Result<Duration> {
+    let home = tempfile::tempdir()?;
+    let socket = Paths::under(home.path().to_path_buf()).socket_file();
+    let mut samples = Vec::with_capacity(runs);
+    for run in 0..=runs {
+        let started = Instant::now();
+        let mut app = spawn_background_app(home.path())?;
+        while Client::connect(&socket, Duration::from_secs(5)).is_err() {
+            ensure!(
+                started.elapsed() < Duration::from_secs(60),
+                "the app did not answer on its socket"
+            );
+            ensure!(app.try_wait()?.is_none(), "the app exited at start-up");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        if run > 0 {
+            samples.push(started.elapsed());
+        }
+        terminate(&mut app)?;
+    }
+    Ok(median(samples))
+}
+
+/// The app, idle in the tray with a profile nobody signed in to.
+struct IdleApp {
+    child: std::process::Child,
+    _home: tempfile::TempDir,
+}
+
+async fn nobody_signed_in_app() -> anyhow::Result<IdleApp> {
+    let home = tempfile::tempdir()?;
+    let socket = Paths::under(home.path().to_path_buf()).socket_file();
+    let child = spawn_background_app(home.path())?;
+    let started = Instant::now();
+    while Client::connect(&socket, Duration::from_secs(5)).is_err() {
+        ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "the app did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    settle().await;
+    Ok(IdleApp { child, _home: home })
+}
+
+fn idle_app_memory(what: &str, mut app: IdleApp) -> anyhow::Result<()> {
+    report_memory(what, app.child.id());
+    terminate(&mut app.child)
+}
+
+/// Prints the memory of `pid` and its descendants, and what takes most of the first; returns
+/// the names of those that are WebKit's.
+fn report_memory(what: &str, pid: u32) -> Vec<String> {
+    let processes = process_tree::memory(pid);
+    let total = |f: fn(&process_tree::Process) -> u64| processes.iter().map(f).sum::<u64>();
+    #[allow(clippy::cast_precision_loss)]
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "memory, {what}: PSS {:.1} MiB, RSS {:.1} MiB, USS {:.1} MiB in {} process(es)",
+        mib(total(|p| p.pss_kib)),
+        mib(total(|p| p.rss_kib)),
+        mib(total(|p| p.uss_kib)),
+        processes.len()
+    );
+    for p in &processes {
+        println!(
+            "    {:>7}  {:<16} PSS {:6.1}  RSS {:6.1}  USS {:6.1} MiB",
+            p.pid,
+            p.name,
+            mib(p.pss_kib),
+            mib(p.rss_kib),
+            mib(p.uss_kib)
+        );
+    }
+    let largest = process_tree::largest_mappings(pid, 6)
+        .into_iter()
+        .map(|(name, rss, uss)| {
+            let short = name.rsplit('/').next().unwrap_or(&name).to_owned();
+            format!("{short} {:.1}/{:.1}", mib(rss), mib(uss))
+        })
+        .collect::<Vec<_>>();
+    println!(
+        "    largest in the app (RSS/USS MiB): {}",
+        largest.join(", ")
+    );
+    processes
+        .into_iter()
+        .filter(|p| p.name.starts_with("WebKit"))
+        .map(|p| p.name)
+        .collect()
+}
+/// Signs in through the site's web sign-in in the app's webview, as a person would (WebDriver
+/// types into the IdP form), then measures the app once the window has closed: memory, WebKit
+/// processes left, and CPU over a minute of idling.
+async fn web_sign_in_idle() -> anyhow::Result<()> {
+    // An SSO site: the web sign-in goes through its IdP on another origin.
+    let site = MockSite::start(MockConfig::saml2()).await?;
+    let profile = Profile::new();
+    // Info, as installed; the harness's default is trace.
+    let driver = WebDriver::start_with(&profile, |c| {
+        c.env("FPT_LOGIN_LOG", "info");
+    })
+    .await;
+    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
+    submit_idp_form(&browser, "artist", "sesame").await;
+    harness::wait_for(
+        "the web sign-in to hand out a token",
+        Duration::from_secs(60),
+        || async { profile.cli(&["token"]).await.status.success().then_some(()) },
+    )
+    .await;
+    harness::wait_for(
+        "the sign-in window to close",
+        Duration::from_secs(60),
+        || async { harness::visible_windows().await.is_empty().then_some(()) },
+    )
+    .await;
+    let pid = profile.status_json().await["app_pid"]
+        .as_u64()
+        .and_then(|p| u32::try_from(p).ok())
+        .context("the app says its pid")?;
+    settle().await;
+    let webkit = report_memory(
+        "after a web sign-in, 10 s after its window closed (app run by WebKitWebDriver)",
+        pid,
+    );
+    if webkit.is_empty() {
+        println!("WebKit processes alive with no window open: none");
+    } else {
+        println!(
+            "WebKit processes alive with no window open: {} (the goal is none)",
+            webkit.join(", ")
+        );
+    }
+    let idle = Duration::from_secs(60);
+    let (ticks, switches) = (
+        process_tree::cpu_ticks(pid),
+        process_tree::context_switches(pid),
+    );
+    tokio::time::sleep(idle).await;
+    let used_ticks = process_tree::cpu_ticks(pid).saturating_sub(ticks);
+    let (used_switches, threads_ended) =
+        process_tree::switches_between(&switches, &process_tree::context_switches(pid));
+    #[allow(clippy::cast_precision_loss)]
+    let cpu_ms = used_ticks as f64 * 1000.0 / clock_ticks_per_second()? as f64;
+    #[allow(clippy::cast_precision_loss)]
+    let per_second = used_switches as f64 / idle.as_secs_f64();
+    println!(
+        "idle for {} s after that: CPU {cpu_ms:.0} ms ({:.3} % of one core), {used_switches} context switches ({per_second:.1}/s; {threads_ended} thread(s) ended meanwhile, their last ones uncounted)",
+        idle.as_secs(),
+        cpu_ms / 10.0 / idle.as_secs_f64(),
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    drop(browser);
+    Ok(())
+}
+
+/// `getconf CLK_TCK`: the unit of the CPU times in `/proc/<pid>/stat`.
+fn clock_ticks_per_second() -> anyhow::Result<u64> {
+    let out = Command::new("getconf").arg("CLK_TCK").output()?;
+    let ticks: u64 = String::from_utf8(out.stdout)?.trim().parse()?;
+    ensure!(ticks > 0, "getconf CLK_TCK said 0");
+    Ok(ticks)
+}
+
+/// The size of the release binaries (and of the package, when `.ci/package` has built one).
+fn binary_sizes(cli: &Path) -> anyhow::Result<()> {
+    #[allow(clippy::cast_precision_loss)]
+    let mib = |path: &Path| -> anyhow::Result<f64> {
+        Ok(std::fs::metadata(path)
+            .with_context(|| path.display().to_string())?
+            .len() as f64
+            / 1_048_576.0)
+    };
+    let app = sibling("fpt-login-desktop")?;
+    println!("\nSizes:");
+    println!("{:>8.1} MiB  {}", mib(cli)?, cli.display());
+    println!("{:>8.1} MiB  {}", mib(&app)?, app.display());
+    let package_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/package");
+    for entry in std::fs::read_dir(package_dir).into_iter().flatten() {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "deb") {
+            println!("{:>8.1} MiB  {}", mib(&path)?, path.display());
+        }
+    }
     Ok(())
 }

@@ -1,0 +1,3 @@
+fn main() {
+    fpt_login_build_info::emit_version();
+}
