@@ -155,6 +155,18 @@ mod tests {
         }
     }
 
+    /// What `complete` makes of `landed`, which must not be an error.
+    async fn landing(
+        accounts: &Arc<Accounts>,
+        api: &FakeSite,
+        renewing: &Generation,
+        landed: WebSession,
+    ) -> Landing {
+        complete(Arc::clone(accounts), api, renewing, landed)
+            .await
+            .unwrap()
+    }
+
     fn jane(signed_in_at: i64) -> Generation {
         Generation {
             login: "jane".into(),
@@ -166,14 +178,13 @@ mod tests {
     async fn the_same_person_with_claims_that_moved_is_stored() {
         let home = tempfile::tempdir().unwrap();
         let accounts = accounts(home.path());
-        let landing = complete(
-            Arc::clone(&accounts),
+        let landing = landing(
+            &accounts,
             &fake(),
             &jane(1000),
             landed("Jane", 42, FakeSite::TOKEN, 5000),
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(
             landing,
             Landing::Renewed {
@@ -212,14 +223,13 @@ mod tests {
     async fn claims_that_did_not_move_are_not_a_renewal() {
         let home = tempfile::tempdir().unwrap();
         let accounts = accounts(home.path());
-        let landing = complete(
-            Arc::clone(&accounts),
+        let landing = landing(
+            &accounts,
             &fake(),
             &jane(1000),
             landed("jane", 42, FakeSite::TOKEN, 2000),
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(landing, Landing::NotExtended);
     }
 
@@ -249,14 +259,13 @@ mod tests {
         let signing_out = fake().during_read(move || {
             meanwhile.sign_out(Some(&site), Some("jane")).unwrap();
         });
-        let landing = complete(
-            Arc::clone(&accounts),
+        let landing = landing(
+            &accounts,
             &signing_out,
             &jane(1000),
             landed("jane", 42, FakeSite::TOKEN, 5000),
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(landing, Landing::Superseded);
         let site = fake().site().clone();
         assert!(accounts.record(&site, "jane").unwrap().is_none());
@@ -285,14 +294,13 @@ mod tests {
             };
             meanwhile.sign_in(&site, &joe).unwrap();
         });
-        let landing = complete(
-            Arc::clone(&accounts),
+        let landing = landing(
+            &accounts,
             &joe_signs_in,
             &jane(1000),
             landed("jane", 42, FakeSite::TOKEN, 5000),
         )
-        .await
-        .unwrap();
+        .await;
         assert!(matches!(landing, Landing::Renewed { .. }), "{landing:?}");
         let site = fake().site().clone();
         let settings = accounts.settings_file().load().unwrap();
@@ -303,14 +311,13 @@ mod tests {
     async fn a_renewal_for_a_session_replaced_meanwhile_stores_nothing() {
         let home = tempfile::tempdir().unwrap();
         let accounts = accounts(home.path());
-        let landing = complete(
-            Arc::clone(&accounts),
+        let landing = landing(
+            &accounts,
             &fake(),
             &jane(999),
             landed("jane", 42, FakeSite::TOKEN, 5000),
         )
-        .await
-        .unwrap();
+        .await;
         assert_eq!(landing, Landing::Superseded);
         let gone = Generation {
             login: "joe".into(),
