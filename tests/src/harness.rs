@@ -933,10 +933,67 @@ pub async fn open_idp_form(driver: &WebDriver, site: &str, idp_origin: &str) -> 
 }
 
 /// Types a login and password into the IdP form and presses "Sign in", as a person would.
+///
+/// A person whose press did not take (the page still shows the same, untouched form a while
+/// later: under load WebKit can drop a click that races the page's own start-up) presses again;
+/// so does this, once, and says so. A form that answered (an error, another page) is left alone.
 pub async fn submit_idp_form(browser: &fantoccini::Client, login: &str, password: &str) {
-    type_into(browser, "#username", login).await;
-    type_into(browser, "#password", password).await;
-    click(browser, "#sign-in").await;
+    let form_page = browser.current_url().await.ok();
+    for _ in 0..2 {
+        fill(browser, "#username", login).await;
+        fill(browser, "#password", password).await;
+        click(browser, "#sign-in").await;
+        let left = wait_until(Duration::from_secs(20), || async {
+            let here = browser.current_url().await.ok();
+            // An error reading the page means the window went away: the sign-in finished.
+            let moved = here.is_none() || here != form_page;
+            let answered = browser
+                .find(fantoccini::Locator::Css("#error"))
+                .await
+                .is_ok();
+            moved || answered
+        })
+        .await;
+        if left {
+            return;
+        }
+        eprintln!("the IdP form still shows, untouched, 20 s after Sign in was pressed: again");
+    }
+    panic!(
+        "the IdP form at {form_page:?} never submitted; the page says:\n{}",
+        browser.source().await.unwrap_or_default()
+    );
+}
+
+/// Replaces what the element matching `css` holds with `text`, once it is shown.
+async fn fill(client: &fantoccini::Client, css: &str, text: &str) {
+    let element = shown(client, css).await;
+    element
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("clearing {css}: {e}"));
+    element
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+}
+
+/// Whether `check` holds within `timeout` (checked every 50 ms).
+async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Types `text` into the element matching `css`, once it is shown.

@@ -107,13 +107,19 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         .inner_size(820.0, 680.0)
         .on_navigation(move |url| navigation_allowed(&nav_app, &on_nav, url))
         .on_page_load(move |window, payload| {
+            let is_landing = landing::is_landing(&on_load.site, payload.url());
+            // Origins only: paths and queries of an IdP's pages can carry its own secrets.
+            tracing::debug!(
+                event = ?payload.event(),
+                origin = %signin::origin(payload.url()),
+                landing = is_landing,
+                "sign-in page load"
+            );
             if payload.event() == PageLoadEvent::Started {
                 // The person sees which host they are typing into.
                 let _ = window.set_title(&on_load.navigations.title(payload.url()));
             }
-            if payload.event() == PageLoadEvent::Finished
-                && landing::is_landing(&on_load.site, payload.url())
-            {
+            if payload.event() == PageLoadEvent::Finished && is_landing {
                 landed(&window, payload.url(), &on_load);
             }
         })
