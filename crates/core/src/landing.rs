@@ -7,8 +7,6 @@
 //! space); the SAML claims expiry is `shotgun_current_user_sso_claims_expiration`, else
 //! `shotgun_sso_session_expiration_u<id>`.
 
-use std::net::IpAddr;
-
 use percent_encoding::percent_decode_str;
 use url::Url;
 
@@ -33,9 +31,14 @@ const SESSION_EXPIRY_COOKIE: &str = "shotgun_current_session_expiration";
 pub struct Cookie {
     pub name: String,
     pub value: Secret,
-    /// The `Domain` attribute, or the host for a host-only cookie. A leading dot is allowed.
+    /// The domain as the webview's store keeps it: a leading dot for a cookie set with a
+    /// `Domain` attribute (sent to every host under it), the bare host for a host-only cookie
+    /// (libsoup's convention, which WebKitGTK reports).
     pub domain: String,
+    /// The `Path` attribute; empty means `/`.
+    pub path: String,
     pub http_only: bool,
+    pub secure: bool,
 }
 
 /// What a finished web sign-in yields, before it is validated against the site.
@@ -58,6 +61,14 @@ pub enum LandingError {
         url: String,
         host: String,
         other_domains: Vec<String>,
+    },
+    #[error(
+        "reached {url} but the browser holds {count} _session_id cookies the site could have set for {host}; refusing to guess whose session is whose: sign out of the site in the browser and try again"
+    )]
+    TwoSessionCookies {
+        url: String,
+        host: String,
+        count: usize,
     },
     #[error(
         "reached {url} but the site did not say who signed in (no shotgun_current_user_login cookie)"
@@ -84,55 +95,117 @@ fn other_domains_note(domains: &[String]) -> String {
     }
 }
 
-/// True when `url` is the site's own landing page: same origin as the site and a path that
-/// starts with `/auth/landing`. A look-alike path on any other host is not a landing.
+/// True when `url` is the site's own landing page: same origin as the site and the path
+/// `/auth/landing` itself or below it (`/auth/landingX` is another page). A look-alike path on
+/// any other host is not a landing.
 pub fn is_landing(site: &Site, url: &Url) -> bool {
-    site.is_same_origin(url) && url.path().starts_with(LANDING_PATH)
+    let path = url.path();
+    site.is_same_origin(url)
+        && path
+            .strip_prefix(LANDING_PATH)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// RFC 6265 §5.1.3 domain-match of a cookie's domain against a request host.
-pub fn domain_matches(cookie_domain: &str, host: &str) -> bool {
-    let domain = cookie_domain.trim_start_matches('.').to_ascii_lowercase();
-    let host = host.to_ascii_lowercase();
-    if domain.is_empty() {
-        return false;
+/// A cookie the browser sends to the landing page, and whether it is host-only (set without a
+/// `Domain` attribute, so no other host could have set it).
+struct Sent<'a> {
+    cookie: &'a Cookie,
+    host_only: bool,
+}
+
+/// The cookies of `jar` a browser sends to `url`, by RFC 6265 as the `cookie_store` crate
+/// implements it: domain and path matching, host-only versus domain cookies, Secure.
+fn sent_to<'a>(url: &Url, jar: &'a [Cookie]) -> Vec<Sent<'a>> {
+    let mut store = cookie_store::CookieStore::default();
+    for (index, cookie) in jar.iter().enumerate() {
+        let (host, domain_attribute) = match cookie.domain.strip_prefix('.') {
+            Some(parent) => (parent, Some(parent)),
+            None => (cookie.domain.as_str(), None),
+        };
+        // The value stays ours: the store only carries the index back to it.
+        let mut raw = cookie_store::RawCookie::new(cookie.name.clone(), index.to_string());
+        raw.set_path(if cookie.path.is_empty() {
+            "/".to_owned()
+        } else {
+            cookie.path.clone()
+        });
+        raw.set_http_only(cookie.http_only);
+        raw.set_secure(cookie.secure);
+        if let Some(domain) = domain_attribute {
+            raw.set_domain(domain.to_owned());
+        }
+        // Where it could have been set from: its own host, over the landing page's scheme.
+        let bracketed = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        let Ok(origin) = Url::parse(&format!("{}://{bracketed}/", url.scheme())) else {
+            continue;
+        };
+        // A cookie the store refuses (a domain its host cannot set) is not one a browser keeps.
+        let _ = store.insert_raw(&raw, &origin);
     }
-    if host == domain {
-        return true;
-    }
-    // A suffix match is only allowed for host names, never for IP addresses.
-    host.parse::<IpAddr>().is_err()
-        && host.len() > domain.len()
-        && host.ends_with(&domain)
-        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+    store
+        .matches(url)
+        .into_iter()
+        .filter_map(|c| {
+            let cookie = jar.get(c.value().parse::<usize>().ok()?)?;
+            Some(Sent {
+                cookie,
+                host_only: matches!(c.domain, cookie_store::CookieDomain::HostOnly(_)),
+            })
+        })
+        .collect()
 }
 
 /// Builds the session from the cookies present when the landing page finished loading.
 ///
-/// Only cookies whose domain matches the site's host count; a `_session_id` for any other
-/// domain is ignored and mentioned in the error.
+/// The token is the one `_session_id` the site itself set: host-only for the site's host,
+/// HttpOnly, and Secure on an https site. Any other `_session_id` (a sibling host's for the
+/// parent domain, one scripts can read) is ignored and named in the error; two that qualify
+/// are refused rather than guessed between. Other cookies count when the browser would send
+/// them to the landing page, host-only ones first.
 pub fn session_from_cookies(
     site: &Site,
     landing_url: &Url,
     cookies: &[Cookie],
 ) -> Result<WebSession, LandingError> {
-    let (ours, theirs): (Vec<&Cookie>, Vec<&Cookie>) = cookies
+    let mut sent = sent_to(landing_url, cookies);
+    sent.sort_by_key(|s| !s.host_only);
+    let https = landing_url.scheme() == "https";
+    let (tokens, ignored): (Vec<&Sent>, Vec<&Sent>) = sent
         .iter()
-        .partition(|c| domain_matches(&c.domain, site.host()));
-    let find = |name: &str| ours.iter().find(|c| c.name == name).copied();
-    let Some(token_cookie) = find(SESSION_COOKIE).filter(|c| !c.value.is_empty()) else {
-        let mut other_domains: Vec<String> = theirs
-            .iter()
-            .filter(|c| c.name == SESSION_COOKIE)
-            .map(|c| c.domain.clone())
-            .collect();
-        other_domains.dedup();
-        return Err(LandingError::NoSessionCookie {
-            url: landing_url.to_string(),
-            host: site.host().to_owned(),
-            other_domains,
-        });
+        .filter(|s| s.cookie.name == SESSION_COOKIE && !s.cookie.value.is_empty())
+        .partition(|s| s.host_only && s.cookie.http_only && (s.cookie.secure || !https));
+    let token_cookie = match tokens.as_slice() {
+        [one] => one.cookie,
+        [] => {
+            let mut other_domains: Vec<String> = cookies
+                .iter()
+                .filter(|c| c.name == SESSION_COOKIE)
+                .filter(|c| !ignored.iter().any(|s| std::ptr::eq(s.cookie, *c)))
+                .map(|c| c.domain.clone())
+                .chain(ignored.iter().map(|s| ignored_reason(s, https)))
+                .collect();
+            other_domains.sort();
+            other_domains.dedup();
+            return Err(LandingError::NoSessionCookie {
+                url: landing_url.to_string(),
+                host: site.host().to_owned(),
+                other_domains,
+            });
+        }
+        many => {
+            return Err(LandingError::TwoSessionCookies {
+                url: landing_url.to_string(),
+                host: site.host().to_owned(),
+                count: many.len(),
+            });
+        }
     };
+    let ours: Vec<&Cookie> = sent.iter().map(|s| s.cookie).collect();
+    let find = |name: &str| ours.iter().find(|c| c.name == name).copied();
 
     let mut ids = ours
         .iter()
@@ -171,6 +244,21 @@ pub fn session_from_cookies(
     })
 }
 
+/// How the error names a `_session_id` the browser would send but that the site's own
+/// could not be.
+fn ignored_reason(sent: &Sent, https: bool) -> String {
+    let domain = &sent.cookie.domain;
+    if !sent.host_only {
+        format!("{domain} (for every host under it)")
+    } else if !sent.cookie.http_only {
+        format!("{domain} (readable by scripts)")
+    } else if https && !sent.cookie.secure {
+        format!("{domain} (not Secure)")
+    } else {
+        domain.clone()
+    }
+}
+
 /// Python's `urllib.parse.unquote_plus`: `+` is a space, then percent-decoding.
 fn unquote_plus(value: &str) -> String {
     percent_decode_str(&value.replace('+', " "))
@@ -190,14 +278,20 @@ mod tests {
         Url::parse("https://mystudio.shotgrid.autodesk.com/auth/landing?x=1").unwrap()
     }
 
+    /// A cookie as a site sets it: the session HttpOnly, everything Secure (the site is
+    /// https), at `/`.
     fn cookie(name: &str, value: &str, domain: &str) -> Cookie {
         Cookie {
             name: name.into(),
             value: Secret::new(value),
             domain: domain.into(),
+            path: "/".into(),
             http_only: name == SESSION_COOKIE,
+            secure: true,
         }
     }
+
+    const HOST: &str = "mystudio.shotgrid.autodesk.com";
 
     fn real_jar() -> Vec<Cookie> {
         let host = "mystudio.shotgrid.autodesk.com";
@@ -214,10 +308,18 @@ mod tests {
     fn landing_needs_the_site_origin() {
         let site = site();
         assert!(is_landing(&site, &landing()));
-        assert!(is_landing(
-            &site,
-            &Url::parse("https://mystudio.shotgrid.autodesk.com/auth/landing/").unwrap()
-        ));
+        for landing in [
+            "https://mystudio.shotgrid.autodesk.com/auth/landing",
+            "https://mystudio.shotgrid.autodesk.com/auth/landing/",
+            "https://mystudio.shotgrid.autodesk.com/auth/landing/done",
+            "https://mystudio.shotgrid.autodesk.com/auth/landing?product=x",
+            "https://mystudio.shotgrid.autodesk.com/auth/landing#top",
+        ] {
+            assert!(
+                is_landing(&site, &Url::parse(landing).unwrap()),
+                "{landing}"
+            );
+        }
         for lookalike in [
             "https://evil.example.com/auth/landing",
             "https://mystudio.shotgrid.autodesk.com.evil.com/auth/landing",
@@ -226,24 +328,14 @@ mod tests {
             "https://evil.example.com/?next=https://mystudio.shotgrid.autodesk.com/auth/landing",
             "https://mystudio.shotgrid.autodesk.com/auth/renew",
             "https://mystudio.shotgrid.autodesk.com/x/auth/landing",
+            "https://mystudio.shotgrid.autodesk.com/auth/landingX",
+            "https://mystudio.shotgrid.autodesk.com/auth/landing.html",
         ] {
             assert!(
                 !is_landing(&site, &Url::parse(lookalike).unwrap()),
                 "{lookalike}"
             );
         }
-    }
-
-    #[test]
-    fn domain_match_follows_rfc_6265() {
-        assert!(domain_matches("example.com", "example.com"));
-        assert!(domain_matches(".example.com", "www.example.com"));
-        assert!(domain_matches("Example.COM", "a.b.example.com"));
-        assert!(!domain_matches("example.com", "badexample.com"));
-        assert!(!domain_matches("www.example.com", "example.com"));
-        assert!(!domain_matches("0.0.1", "127.0.0.1"));
-        assert!(domain_matches("127.0.0.1", "127.0.0.1"));
-        assert!(!domain_matches("", "example.com"));
     }
 
     #[test]
@@ -260,7 +352,7 @@ mod tests {
     fn legacy_suffixed_cookies_are_the_fallback() {
         let host = ".shotgrid.autodesk.com";
         let jar = vec![
-            cookie(SESSION_COOKIE, "tok", host),
+            cookie(SESSION_COOKIE, "tok", HOST),
             cookie("csrf_token_u7", "c", host),
             cookie("shotgun_sso_session_userid_u7", "john+smith", host),
             cookie("shotgun_sso_session_expiration_u7", "4321", host),
@@ -323,5 +415,90 @@ mod tests {
             session_from_cookies(&site(), &landing(), &jar),
             Err(LandingError::TwoUsers { .. })
         ));
+    }
+
+    /// A jar with the site's own cookies and `extra`.
+    fn jar_with(extra: Vec<Cookie>) -> Vec<Cookie> {
+        let mut jar = real_jar();
+        jar.retain(|c| c.name != SESSION_COOKIE);
+        jar.extend(extra);
+        jar
+    }
+
+    #[test]
+    fn a_sibling_hosts_session_for_the_parent_domain_is_never_taken() {
+        // Another subdomain (a studio IdP, say) sets _session_id for the whole parent domain
+        // with someone else's valid session; the site set none of its own.
+        let jar = jar_with(vec![cookie(
+            SESSION_COOKIE,
+            "someone-elses",
+            ".shotgrid.autodesk.com",
+        )]);
+        let e = session_from_cookies(&site(), &landing(), &jar).unwrap_err();
+        let message = e.to_string();
+        assert!(matches!(e, LandingError::NoSessionCookie { .. }), "{e:?}");
+        assert!(
+            message.contains(".shotgrid.autodesk.com (for every host under it)")
+                && !message.contains("someone-elses"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_sites_own_session_wins_over_a_parent_domain_one() {
+        let jar = jar_with(vec![
+            cookie(SESSION_COOKIE, "someone-elses", ".shotgrid.autodesk.com"),
+            cookie(SESSION_COOKIE, "mine", HOST),
+            cookie(SESSION_COOKIE, "older", ".autodesk.com"),
+        ]);
+        let s = session_from_cookies(&site(), &landing(), &jar).unwrap();
+        assert_eq!(s.token.expose(), "mine");
+    }
+
+    #[test]
+    fn a_session_scripts_can_read_or_sent_in_clear_is_refused() {
+        let mut readable = cookie(SESSION_COOKIE, "t", HOST);
+        readable.http_only = false;
+        let e = session_from_cookies(&site(), &landing(), &jar_with(vec![readable])).unwrap_err();
+        assert!(e.to_string().contains("(readable by scripts)"), "{e}");
+
+        let mut clear = cookie(SESSION_COOKIE, "t", HOST);
+        clear.secure = false;
+        let e = session_from_cookies(&site(), &landing(), &jar_with(vec![clear])).unwrap_err();
+        assert!(e.to_string().contains("(not Secure)"), "{e}");
+    }
+
+    #[test]
+    fn a_plain_http_loopback_site_needs_no_secure_flag() {
+        let site = Site::parse("http://127.0.0.1:8080").unwrap();
+        let url = Url::parse("http://127.0.0.1:8080/auth/landing").unwrap();
+        let mut token = cookie(SESSION_COOKIE, "t", "127.0.0.1");
+        token.secure = false;
+        let mut login = cookie(LOGIN_COOKIE, "jane", "127.0.0.1");
+        login.secure = false;
+        let s = session_from_cookies(&site, &url, &[token, login]).unwrap();
+        assert_eq!(s.token.expose(), "t");
+    }
+
+    #[test]
+    fn two_sessions_the_site_could_have_set_are_refused_not_guessed() {
+        let mut deeper = cookie(SESSION_COOKIE, "token-two", HOST);
+        deeper.path = "/auth".into();
+        let jar = jar_with(vec![cookie(SESSION_COOKIE, "token-one", HOST), deeper]);
+        let e = session_from_cookies(&site(), &landing(), &jar).unwrap_err();
+        assert!(
+            matches!(e, LandingError::TwoSessionCookies { count: 2, .. }),
+            "{e:?}"
+        );
+        let message = e.to_string();
+        assert!(!message.contains("token-"), "{message}");
+    }
+
+    #[test]
+    fn a_session_for_another_path_is_not_the_landing_pages() {
+        let mut elsewhere = cookie(SESSION_COOKIE, "t", HOST);
+        elsewhere.path = "/api".into();
+        let e = session_from_cookies(&site(), &landing(), &jar_with(vec![elsewhere])).unwrap_err();
+        assert!(matches!(e, LandingError::NoSessionCookie { .. }), "{e:?}");
     }
 }

@@ -218,6 +218,12 @@ fn with_session_cookies(
         let ends = super::epoch_now() + super::secs(state.config.session_inactivity);
         format!("shotgun_current_session_expiration={ends}")
     };
+    // Like a real site: every cookie Secure over https, the token host-only and HttpOnly.
+    let secure = if state.config.tls.is_some() {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookies = [
         format!("_session_id={token}; Path=/; HttpOnly; SameSite=Lax"),
         format!(
@@ -232,7 +238,7 @@ fn with_session_cookies(
     for c in cookies {
         response.headers_mut().append(
             SET_COOKIE,
-            HeaderValue::from_str(&c).expect("cookie is a header value"),
+            HeaderValue::from_str(&format!("{c}{secure}")).expect("cookie is a header value"),
         );
     }
     response
