@@ -490,6 +490,25 @@ impl Profile {
         .await
     }
 
+    /// The token this profile's keyring entry holds for `login` on `site`, read with
+    /// `secret-tool` as any other program would.
+    pub async fn keyring_lookup(&self, site: &str, login: &str) -> Option<String> {
+        let paths = fpt_login_core::paths::Paths::under(self.home().to_path_buf());
+        let out = command("secret-tool")
+            .args([
+                "lookup",
+                "service",
+                &fpt_login_core::store::service_name(&paths),
+                "username",
+                &format!("person {login} @ {site}"),
+            ])
+            .output()
+            .await
+            .expect("secret-tool runs (Debian package libsecret-tools)");
+        let value = String::from_utf8(out.stdout).expect("utf-8");
+        (out.status.success() && !value.is_empty()).then_some(value)
+    }
+
     /// The session token `fpt-login token --json ARGS` hands out; a refusal fails the test.
     pub async fn session_token(&self, args: &[&str]) -> String {
         let user = self.token(args).await.expect("someone is signed in");
@@ -670,24 +689,6 @@ impl Drop for WebDriver {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
-}
-
-/// The token the keyring holds for `login` on `site`, read with `secret-tool` as any other
-/// Secret Service client would.
-pub async fn keyring_lookup(site: &str, login: &str) -> Option<String> {
-    let out = command("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "fpt-login",
-            "username",
-            &format!("{login} @ {site}"),
-        ])
-        .output()
-        .await
-        .expect("secret-tool runs (Debian package libsecret-tools)");
-    let value = String::from_utf8(out.stdout).expect("utf-8");
-    (out.status.success() && !value.is_empty()).then_some(value)
 }
 
 /// Closes the X11 window whose title contains `title` the way a person does (the window

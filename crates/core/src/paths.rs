@@ -28,6 +28,8 @@ pub struct Paths {
     pub data: PathBuf,
     /// The local socket. Must be private to the user.
     pub runtime: PathBuf,
+    /// The `FPT_LOGIN_HOME` folder of a separate profile; `None` for the person's own.
+    pub profile: Option<PathBuf>,
 }
 
 impl Paths {
@@ -44,6 +46,7 @@ impl Paths {
             config: dirs.config_local_dir().to_path_buf(),
             data: dirs.data_local_dir().to_path_buf(),
             runtime: runtime::runtime_dir(&dirs, APP_DIR),
+            profile: None,
         })
     }
 
@@ -52,7 +55,8 @@ impl Paths {
         Self {
             data: home.join("data"),
             runtime: home.join("run"),
-            config: home,
+            config: home.clone(),
+            profile: Some(home),
         }
     }
 

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::paths::Paths;
 use crate::secret::Secret;
 use crate::site::Site;
 
@@ -95,7 +96,7 @@ impl Entry {
 }
 
 impl fmt::Display for Entry {
-    /// The keyring account name: `<login> @ <site>` or `script <name> @ <site>`.
+    /// How messages name the entry: `<login> @ <site>` or `script <name> @ <site>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.owner {
             Owner::Person(login) => write!(f, "{login} @ {}", self.site),
@@ -119,68 +120,186 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn probe(&self) -> Result<(), StoreError>;
 }
 
-/// Secrets in the OS keyring, one entry per (site, person) or (site, script).
+/// The keyring itself, by (service, account): the OS keyring in the product, a map in tests
+/// of how entries are named and migrated.
+pub trait Keyring: Send + Sync + fmt::Debug {
+    fn get(&self, service: &str, account: &str) -> Result<Option<String>, keyring::Error>;
+    fn set(&self, service: &str, account: &str, secret: &str) -> Result<(), keyring::Error>;
+    /// Returns whether there was an entry.
+    fn remove(&self, service: &str, account: &str) -> Result<bool, keyring::Error>;
+}
+
+/// The OS keyring, through the `keyring` crate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemKeyring;
+
+impl Keyring for SystemKeyring {
+    fn get(&self, service: &str, account: &str) -> Result<Option<String>, keyring::Error> {
+        match keyring::Entry::new(service, account)?.get_password() {
+            Ok(secret) => Ok(Some(secret)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn set(&self, service: &str, account: &str, secret: &str) -> Result<(), keyring::Error> {
+        keyring::Entry::new(service, account)?.set_password(secret)
+    }
+
+    fn remove(&self, service: &str, account: &str) -> Result<bool, keyring::Error> {
+        match keyring::Entry::new(service, account)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The keyring service of a profile: [`SERVICE`] for the person's own, and one of its own for
+/// each `FPT_LOGIN_HOME`, so signing out in one profile never touches another's token.
+pub fn service_name(paths: &Paths) -> String {
+    match &paths.profile {
+        None => SERVICE.to_owned(),
+        Some(home) => format!("{SERVICE} {}", home.display()),
+    }
+}
+
+/// The keyring account of an entry: `person <login> @ <site>` or `script <name> @ <site>`.
+/// The kind comes first, so a person whose login is `script x` and a script named `x` never
+/// share an entry; the site comes last, and no site holds ` @ `.
+pub fn account_name(entry: &Entry) -> String {
+    match &entry.owner {
+        Owner::Person(login) => format!("person {login} @ {}", entry.site),
+        Owner::Script(name) => format!("script {name} @ {}", entry.site),
+    }
+}
+
+/// Where releases before profiles kept a person's token: `<login> @ <site>` under [`SERVICE`],
+/// shared by every profile. A login starting `script ` is left there: it cannot be told from
+/// a script's key of that time.
+fn legacy_account_name(entry: &Entry) -> Option<String> {
+    match &entry.owner {
+        Owner::Person(login) if !login.starts_with("script ") => {
+            Some(format!("{login} @ {}", entry.site))
+        }
+        // Scripts were already `script <name> @ <site>`, which is still their name.
+        Owner::Person(_) | Owner::Script(_) => None,
+    }
+}
+
+/// Secrets in the OS keyring, one entry per (profile, kind, site, owner).
+///
+/// The person's own profile takes over the tokens earlier releases kept under the shared
+/// names, when it first reads them; separate profiles never read or remove those (they belong
+/// to the person's own profile, the one that existed before profiles did).
 #[derive(Debug, Clone)]
-pub struct KeyringStore {
+pub struct KeyringStore<K = SystemKeyring> {
+    keyring: K,
     service: String,
+    migrates: bool,
 }
 
 impl Default for KeyringStore {
     fn default() -> Self {
         Self {
+            keyring: SystemKeyring,
             service: SERVICE.to_owned(),
+            migrates: true,
         }
     }
 }
 
 impl KeyringStore {
-    fn entry(&self, account: &str) -> Result<keyring::Entry, StoreError> {
-        keyring::Entry::new(&self.service, account)
-            .map_err(|e| StoreError::from_keyring(account, e))
+    /// The OS keyring, as the profile of `paths` files its entries.
+    pub fn for_profile(paths: &Paths) -> Self {
+        Self::with_keyring(SystemKeyring, paths)
     }
 }
 
-impl TokenStore for KeyringStore {
+impl<K: Keyring> KeyringStore<K> {
+    pub fn with_keyring(keyring: K, paths: &Paths) -> Self {
+        Self {
+            keyring,
+            service: service_name(paths),
+            migrates: paths.profile.is_none(),
+        }
+    }
+
+    fn legacy(&self, entry: &Entry) -> Option<String> {
+        self.migrates.then(|| legacy_account_name(entry)).flatten()
+    }
+
+    /// Removes the entry's token under its old shared name, if the profile owns those.
+    fn remove_legacy(&self, entry: &Entry) -> Result<bool, StoreError> {
+        let Some(old) = self.legacy(entry) else {
+            return Ok(false);
+        };
+        self.keyring
+            .remove(SERVICE, &old)
+            .map_err(|e| StoreError::from_keyring(&old, e))
+    }
+}
+
+impl<K: Keyring> TokenStore for KeyringStore<K> {
     fn save(&self, entry: &Entry, secret: &Secret) -> Result<(), StoreError> {
-        let account = entry.to_string();
-        self.entry(&account)?
-            .set_password(secret.expose())
-            .map_err(|e| StoreError::from_keyring(&account, e))
+        let account = account_name(entry);
+        self.keyring
+            .set(&self.service, &account, secret.expose())
+            .map_err(|e| StoreError::from_keyring(&account, e))?;
+        // An older token under the old name would outlive a later sign-out.
+        self.remove_legacy(entry)?;
+        Ok(())
     }
 
     fn load(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
-        let account = entry.to_string();
-        match self.entry(&account)?.get_password() {
-            Ok(secret) => Ok(Some(Secret::new(secret))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(StoreError::from_keyring(&account, e)),
+        let account = account_name(entry);
+        if let Some(secret) = self
+            .keyring
+            .get(&self.service, &account)
+            .map_err(|e| StoreError::from_keyring(&account, e))?
+        {
+            return Ok(Some(Secret::new(secret)));
         }
+        let Some(old) = self.legacy(entry) else {
+            return Ok(None);
+        };
+        let Some(secret) = self
+            .keyring
+            .get(SERVICE, &old)
+            .map_err(|e| StoreError::from_keyring(&old, e))?
+        else {
+            return Ok(None);
+        };
+        // Moved, not copied: the new entry is written before the old one goes, so a failure
+        // in between leaves the token in one place or both, never in none.
+        let secret = Secret::new(secret);
+        self.save(entry, &secret)?;
+        Ok(Some(secret))
     }
 
     fn delete(&self, entry: &Entry) -> Result<bool, StoreError> {
-        let account = entry.to_string();
-        match self.entry(&account)?.delete_credential() {
-            Ok(()) => Ok(true),
-            Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(StoreError::from_keyring(&account, e)),
-        }
+        let account = account_name(entry);
+        let removed = self
+            .keyring
+            .remove(&self.service, &account)
+            .map_err(|e| StoreError::from_keyring(&account, e))?;
+        let removed_legacy = self.remove_legacy(entry)?;
+        Ok(removed || removed_legacy)
     }
 
     /// The probe entry is this process's own, so processes starting together do not read each
     /// other's probe.
     fn probe(&self) -> Result<(), StoreError> {
         let account = format!("self-test of process {}", std::process::id());
-        let entry = self.entry(&account)?;
         let value = format!("probe-{}", crate::time::now());
-        entry
-            .set_password(&value)
-            .map_err(|e| StoreError::from_keyring(&account, e))?;
-        let read = entry
-            .get_password()
-            .map_err(|e| StoreError::from_keyring(&account, e))?;
+        let failed = |e| StoreError::from_keyring(&account, e);
+        self.keyring
+            .set(&self.service, &account, &value)
+            .map_err(failed)?;
+        let read = self.keyring.get(&self.service, &account).map_err(failed)?;
         // Best effort: a leftover probe entry is harmless and is overwritten next time.
-        let _ = entry.delete_credential();
-        if read == value {
+        let _ = self.keyring.remove(&self.service, &account);
+        if read.as_deref() == Some(value.as_str()) {
             Ok(())
         } else {
             Err(StoreError::ProbeMismatch)
@@ -222,16 +341,176 @@ impl TokenStore for MemoryStore {
 mod tests {
     use super::*;
 
+    /// A keyring in memory, by (service, account).
+    #[derive(Debug, Default, Clone)]
+    struct MapKeyring(
+        std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), String>>>,
+    );
+
+    impl MapKeyring {
+        fn with(entries: &[(&str, &str, &str)]) -> Self {
+            let keyring = Self::default();
+            for (service, account, secret) in entries {
+                keyring.set(service, account, secret).unwrap();
+            }
+            keyring
+        }
+
+        fn entries(&self) -> Vec<(String, String)> {
+            self.0.lock().unwrap().keys().cloned().collect()
+        }
+    }
+
+    impl Keyring for MapKeyring {
+        fn get(&self, service: &str, account: &str) -> Result<Option<String>, keyring::Error> {
+            let key = (service.to_owned(), account.to_owned());
+            Ok(self.0.lock().unwrap().get(&key).cloned())
+        }
+
+        fn set(&self, service: &str, account: &str, secret: &str) -> Result<(), keyring::Error> {
+            let key = (service.to_owned(), account.to_owned());
+            self.0.lock().unwrap().insert(key, secret.to_owned());
+            Ok(())
+        }
+
+        fn remove(&self, service: &str, account: &str) -> Result<bool, keyring::Error> {
+            let key = (service.to_owned(), account.to_owned());
+            Ok(self.0.lock().unwrap().remove(&key).is_some())
+        }
+    }
+
+    fn site() -> Site {
+        Site::parse("https://a.example.com").unwrap()
+    }
+
+    fn own_profile() -> Paths {
+        Paths {
+            profile: None,
+            ..Paths::under("/home/jane/.config/fpt-login".into())
+        }
+    }
+
+    fn pair(service: &str, account: &str) -> (String, String) {
+        (service.to_owned(), account.to_owned())
+    }
+
     #[test]
-    fn entries_are_named_as_before() {
-        let site = Site::parse("https://a.example.com").unwrap();
+    fn entries_are_named_by_kind_and_profile() {
+        let site = site();
         assert_eq!(
-            Entry::person(&site, "jane").to_string(),
-            "jane @ https://a.example.com"
+            account_name(&Entry::person(&site, "jane")),
+            "person jane @ https://a.example.com"
         );
         assert_eq!(
-            Entry::script(&site, "farm").to_string(),
+            account_name(&Entry::script(&site, "farm")),
             "script farm @ https://a.example.com"
+        );
+        assert_eq!(service_name(&own_profile()), "fpt-login");
+        assert_eq!(
+            service_name(&Paths::under("/tmp/second".into())),
+            "fpt-login /tmp/second"
+        );
+    }
+
+    #[test]
+    fn a_person_named_like_a_script_never_shares_its_entry() {
+        let keyring = MapKeyring::default();
+        let store = KeyringStore::with_keyring(keyring.clone(), &own_profile());
+        let site = site();
+        store
+            .save(&Entry::script(&site, "x"), &Secret::new("script key"))
+            .unwrap();
+        store
+            .save(&Entry::person(&site, "script x"), &Secret::new("token"))
+            .unwrap();
+        assert!(store.delete(&Entry::person(&site, "script x")).unwrap());
+        assert_eq!(
+            store
+                .load(&Entry::script(&site, "x"))
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "script key"
+        );
+    }
+
+    #[test]
+    fn signing_out_in_one_profile_leaves_anothers_token() {
+        let keyring = MapKeyring::default();
+        let own = KeyringStore::with_keyring(keyring.clone(), &own_profile());
+        let second = KeyringStore::with_keyring(keyring.clone(), &Paths::under("/tmp/p2".into()));
+        let jane = Entry::person(&site(), "jane");
+        own.save(&jane, &Secret::new("own")).unwrap();
+        second.save(&jane, &Secret::new("second")).unwrap();
+        assert!(second.delete(&jane).unwrap());
+        assert_eq!(own.load(&jane).unwrap().unwrap().expose(), "own");
+        assert_eq!(second.load(&jane).unwrap(), None);
+    }
+
+    #[test]
+    fn the_own_profile_moves_an_old_shared_token_to_its_new_name() {
+        let old = "jane @ https://a.example.com";
+        let keyring = MapKeyring::with(&[("fpt-login", old, "old token")]);
+        let store = KeyringStore::with_keyring(keyring.clone(), &own_profile());
+        let jane = Entry::person(&site(), "jane");
+        assert_eq!(store.load(&jane).unwrap().unwrap().expose(), "old token");
+        assert_eq!(
+            keyring.entries(),
+            [pair("fpt-login", "person jane @ https://a.example.com")],
+            "moved, not copied"
+        );
+        // Signing out then leaves nothing behind to come back.
+        assert!(store.delete(&jane).unwrap());
+        assert_eq!(store.load(&jane).unwrap(), None);
+        assert!(keyring.entries().is_empty());
+    }
+
+    #[test]
+    fn a_sign_in_and_a_sign_out_also_clear_the_old_name() {
+        let old = "jane @ https://a.example.com";
+        let keyring = MapKeyring::with(&[("fpt-login", old, "stale")]);
+        let store = KeyringStore::with_keyring(keyring.clone(), &own_profile());
+        let jane = Entry::person(&site(), "jane");
+        store.save(&jane, &Secret::new("fresh")).unwrap();
+        assert_eq!(
+            keyring.entries(),
+            [pair("fpt-login", "person jane @ https://a.example.com")]
+        );
+
+        let keyring = MapKeyring::with(&[("fpt-login", old, "stale")]);
+        let store = KeyringStore::with_keyring(keyring.clone(), &own_profile());
+        assert!(store.delete(&jane).unwrap(), "the old token was there");
+        assert!(keyring.entries().is_empty());
+    }
+
+    #[test]
+    fn separate_profiles_never_touch_the_old_shared_names() {
+        let old = "jane @ https://a.example.com";
+        let keyring = MapKeyring::with(&[("fpt-login", old, "the person's own")]);
+        let second = KeyringStore::with_keyring(keyring.clone(), &Paths::under("/tmp/p2".into()));
+        let jane = Entry::person(&site(), "jane");
+        assert_eq!(second.load(&jane).unwrap(), None);
+        second.save(&jane, &Secret::new("second")).unwrap();
+        assert!(second.delete(&jane).unwrap());
+        assert_eq!(keyring.entries(), [pair("fpt-login", old)]);
+    }
+
+    #[test]
+    fn an_old_entry_of_a_login_starting_script_is_not_guessed_at() {
+        let old = "script x @ https://a.example.com";
+        let keyring = MapKeyring::with(&[("fpt-login", old, "a script's key")]);
+        let store = KeyringStore::with_keyring(keyring.clone(), &own_profile());
+        assert_eq!(
+            store.load(&Entry::person(&site(), "script x")).unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .load(&Entry::script(&site(), "x"))
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "a script's key"
         );
     }
 }

@@ -6,8 +6,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    PasswordSite, Profile, RecordingBrowser, answer_approval, bin, keyring_lookup,
-    poll_request_again, run_python, stderr,
+    PasswordSite, Profile, RecordingBrowser, answer_approval, bin, poll_request_again, run_python,
+    stderr,
 };
 use fpt_login_tests::mock::{MockConfig, MockScript, MockSite, SiteKind};
 
@@ -26,7 +26,10 @@ async fn login_and_password_signs_in_and_stores_the_session() {
     let token = user["session_token"].as_str().expect("token");
     assert_eq!(site.session_login(token).as_deref(), Some("artist"));
     assert_eq!(
-        keyring_lookup(site.url(), "artist").await.as_deref(),
+        profile
+            .keyring_lookup(site.url(), "artist")
+            .await
+            .as_deref(),
         Some(token)
     );
     assert!(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    PasswordSite, Profile, Watch, keyring_lookup, run_python, sign_in_with_password, wait_for,
+    PasswordSite, Profile, Watch, run_python, sign_in_with_password, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 
@@ -66,7 +66,7 @@ async fn an_idle_session_is_kept_alive_and_a_revoked_one_is_seen_at_once() {
     .await;
     site.set_api_failure(None);
     assert_eq!(
-        keyring_lookup(site.url(), "artist").await,
+        profile.keyring_lookup(site.url(), "artist").await,
         Some(token.clone())
     );
     assert_eq!(

@@ -11,6 +11,7 @@ mod doctor;
 mod handoff;
 mod harness_checks;
 mod keep_alive;
+mod keyring_entries;
 mod layering;
 mod local_socket;
 mod mock_site;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, Watch, WebDriver, bin, keyring_lookup, open_idp_form, python, shown, submit_idp_form,
+    Profile, Watch, WebDriver, bin, open_idp_form, python, shown, submit_idp_form,
     switch_to_window, visible_windows, wait_for,
 };
 use fpt_login_tests::mock::{IdpMode, MockConfig, MockSite};
@@ -304,7 +304,10 @@ async fn a_site_that_goes_away_keeps_the_token_and_renewal_resumes_when_it_is_ba
     .await;
     // Nothing was signed out or dropped while the site was away.
     assert_eq!(
-        keyring_lookup(site.url(), "artist").await.as_deref(),
+        profile
+            .keyring_lookup(site.url(), "artist")
+            .await
+            .as_deref(),
         Some(token_before.as_str())
     );
     let status = profile.status_json().await;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use fpt_login_tests::harness::{
-    Profile, WebDriver, click, close_window_like_a_person, keyring_lookup, open_idp_form, stderr,
-    submit_idp_form, wait_for, wait_for_text,
+    Profile, WebDriver, click, close_window_like_a_person, open_idp_form, stderr, submit_idp_form,
+    wait_for, wait_for_text,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 
@@ -22,7 +22,7 @@ async fn assert_nothing_stored(profile: &Profile, site: &MockSite) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stdout.is_empty());
-    assert_eq!(keyring_lookup(site.url(), "artist").await, None);
+    assert_eq!(profile.keyring_lookup(site.url(), "artist").await, None);
     let status = String::from_utf8(profile.cli(&["status"]).await.stdout).expect("utf-8");
     assert!(status.contains("Nobody is signed in"), "{status}");
 }

@@ -2,9 +2,7 @@
 //! signing out of one site, re-authenticating as someone else, signing out everywhere, and the
 //! `session_changed` events a subscriber sees for all of it.
 
-use fpt_login_tests::harness::{
-    PasswordSite, Profile, Watch, keyring_lookup, sign_in_with_password, wait_for,
-};
+use fpt_login_tests::harness::{PasswordSite, Profile, Watch, sign_in_with_password, wait_for};
 use serde_json::Value;
 
 async fn json(profile: &Profile, args: &[&str]) -> Value {
@@ -53,11 +51,11 @@ async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in(
     assert_ne!(lead_token, artist_token);
     assert_eq!(studio.session_login(&lead_token).as_deref(), Some("lead"));
     assert_eq!(
-        keyring_lookup(studio.url(), "artist").await,
+        profile.keyring_lookup(studio.url(), "artist").await,
         Some(artist_token.clone())
     );
     assert_eq!(
-        keyring_lookup(studio.url(), "lead").await,
+        profile.keyring_lookup(studio.url(), "lead").await,
         Some(lead_token.clone())
     );
     let replaced = watch
@@ -76,7 +74,10 @@ async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in(
     // Signing out of one site leaves the other working.
     let out = profile.cli(&["logout", "--site", outsource.url()]).await;
     assert!(out.status.success());
-    assert_eq!(keyring_lookup(outsource.url(), "artist").await, None);
+    assert_eq!(
+        profile.keyring_lookup(outsource.url(), "artist").await,
+        None
+    );
     assert_eq!(
         profile.session_token(&["--site", studio.url()]).await,
         lead_token
@@ -90,8 +91,8 @@ async fn two_sites_two_people_switching_signing_out_and_someone_else_signing_in(
         Some(2),
         "artist and lead on the studio site: {all}"
     );
-    assert_eq!(keyring_lookup(studio.url(), "artist").await, None);
-    assert_eq!(keyring_lookup(studio.url(), "lead").await, None);
+    assert_eq!(profile.keyring_lookup(studio.url(), "artist").await, None);
+    assert_eq!(profile.keyring_lookup(studio.url(), "lead").await, None);
 
     watch.wait_for("signed_out").await;
     let expected = [

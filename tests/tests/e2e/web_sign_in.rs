@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, WebDriver, bin, keyring_lookup, open_idp_form, run_python, submit_idp_form,
-    visible_windows, wait_for,
+    Profile, WebDriver, bin, open_idp_form, run_python, submit_idp_form, visible_windows, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use serde_json::Value;
@@ -164,7 +163,10 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
         site.config().projects
     );
     assert_eq!(
-        keyring_lookup(site.url(), "artist").await.as_deref(),
+        profile
+            .keyring_lookup(site.url(), "artist")
+            .await
+            .as_deref(),
         Some(token.as_str())
     );
 
@@ -197,7 +199,7 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
         String::from_utf8_lossy(&logout.stderr)
     );
     assert!(String::from_utf8_lossy(&logout.stdout).contains("Signed artist out"));
-    assert_eq!(keyring_lookup(site.url(), "artist").await, None);
+    assert_eq!(profile.keyring_lookup(site.url(), "artist").await, None);
     let after = profile.cli(&["token"]).await;
     assert_eq!(after.status.code(), Some(4));
     let message = String::from_utf8_lossy(&after.stderr);

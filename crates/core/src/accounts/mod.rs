@@ -93,7 +93,7 @@ impl Accounts {
     /// This machine's accounts: the OS keyring, the profile's settings file, and Toolkit's
     /// files kept in step when the person turned that on.
     pub fn new(paths: &Paths) -> Self {
-        Self::with_store(paths, Box::new(KeyringStore::default()))
+        Self::with_store(paths, Box::new(KeyringStore::for_profile(paths)))
     }
 
     /// Accounts whose secrets live in memory, for unit tests of what builds on them.
