@@ -162,13 +162,8 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
         shotgun_projects(site.url(), &token).await,
         site.config().projects
     );
-    assert_eq!(
-        profile
-            .keyring_lookup(site.url(), "artist")
-            .await
-            .as_deref(),
-        Some(token.as_str())
-    );
+    let kept = profile.keyring_lookup(site.url(), "artist").await;
+    assert_eq!(kept.as_deref(), Some(token.as_str()));
 
     // The tray names the user (Linux trays cannot be read back, so the app logs what it shows,
     // and the log line is what is checked).
