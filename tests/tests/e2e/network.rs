@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use fpt_login_tests::ca::TestCa;
 use fpt_login_tests::harness::{
-    PasswordSite, Profile, bin, python, sign_in_with_password, stderr, wait_for,
+    PasswordSite, Profile, bin, python, sign_in_with_password, stderr, visible_windows, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use fpt_login_tests::proxy::ForwardProxy;
@@ -176,4 +176,63 @@ async fn a_studio_ca_is_trusted_only_when_configured() {
         "{}",
         stderr(&bad_file)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_settings_file_is_named_and_nothing_goes_without_its_proxy() {
+    let site = PasswordSite::new().password_only().start().await;
+    let proxy = ForwardProxy::start().await;
+    let profile = Profile::new();
+    let set = profile
+        .cli(&["settings", "set", "http-proxy", &proxy.address()])
+        .await;
+    assert!(set.status.success(), "{}", stderr(&set));
+    // A hand edit gone wrong.
+    let file = profile.home().join("settings.json");
+    let good = std::fs::read_to_string(&file).expect("settings written");
+    std::fs::write(&file, format!("{good}\n, \"oops\"")).expect("edit");
+
+    let _app = profile.spawn_app(&["--background"]);
+    let socket = profile.home().join("run/fpt-login.sock");
+    wait_for("the app's socket", Duration::from_secs(60), || async {
+        socket.exists().then_some(())
+    })
+    .await;
+    let named = |out: &std::process::Output| {
+        let message = stderr(out);
+        out.status.code() == Some(1)
+            && message.contains("asking the running app")
+            && message.contains(&format!(
+                "settings file {} is not valid JSON",
+                file.display()
+            ))
+    };
+    for args in [
+        &["-v", "token"][..],
+        &["-v", "status"],
+        &["-v", "login", "--site", site.url(), "--method", "web"],
+    ] {
+        let out = wait_for("the app to answer", Duration::from_secs(30), || async {
+            let out = profile.cli(args).await;
+            stderr(&out)
+                .contains("asking the running app")
+                .then_some(out)
+        })
+        .await;
+        assert!(named(&out), "fpt-login {args:?}: {}", stderr(&out));
+    }
+    assert!(
+        !visible_windows()
+            .await
+            .iter()
+            .any(|w| w.contains("Sign in")),
+        "no sign-in window opens without the proxy"
+    );
+    assert_eq!(site.counters().api_calls, 0, "nothing reached the site");
+    assert!(proxy.seen().is_empty(), "nor the proxy");
+
+    // Mended, the same app carries on: nobody is signed in yet.
+    std::fs::write(&file, good).expect("mend");
+    let out = profile.cli(&["-v", "token"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
 }
