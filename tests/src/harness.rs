@@ -493,6 +493,12 @@ impl Profile {
     /// The token this profile's keyring entry holds for `login` on `site`, read with
     /// `secret-tool` as any other program would.
     pub async fn keyring_lookup(&self, site: &str, login: &str) -> Option<String> {
+        self.keyring_secret(&format!("person {login} @ {site}"))
+            .await
+    }
+
+    /// What this profile's keyring entry `account` holds, read with `secret-tool`.
+    pub async fn keyring_secret(&self, account: &str) -> Option<String> {
         let paths = fpt_login_core::paths::Paths::under(self.home().to_path_buf());
         let out = command("secret-tool")
             .args([
@@ -500,7 +506,7 @@ impl Profile {
                 "service",
                 &fpt_login_core::store::service_name(&paths),
                 "username",
-                &format!("person {login} @ {site}"),
+                account,
             ])
             .output()
             .await

@@ -172,8 +172,10 @@ Examples:
     Toolkit(ToolkitCommand),
     /// Show or change the network settings: the HTTP proxy and the CA bundle.
     #[command(after_help = "Keys:
-  http-proxy  [user:password@]host[:port] (port 8080 when absent), used for every request the
-              app and the CLI make, and handed to clients (`token --json` http_proxy). Without
+  http-proxy  [user@]host[:port] (port 8080 when absent), used for every request the app and
+              the CLI make, and handed to clients (`token --json` http_proxy). With a user,
+              the password is asked for on the terminal (or read with --password-stdin) and
+              kept in the OS keyring, never on the command line or in settings.json. Without
               it, HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply.
   ca-bundle   a PEM file of the CAs to trust instead of the system's (for studios with their
               own CA). Without it, SHOTGUN_API_CACERTS applies, as for shotgun_api3.
@@ -189,6 +191,8 @@ Examples:
 Examples:
   fpt-login settings
   fpt-login settings set http-proxy proxy.studio.lan:3128
+  fpt-login settings set http-proxy jane@proxy.studio.lan:3128      # asks for the password
+  pass show proxy | fpt-login settings set http-proxy jane@proxy.studio.lan:3128 --password-stdin
   fpt-login settings set ca-bundle /etc/ssl/studio-ca.pem
   fpt-login settings set keep-alive-interval 300
   fpt-login settings unset http-proxy")]
@@ -351,7 +355,14 @@ Examples:
 #[derive(Debug, Subcommand)]
 pub enum SettingsAction {
     /// Set a key (checked before it is saved).
-    Set { key: SettingKey, value: String },
+    Set {
+        key: SettingKey,
+        value: String,
+        /// http-proxy with USER@: read the proxy password from the first line of standard
+        /// input instead of asking on the terminal (an empty line: no password).
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Remove a key.
     Unset { key: SettingKey },
 }

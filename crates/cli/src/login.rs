@@ -1,7 +1,7 @@
 //! `fpt-login login` and `fpt-login script`: signing in from a terminal, with or without the
 //! desktop app. The flows are core's (`signin`); this module asks on the terminal and prints.
 
-use std::io::{BufRead as _, ErrorKind, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, ErrorKind};
 use std::time::Duration;
 
 use fpt_login_core::local_api::ClientError;
@@ -13,6 +13,7 @@ use fpt_login_core::{Secret, Site, time};
 use crate::args::LoginArgs;
 use crate::backend::{Backend, unexpected};
 use crate::exit::Failure;
+use crate::input::{self, ask};
 use crate::output::{print, to_json};
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -121,42 +122,16 @@ async fn app_session_launcher(api: &impl SiteApi, args: &LoginArgs) -> Result<Ne
     Ok(signin::app_session_launcher(api, options, time::now(), show).await?)
 }
 
-/// Asks on the terminal, or fails with `missing` when there is none.
-fn ask(prompt: &str, secret: bool, missing: &str) -> Result<String, Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::sign_in_required(missing));
-    }
-    let answer = if secret {
-        rpassword::prompt_password(prompt)
-    } else {
-        eprint!("{prompt}");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|_| line)
-    }
-    .map_err(|e| Failure::failed(format!("cannot read from the terminal: {e}")))?;
-    Ok(answer.trim().to_owned())
-}
-
 async fn credentials(api: &impl SiteApi, args: &LoginArgs) -> Result<NewSession, Failure> {
     let login = match &args.login {
         Some(login) => login.clone(),
         None => ask("Login: ", false, "no login given: pass --login LOGIN")?,
     };
-    let password = if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| Failure::failed(format!("cannot read the password from stdin: {e}")))?;
-        Secret::new(line.trim_end_matches(['\r', '\n']))
-    } else {
-        Secret::new(ask(
-            "Password: ",
-            true,
-            "no password given and no terminal to ask on: pass --password-stdin",
-        )?)
-    };
+    let password = input::secret(
+        args.password_stdin,
+        "Password: ",
+        "no password given and no terminal to ask on: pass --password-stdin",
+    )?;
     if password.is_empty() {
         return Err(Failure::usage("the password is empty"));
     }

@@ -5,6 +5,7 @@ mod backend;
 mod doctor;
 mod exit;
 mod handoff;
+mod input;
 mod install_files;
 mod login;
 mod output;

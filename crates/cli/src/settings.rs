@@ -1,12 +1,16 @@
 //! `fpt-login settings`: the network and keep-alive settings, shown and changed.
 
-use fpt_login_core::network::{CA_BUNDLE_ENV, Network, Proxy, load_bundle};
+use fpt_login_core::network::{self, CA_BUNDLE_ENV, Network, Proxy, load_bundle};
+use fpt_login_core::paths::Paths;
+use fpt_login_core::settings::SettingsFile;
 use fpt_login_core::settings::{SECONDS_SETTING, parse_seconds};
+use fpt_login_core::store::KeyringStore;
 use serde_json::json;
 
 use crate::args::{SettingKey, SettingsAction};
 use crate::backend::Backend;
 use crate::exit::{EXIT_FAILURE, EXIT_USAGE, Failure};
+use crate::input;
 use crate::output::{print, to_json};
 
 pub fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failure> {
@@ -15,8 +19,21 @@ pub fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failur
     let usage = |e: &dyn std::fmt::Display| Failure::new(EXIT_USAGE, e.to_string());
     match action {
         None => {
-            let settings = file.load().map_err(|e| failed(&e))?;
-            let network = Network::from_settings(&settings).map_err(|e| failed(&e))?;
+            let settings = file.load_shared().map_err(|e| failed(&e))?;
+            let network = Network {
+                proxy: network::stored_proxy(&settings).map_err(|e| failed(&e))?,
+                ..Network::from_settings(&settings).map_err(|e| failed(&e))?
+            };
+            if settings
+                .http_proxy
+                .as_deref()
+                .and_then(|p| Proxy::parse(p).ok())
+                .is_some_and(|p| p.has_password())
+            {
+                eprintln!(
+                    "note: settings.json holds the proxy password; set http-proxy again as USER@HOST:PORT to move it to the OS keyring"
+                );
+            }
             if json {
                 return print(&to_json(&json!({
                     "http_proxy": network.proxy.as_ref().map(ToString::to_string),
@@ -47,13 +64,16 @@ pub fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failur
                 on_off(settings.autostart),
             ))
         }
-        Some(SettingsAction::Set { key, value }) => {
+        Some(SettingsAction::Set {
+            key,
+            value,
+            password_stdin,
+        }) => {
+            if password_stdin && !matches!(key, SettingKey::HttpProxy) {
+                return Err(usage(&"--password-stdin is for http-proxy only"));
+            }
             match key {
-                SettingKey::HttpProxy => {
-                    let proxy = Proxy::parse(&value).map_err(|e| usage(&e))?;
-                    file.update(|s| s.http_proxy = Some(proxy.toolkit_form()))
-                        .map_err(|e| failed(&e))?;
-                }
+                SettingKey::HttpProxy => set_proxy(&file, &value, password_stdin)?,
                 SettingKey::CaBundle => {
                     let path = std::path::absolute(&value).map_err(|e| usage(&e))?;
                     let count = load_bundle(&path).map_err(|e| usage(&e))?.len();
@@ -85,6 +105,9 @@ pub fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failur
             settings(None, json)
         }
         Some(SettingsAction::Unset { key }) => {
+            if matches!(key, SettingKey::HttpProxy) {
+                forget_proxy_password(&file, None)?;
+            }
             file.update(|s| match key {
                 SettingKey::HttpProxy => s.http_proxy = None,
                 SettingKey::CaBundle => s.ca_bundle = None,
@@ -122,4 +145,69 @@ fn seconds(key: SettingKey, value: &str) -> Result<u64, Failure> {
             ),
         )
     })
+}
+
+/// Sets the proxy; its user's password goes to the keyring, asked for or read from stdin,
+/// never taken from the command line.
+fn set_proxy(file: &SettingsFile, value: &str, password_stdin: bool) -> Result<(), Failure> {
+    let proxy = Proxy::parse(value).map_err(|e| Failure::usage(e.to_string()))?;
+    if proxy.has_password() {
+        return Err(Failure::usage(
+            "the proxy password is not taken on the command line, where other programs on this machine can read it: give USER@HOST[:PORT] and type the password when asked (or pipe it to --password-stdin)",
+        ));
+    }
+    let store = keyring()?;
+    let address = proxy.address();
+    match proxy.user() {
+        Some(user) => {
+            let password = input::secret(
+                password_stdin,
+                &format!("Password for proxy user {user} at {address} (empty for none): "),
+                "no terminal to ask for the proxy password on: pipe it to --password-stdin",
+            )?;
+            forget_proxy_password(file, Some(&proxy))?;
+            let kept = if password.is_empty() {
+                store.delete_proxy_password(user, &address).map(drop)
+            } else {
+                store.save_proxy_password(user, &address, &password)
+            };
+            kept.map_err(|e| Failure::failed(e.to_string()))?;
+        }
+        None if password_stdin => {
+            return Err(Failure::usage(
+                "--password-stdin needs a proxy user: USER@HOST[:PORT]",
+            ));
+        }
+        None => forget_proxy_password(file, Some(&proxy))?,
+    }
+    file.update(|s| s.http_proxy = Some(proxy.toolkit_form()))
+        .map(drop)
+        .map_err(|e| Failure::failed(e.to_string()))
+}
+
+/// Removes the keyring password of the proxy set now, unless it is `keep`'s.
+fn forget_proxy_password(file: &SettingsFile, keep: Option<&Proxy>) -> Result<(), Failure> {
+    let settings = file.load().map_err(|e| Failure::failed(e.to_string()))?;
+    let Some(old) = settings
+        .http_proxy
+        .as_deref()
+        .and_then(|p| Proxy::parse(p).ok())
+    else {
+        return Ok(());
+    };
+    let Some(user) = old.user() else {
+        return Ok(());
+    };
+    if keep.is_some_and(|k| k.user() == Some(user) && k.address() == old.address()) {
+        return Ok(());
+    }
+    keyring()?
+        .delete_proxy_password(user, &old.address())
+        .map(drop)
+        .map_err(|e| Failure::failed(e.to_string()))
+}
+
+fn keyring() -> Result<KeyringStore, Failure> {
+    let paths = Paths::from_env().map_err(Failure::failed)?;
+    Ok(KeyringStore::for_profile(&paths))
 }

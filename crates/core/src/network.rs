@@ -5,20 +5,22 @@
 //! connections per host, so one client serves every site with its own keep-alive
 //! connections); it is rebuilt only when the proxy or CA bundle in force changes.
 //!
-//! Proxy: FPT Login's `http_proxy` setting in Toolkit's `[user:pass@]host[:port]` form (port
-//! 8080 when absent, case kept — tk-core lowercases credentials, which breaks them); without it
+//! Proxy: FPT Login's `http_proxy` setting in Toolkit's `[user@]host[:port]` form (port 8080
+//! when absent, case kept — tk-core lowercases credentials, which breaks them), the user's
+//! password in the profile's keyring (older files may hold `user:pass@` inline); without it
 //! the system's `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`. CA bundle: the `ca_bundle` setting, else
 //! `SHOTGUN_API_CACERTS` (as shotgun_api3 does), else the system's roots. TLS is never turned
 //! off.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::paths::Paths;
 use crate::secret::Secret;
 use crate::settings::{Settings, SettingsFile};
+use crate::store::KeyringStore;
 
 /// Environment variable shotgun_api3 and tk-core read the CA bundle from.
 pub const CA_BUNDLE_ENV: &str = "SHOTGUN_API_CACERTS";
@@ -42,6 +44,8 @@ pub enum NetworkError {
     /// The settings hold the proxy: going on without them could bypass a required proxy.
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingsError),
+    #[error("cannot read the proxy password from the OS keyring: {0}")]
+    ProxyPassword(#[from] crate::store::StoreError),
 }
 
 /// An HTTP proxy in Toolkit's form. Its `Debug`/`Display` never show the password.
@@ -98,6 +102,27 @@ impl Proxy {
             user: user.filter(|u| !u.is_empty()),
             password,
         })
+    }
+
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// `host:port`, as the proxy password's keyring entry names it.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Whether the text it was parsed from held a password.
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// The same proxy with `password` (the one kept in the keyring).
+    #[must_use]
+    pub fn with_password(mut self, password: Option<Secret>) -> Self {
+        self.password = password.filter(|p| !p.is_empty());
+        self
     }
 
     /// The text with any password replaced, for messages.
@@ -177,15 +202,53 @@ impl Network {
         Ok(Self { proxy, ca_bundle })
     }
 
-    /// The configuration of this machine's FPT Login (settings file and environment). A
-    /// missing settings file is the defaults; one that cannot be read is an error, never
-    /// "no proxy".
+    /// The configuration of this machine's FPT Login (settings file, the proxy password in
+    /// the keyring, environment). A missing settings file is the defaults; one that cannot be
+    /// read is an error, never "no proxy".
     pub fn current() -> Result<Self, NetworkError> {
-        match settings_file() {
-            Some(file) => Self::from_settings(&*file.load_shared()?),
-            None => Self::from_settings(&Settings::default()),
-        }
+        let Some(file) = settings_file() else {
+            return Self::from_settings(&Settings::default());
+        };
+        let settings = file.load_shared()?;
+        Ok(Self {
+            proxy: stored_proxy(&settings)?,
+            ..Self::from_settings(&settings)?
+        })
     }
+}
+
+/// The configured proxy with its password from the profile's keyring (older settings files
+/// may still hold it inline). Asked of the keyring once per settings file read, not per
+/// request.
+pub fn stored_proxy(settings: &Arc<Settings>) -> Result<Option<Proxy>, NetworkError> {
+    static LOOKED_UP: Mutex<Option<(Arc<Settings>, Option<Proxy>)>> = Mutex::new(None);
+    let Some(proxy) = settings
+        .http_proxy
+        .as_deref()
+        .map(Proxy::parse)
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = proxy.user().map(str::to_owned) else {
+        return Ok(Some(proxy));
+    };
+    if proxy.has_password() {
+        return Ok(Some(proxy));
+    }
+    let mut looked_up = LOOKED_UP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((read, found)) = looked_up.as_ref()
+        && Arc::ptr_eq(read, settings)
+    {
+        return Ok(found.clone());
+    }
+    let paths = Paths::from_env().map_err(|e| NetworkError::Client(e.to_string()))?;
+    let password = KeyringStore::for_profile(&paths).proxy_password(&user, &proxy.address())?;
+    let found = Some(proxy.with_password(password));
+    *looked_up = Some((Arc::clone(settings), found.clone()));
+    Ok(found)
 }
 
 /// A reqwest error and its causes on one line (reqwest's own message hides the TLS or DNS

@@ -174,6 +174,11 @@ pub fn account_name(entry: &Entry) -> String {
     }
 }
 
+/// The keyring account of a proxy user's password: `proxy <user> @ <host>:<port>`.
+pub fn proxy_account_name(user: &str, address: &str) -> String {
+    format!("proxy {user} @ {address}")
+}
+
 /// Where releases before profiles kept a person's token: `<login> @ <site>` under [`SERVICE`],
 /// shared by every profile. A login starting `script ` is left there: it cannot be told from
 /// a script's key of that time.
@@ -237,6 +242,37 @@ impl<K: Keyring> KeyringStore<K> {
         self.keyring
             .remove(SERVICE, &old)
             .map_err(|e| StoreError::from_keyring(&old, e))
+    }
+}
+
+impl<K: Keyring> KeyringStore<K> {
+    /// The password of proxy `user` at `address` (`host:port`), kept out of the settings file.
+    pub fn proxy_password(&self, user: &str, address: &str) -> Result<Option<Secret>, StoreError> {
+        let account = proxy_account_name(user, address);
+        self.keyring
+            .get(&self.service, &account)
+            .map(|found| found.map(Secret::new))
+            .map_err(|e| StoreError::from_keyring(&account, e))
+    }
+
+    pub fn save_proxy_password(
+        &self,
+        user: &str,
+        address: &str,
+        password: &Secret,
+    ) -> Result<(), StoreError> {
+        let account = proxy_account_name(user, address);
+        self.keyring
+            .set(&self.service, &account, password.expose())
+            .map_err(|e| StoreError::from_keyring(&account, e))
+    }
+
+    /// Returns whether there was one.
+    pub fn delete_proxy_password(&self, user: &str, address: &str) -> Result<bool, StoreError> {
+        let account = proxy_account_name(user, address);
+        self.keyring
+            .remove(&self.service, &account)
+            .map_err(|e| StoreError::from_keyring(&account, e))
     }
 }
 

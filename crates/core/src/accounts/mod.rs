@@ -10,11 +10,13 @@ mod records;
 mod scripts;
 mod tokens;
 
+use std::sync::Arc;
+
 use tokio::sync::broadcast;
 
 use crate::events::{Change, Events};
 use crate::model::{Method, SessionState};
-use crate::network::Proxy;
+use crate::network::{self, NetworkError};
 use crate::paths::Paths;
 use crate::protocol::{
     Credentials, ErrorInfo, ErrorKind, EventKind, LoggedOut, NewSession, SessionEvent, StatusInfo,
@@ -42,6 +44,8 @@ pub enum AccountsError {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Toolkit(#[from] ToolkitError),
+    #[error(transparent)]
+    Network(#[from] NetworkError),
 }
 
 fn sign_in_hint(site: Option<&Site>) -> String {
@@ -58,16 +62,16 @@ impl AccountsError {
             Self::SignInRequired { .. } => ErrorKind::SignInRequired,
             Self::Site(_) => ErrorKind::BadRequest,
             Self::Store(_) => ErrorKind::Keyring,
-            Self::Settings(_) | Self::Toolkit(_) => ErrorKind::Internal,
+            Self::Settings(_) | Self::Toolkit(_) | Self::Network(_) => ErrorKind::Internal,
         };
         ErrorInfo::new(kind, self.to_string())
     }
 }
 
-/// The proxy clients should use: the configured one, in Toolkit's form.
-fn clients_proxy(settings: &Settings) -> Option<String> {
-    let proxy = settings.http_proxy.as_deref()?;
-    Proxy::parse(proxy).ok().map(|p| p.toolkit_form())
+/// The proxy clients should use: the configured one with its password, in Toolkit's form. One
+/// that cannot be read is an error: a client sent without it could bypass a required proxy.
+fn clients_proxy(settings: &Arc<Settings>) -> Result<Option<String>, AccountsError> {
+    Ok(network::stored_proxy(settings)?.map(|p| p.toolkit_form()))
 }
 
 /// `site`, or the default site when none is named.
@@ -152,7 +156,7 @@ impl Accounts {
                     api_script: name.clone(),
                     api_key: key,
                 },
-                http_proxy: clients_proxy(&settings),
+                http_proxy: clients_proxy(&settings)?,
             });
         }
         let (login, record) = site_settings
@@ -186,7 +190,7 @@ impl Accounts {
                 session_token: token,
                 expires_at: record.expires_at(),
             },
-            http_proxy: clients_proxy(&settings),
+            http_proxy: clients_proxy(&settings)?,
         })
     }
 
