@@ -18,52 +18,7 @@ pub fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failur
     let failed = |e: &dyn std::fmt::Display| Failure::new(EXIT_FAILURE, e.to_string());
     let usage = |e: &dyn std::fmt::Display| Failure::new(EXIT_USAGE, e.to_string());
     match action {
-        None => {
-            let settings = file.load_shared().map_err(|e| failed(&e))?;
-            let network = Network {
-                proxy: network::stored_proxy(&settings).map_err(|e| failed(&e))?,
-                ..Network::from_settings(&settings).map_err(|e| failed(&e))?
-            };
-            if settings
-                .http_proxy
-                .as_deref()
-                .and_then(|p| Proxy::parse(p).ok())
-                .is_some_and(|p| p.has_password())
-            {
-                eprintln!(
-                    "note: settings.json holds the proxy password; set http-proxy again as USER@HOST:PORT to move it to the OS keyring"
-                );
-            }
-            if json {
-                return print(&to_json(&json!({
-                    "http_proxy": network.proxy.as_ref().map(ToString::to_string),
-                    "ca_bundle": network.ca_bundle,
-                    "keep_alive": settings.keep_alive_enabled(),
-                    "keep_alive_interval": settings.keep_alive_every().as_secs(),
-                    "renew_timeout": settings.renew_timeout().as_secs(),
-                    "autostart": settings.autostart,
-                })));
-            }
-            let proxy = network.proxy.map_or_else(
-                || "not set (HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply)".to_owned(),
-                |p| p.to_string(),
-            );
-            let bundle = match (&settings.ca_bundle, network.ca_bundle) {
-                (Some(path), _) => path.display().to_string(),
-                (None, Some(path)) => format!("{} (from {CA_BUNDLE_ENV})", path.display()),
-                (None, None) => "not set (the system's CAs are trusted)".to_owned(),
-            };
-            let on_off = |on: bool| if on { "on" } else { "off" };
-            print(&format!(
-                "http-proxy           {proxy}\nca-bundle            {bundle}\n\
-                 keep-alive           {}\nkeep-alive-interval  {}s\n\
-                 renew-timeout        {}s\nautostart            {}",
-                on_off(settings.keep_alive_enabled()),
-                settings.keep_alive_every().as_secs(),
-                settings.renew_timeout().as_secs(),
-                on_off(settings.autostart),
-            ))
-        }
+        None => show(&file, json),
         Some(SettingsAction::Set {
             key,
             value,
@@ -210,4 +165,53 @@ fn forget_proxy_password(file: &SettingsFile, keep: Option<&Proxy>) -> Result<()
 fn keyring() -> Result<KeyringStore, Failure> {
     let paths = Paths::from_env().map_err(Failure::failed)?;
     Ok(KeyringStore::for_profile(&paths))
+}
+
+/// Prints the settings in force, the proxy password hidden.
+fn show(file: &SettingsFile, json: bool) -> Result<(), Failure> {
+    let failed = |e: &dyn std::fmt::Display| Failure::new(EXIT_FAILURE, e.to_string());
+    let settings = file.load_shared().map_err(|e| failed(&e))?;
+    let network = Network {
+        proxy: network::stored_proxy(&settings).map_err(|e| failed(&e))?,
+        ..Network::from_settings(&settings).map_err(|e| failed(&e))?
+    };
+    if settings
+        .http_proxy
+        .as_deref()
+        .and_then(|p| Proxy::parse(p).ok())
+        .is_some_and(|p| p.has_password())
+    {
+        eprintln!(
+            "note: settings.json holds the proxy password; set http-proxy again as USER@HOST:PORT to move it to the OS keyring"
+        );
+    }
+    if json {
+        return print(&to_json(&json!({
+            "http_proxy": network.proxy.as_ref().map(ToString::to_string),
+            "ca_bundle": network.ca_bundle,
+            "keep_alive": settings.keep_alive_enabled(),
+            "keep_alive_interval": settings.keep_alive_every().as_secs(),
+            "renew_timeout": settings.renew_timeout().as_secs(),
+            "autostart": settings.autostart,
+        })));
+    }
+    let proxy = network.proxy.map_or_else(
+        || "not set (HTTPS_PROXY/HTTP_PROXY/NO_PROXY apply)".to_owned(),
+        |p| p.to_string(),
+    );
+    let bundle = match (&settings.ca_bundle, network.ca_bundle) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(path)) => format!("{} (from {CA_BUNDLE_ENV})", path.display()),
+        (None, None) => "not set (the system's CAs are trusted)".to_owned(),
+    };
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    print(&format!(
+        "http-proxy           {proxy}\nca-bundle            {bundle}\n\
+         keep-alive           {}\nkeep-alive-interval  {}s\n\
+         renew-timeout        {}s\nautostart            {}",
+        on_off(settings.keep_alive_enabled()),
+        settings.keep_alive_every().as_secs(),
+        settings.renew_timeout().as_secs(),
+        on_off(settings.autostart),
+    ))
 }

@@ -15,49 +15,8 @@ async fn the_cli_the_app_and_the_webview_go_through_the_configured_proxy() {
     let site = PasswordSite::new().password_only().start().await;
     let proxy = ForwardProxy::start().await;
     let profile = Profile::new();
-    // The password on the command line (where `ps` shows it) is refused without repeating it.
     let setting = format!("Jane:Pa55@{}", proxy.address());
-    let refused = profile
-        .cli(&["settings", "set", "http-proxy", &setting])
-        .await;
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(
-        stderr(&refused).contains("not taken on the command line")
-            && !stderr(&refused).contains("Pa55"),
-        "{}",
-        stderr(&refused)
-    );
-    let user_at = format!("Jane@{}", proxy.address());
-    let set = profile
-        .cli_with_stdin(
-            &[
-                "settings",
-                "set",
-                "http-proxy",
-                &user_at,
-                "--password-stdin",
-            ],
-            "Pa55\n",
-            &[],
-        )
-        .await;
-    assert!(set.status.success(), "{}", stderr(&set));
-    assert!(
-        String::from_utf8_lossy(&set.stdout).contains(&format!("Jane:***@{}", proxy.address())),
-        "the password is kept and not shown: {}",
-        String::from_utf8_lossy(&set.stdout)
-    );
-    let file = std::fs::read_to_string(profile.home().join("settings.json")).expect("settings");
-    assert!(!file.contains("Pa55"), "not in settings.json: {file}");
-    assert_eq!(
-        profile
-            .keyring_secret(&format!("proxy Jane @ {}", proxy.address()))
-            .await
-            .as_deref(),
-        Some("Pa55"),
-        "in the keyring"
-    );
-
+    set_proxy(&profile, &format!("Jane@{}", proxy.address()), "Pa55").await;
     sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
     let api = format!("POST {}/api3/json", site.url());
     let seen = proxy.seen();
@@ -139,16 +98,57 @@ async fn the_cli_the_app_and_the_webview_go_through_the_configured_proxy() {
         "gave up after --timeout"
     );
     app.stop().await;
+}
+
+/// `fpt-login settings set http-proxy USER_AT --password-stdin` with `password`.
+async fn set_proxy(profile: &Profile, user_at: &str, password: &str) -> std::process::Output {
+    let set = profile
+        .cli_with_stdin(
+            &["settings", "set", "http-proxy", user_at, "--password-stdin"],
+            &format!("{password}\n"),
+            &[],
+        )
+        .await;
+    assert!(set.status.success(), "{}", stderr(&set));
+    set
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_proxy_password_is_never_an_argument_and_lives_in_the_keyring() {
+    let proxy = ForwardProxy::start().await;
+    let profile = Profile::new();
+    // On the command line (where `ps` shows it) it is refused without being repeated.
+    let setting = format!("Jane:Pa55@{}", proxy.address());
+    let refused = profile
+        .cli(&["settings", "set", "http-proxy", &setting])
+        .await;
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("not taken on the command line")
+            && !stderr(&refused).contains("Pa55"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let set = set_proxy(&profile, &format!("Jane@{}", proxy.address()), "Pa55").await;
+    assert!(
+        String::from_utf8_lossy(&set.stdout).contains(&format!("Jane:***@{}", proxy.address())),
+        "the password is kept and not shown: {}",
+        String::from_utf8_lossy(&set.stdout)
+    );
+    let file = std::fs::read_to_string(profile.home().join("settings.json")).expect("settings");
+    assert!(!file.contains("Pa55"), "not in settings.json: {file}");
+    let account = format!("proxy Jane @ {}", proxy.address());
+    assert_eq!(
+        profile.keyring_secret(&account).await.as_deref(),
+        Some("Pa55"),
+        "in the keyring"
+    );
 
     // Unset, the password leaves the keyring too.
     let unset = profile.cli(&["settings", "unset", "http-proxy"]).await;
     assert!(unset.status.success(), "{}", stderr(&unset));
-    assert_eq!(
-        profile
-            .keyring_secret(&format!("proxy Jane @ {}", proxy.address()))
-            .await,
-        None
-    );
+    assert_eq!(profile.keyring_secret(&account).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread")]
