@@ -165,3 +165,86 @@ async fn another_user_cannot_reach_the_apps_socket_or_its_token() {
     assert_eq!(status["app_running"], true);
     let _ = tokio::time::timeout(Duration::from_secs(5), app.stop()).await;
 }
+
+/// One client's `get_user` answers on its own connection: when each was asked, and the token.
+async fn hammer_get_user(
+    socket: std::path::PathBuf,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<(tokio::time::Instant, String)> {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let stream = tokio::net::UnixStream::connect(&socket)
+        .await
+        .expect("connect");
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write
+        .write_all(b"{\"type\": \"hello\", \"version\": 1}\n")
+        .await
+        .expect("hello");
+    lines.next_line().await.expect("read").expect("hello reply");
+    let mut answers = Vec::new();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let asked = tokio::time::Instant::now();
+        write
+            .write_all(b"{\"type\": \"get_user\"}\n")
+            .await
+            .expect("ask");
+        let line = lines.next_line().await.expect("read").expect("an answer");
+        let reply: Value = serde_json::from_str(&line).expect("JSON");
+        let token = reply["session_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {reply}"))
+            .to_owned();
+        answers.push((asked, token));
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_user_racing_new_sessions_never_answers_with_a_replaced_token() {
+    let site = fpt_login_tests::harness::PasswordSite::new().start().await;
+    let profile = Profile::new();
+    let mut app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
+    fpt_login_tests::harness::sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
+    let socket = Paths::under(profile.home().to_path_buf()).socket_file();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..16)
+        .map(|_| tokio::spawn(hammer_get_user(socket.clone(), Arc::clone(&stop))))
+        .collect();
+
+    // The same person signs in again and again while the clients ask: each new session is
+    // stored by the app (the CLI hands it over the socket) and replaces the one before.
+    let mut stored = Vec::new();
+    for _ in 0..6 {
+        fpt_login_tests::harness::sign_in_with_password(&profile, site.url(), "artist", "sesame")
+            .await;
+        let done = tokio::time::Instant::now();
+        stored.push((done, profile.session_token(&[]).await));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut answers = Vec::new();
+    for client in clients {
+        answers.extend(client.await.expect("client"));
+    }
+
+    let tokens: std::collections::HashSet<&String> = stored.iter().map(|(_, t)| t).collect();
+    assert_eq!(tokens.len(), stored.len(), "every sign-in is a new session");
+    let mut checked = 0;
+    for (asked, token) in &answers {
+        // The newest session stored before this question was asked, and any stored since.
+        let Some(newest) = stored.iter().rposition(|(done, _)| done < asked) else {
+            continue;
+        };
+        checked += 1;
+        assert!(
+            stored[newest..].iter().any(|(_, t)| t == token),
+            "an answer asked after session {newest} was stored handed out an older token"
+        );
+    }
+    assert!(
+        checked > 100,
+        "the clients asked across the sign-ins ({checked} answers checked)"
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(5), app.stop()).await;
+}
