@@ -21,7 +21,23 @@ pub(super) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/idp/sso", get(sso))
         .route("/idp/login", post(login))
+        .route("/idp/help.pdf", get(help))
         .with_state(state)
+}
+
+/// The help link real IdPs have next to their form: a file the browser would save.
+async fn help() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sign-in-help.pdf\"",
+            ),
+        ],
+        "%PDF-1.4 mock help\n",
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,7 +139,8 @@ fn login_form(
              <input type=\"hidden\" name=\"RelayState\" value=\"{relay}\">\
              <label for=\"username\">Login</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{login}\" autofocus>\
              <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
-             <button id=\"sign-in\" type=\"submit\">Sign in</button></form>",
+             <button id=\"sign-in\" type=\"submit\">Sign in</button></form>\
+             <p><a id=\"help\" href=\"/idp/help.pdf\">Trouble signing in? (PDF)</a></p>",
             request = html_escape(request),
             relay = html_escape(relay_state),
             login = html_escape(login),

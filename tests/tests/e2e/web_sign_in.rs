@@ -209,3 +209,59 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
     app.stop().await;
     drop(browser);
 }
+
+/// Every file named `name` under `dir`.
+fn files_named(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                files_named(&path, name)
+            } else if entry.file_name() == name {
+                vec![path]
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_offered_by_the_idp_is_never_saved_and_the_sign_in_goes_on() {
+    let site = MockSite::start(MockConfig::saml2())
+        .await
+        .expect("mock site");
+    let profile = Profile::new();
+    let driver = WebDriver::start(&profile).await;
+    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
+
+    // A person clicks the IdP's help link, which answers with a file to save.
+    fpt_login_tests::harness::click(&browser, "#help").await;
+    let refused = format!(
+        "refused a download from a sign-in page origin={}",
+        site.idp_url()
+    );
+    // Only the log shows a refusal: nothing is saved, nothing opens, the form stays.
+    wait_for("the download to be refused", WAIT, || async {
+        driver.log().contains(&refused).then_some(())
+    })
+    .await;
+    let downloads = std::env::var_os("HOME")
+        .map(|home| std::path::PathBuf::from(home).join("Downloads"))
+        .into_iter()
+        .chain([profile.home().to_path_buf()]);
+    for dir in downloads {
+        assert_eq!(
+            files_named(&dir, "sign-in-help.pdf"),
+            Vec::<std::path::PathBuf>::new()
+        );
+    }
+
+    submit_idp_form(&browser, "artist", "sesame").await;
+    let user = profile.wait_for_token(&[], || driver.log()).await;
+    assert_eq!(user["login"], "artist");
+}
