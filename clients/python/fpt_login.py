@@ -36,6 +36,7 @@ import os
 import re
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import threading
@@ -175,10 +176,11 @@ class User(object):
 
 def _temp_dir():
     """The temporary folder as the app (Rust's ``std::env::temp_dir``) finds it: ``TMPDIR``
-    whenever it is set, else the per-user folder on macOS, else /tmp."""
+    whenever it is set, else the per-user folder on macOS, else /tmp — and /tmp when that is
+    not an absolute path (platform/runtime.rs ``fallback_runtime_dir``)."""
     tmp = os.environ.get("TMPDIR")
     if tmp is not None:
-        return tmp
+        return tmp if os.path.isabs(tmp) else "/tmp"
     if sys.platform == "darwin":
         try:
             tmp = os.confstr(_CS_DARWIN_USER_TEMP_DIR)
@@ -253,6 +255,24 @@ def _check_private(folder):
     if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise FptLoginError(
             "%s is not a private folder of this user; refusing to use the socket in it" % folder
+        )
+
+
+def _check_server(sock, path):
+    """Refuses a server run by another user, before anything is sent to it. Linux tells who
+    listens (``SO_PEERCRED``); elsewhere the private folder is the guard."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        uid = struct.unpack("3i", creds)[1]
+    except (OSError, struct.error) as error:
+        sock.close()
+        raise FptLoginError("cannot tell who serves %s: %s" % (path, error))
+    if uid != os.getuid():
+        sock.close()
+        raise FptLoginError(
+            "%s is served by uid %d, not by this user; refusing to talk to it" % (path, uid)
         )
 
 
@@ -359,6 +379,7 @@ class Client(object):
             raise FptLoginError(
                 "cannot connect to the FPT Login app at %s: %s" % (self._path, error)
             )
+        _check_server(sock, self._path)
         self._sock = sock
         self._reader = sock.makefile("rb")
         hello = {"type": "hello", "version": PROTOCOL_VERSION, "client": "fpt_login.py"}

@@ -248,3 +248,79 @@ async fn get_user_racing_new_sessions_never_answers_with_a_replaced_token() {
     );
     let _ = tokio::time::timeout(Duration::from_secs(5), app.stop()).await;
 }
+
+/// Binds `argv[1]` as root, becomes `argv[2]` before listening (the kernel records who
+/// listens then), and reports how many bytes the first client sent before hanging up.
+const IMPOSTOR: &str = "import os, pwd, socket, sys\n\
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777)\n\
+u = pwd.getpwnam(sys.argv[2]); os.setgid(u.pw_gid); os.setuid(u.pw_uid)\n\
+s.listen(8); print('listening', flush=True)\n\
+for _ in range(2):\n    \
+    c, _ = s.accept(); c.settimeout(30)\n    \
+    try:\n        \
+        c.sendall(b'{\"type\": \"hello\", \"version\": 1, \"server\": \"impostor\"}\\n')\n    \
+    except OSError:\n        \
+        pass  # the client hung up first\n    \
+    got = b''\n    \
+    while True:\n        \
+        try:\n            \
+            data = c.recv(65536)\n        \
+        except OSError:\n            \
+            break\n        \
+        if not data:\n            \
+            break\n        \
+        got += data\n    \
+    print('received', len(got), flush=True)\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_refuse_a_socket_served_by_another_user_before_sending_anything() {
+    use tokio::io::AsyncBufReadExt as _;
+    ensure_other_user().await;
+    let profile = Profile::new();
+    let socket = Paths::under(profile.home().to_path_buf()).socket_file();
+    let folder = socket.parent().expect("a folder");
+    std::fs::create_dir(folder).expect("socket folder");
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let mut impostor = privileged("python3")
+        .args(["-c", IMPOSTOR, socket.to_str().expect("utf-8"), OTHER_USER])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3 starts");
+    let mut said = tokio::io::BufReader::new(impostor.stdout.take().expect("stdout")).lines();
+    assert_eq!(
+        said.next_line().await.expect("read").as_deref(),
+        Some("listening")
+    );
+
+    let out = profile.cli(&["token"]).await;
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(message.contains("not by this user"), "{message}");
+    assert_eq!(
+        said.next_line().await.expect("read").as_deref(),
+        Some("received 0"),
+        "the CLI sent nothing"
+    );
+
+    let python = profile
+        .command("/usr/bin/python3")
+        .args(["-c", "import fpt_login; fpt_login.get_user()"])
+        .env(
+            "PYTHONPATH",
+            fpt_login_tests::harness::workspace_root().join("clients/python"),
+        )
+        .output()
+        .await
+        .expect("python3 runs");
+    let message = String::from_utf8_lossy(&python.stderr);
+    assert!(
+        message.contains("FptLoginError") && message.contains("not by this user"),
+        "{message}"
+    );
+    assert_eq!(
+        said.next_line().await.expect("read").as_deref(),
+        Some("received 0"),
+        "the Python client sent nothing"
+    );
+}

@@ -711,3 +711,39 @@ for label, site in (("900 KiB", "https://900k.test"), ("2 MiB", "https://2m.test
     except Exception as e:
         print("%s: %s: %s" % (label, type(e).__name__, e))
 "#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_tmpdir_puts_the_socket_in_tmp_for_the_app_and_the_client_alike() {
+    let env = NoRuntimeDir::new(0o700);
+    let expected = format!("/tmp/fpt-login-{}", rustix::process::getuid().as_raw());
+    // Started from a folder of their own, as a desktop launcher might.
+    let cwd = env.profile.home().join("home");
+    let doctor = env
+        .command(bin("fpt-login"))
+        .arg("doctor")
+        .env("TMPDIR", "")
+        .current_dir(&cwd)
+        .output()
+        .await
+        .expect("fpt-login doctor runs");
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains(&format!("socket folder {expected}")),
+        "the app's side: {report}"
+    );
+    let client = env
+        .command(python())
+        .args(["-c", "import fpt_login; print(fpt_login.socket_path())"])
+        .env("TMPDIR", "")
+        .env("PYTHONPATH", workspace_root().join("clients/python"))
+        .current_dir(&cwd)
+        .output()
+        .await
+        .expect("python runs");
+    assert_eq!(
+        String::from_utf8_lossy(&client.stdout).trim(),
+        format!("{expected}/fpt-login.sock"),
+        "the client's side: {}",
+        String::from_utf8_lossy(&client.stderr)
+    );
+}

@@ -16,6 +16,9 @@ pub enum ClientError {
     NotRunning { socket: PathBuf },
     #[error("the socket folder is not safe to use: {0}")]
     UnsafeFolder(#[from] PrivateDirError),
+    /// Someone else listens where the app should: nothing was sent.
+    #[error(transparent)]
+    Impostor(ConnectError),
     #[error("talking to the FPT Login app over {} failed: {source}", .socket.display())]
     Io { socket: PathBuf, source: io::Error },
     #[error("the FPT Login app sent something this client does not understand: {detail}")]
@@ -41,6 +44,7 @@ impl Client {
             ConnectError::NotListening { socket } => ClientError::NotRunning { socket },
             ConnectError::UnsafeFolder(e) => ClientError::UnsafeFolder(e),
             ConnectError::Io { socket, source } => ClientError::Io { socket, source },
+            foreign @ ConnectError::ForeignServer { .. } => ClientError::Impostor(foreign),
         })?;
         let io_err = |source| ClientError::Io {
             socket: socket.to_path_buf(),

@@ -26,9 +26,41 @@ mod unix {
     /// is created 0700 and checked before the socket goes in it.
     pub fn runtime_dir(dirs: &directories::ProjectDirs, app: &str) -> PathBuf {
         dirs.runtime_dir().map_or_else(
-            || std::env::temp_dir().join(format!("{app}-{}", current_uid())),
+            || fallback_runtime_dir(&std::env::temp_dir(), app, current_uid()),
             Path::to_path_buf,
         )
+    }
+
+    /// `<app>-<uid>` in the temporary folder `tmp` — `/tmp` when `tmp` is not absolute (an
+    /// empty `TMPDIR` would otherwise put the socket in whatever folder the app started in,
+    /// where no client looks). The Python client applies the same rule.
+    pub(super) fn fallback_runtime_dir(tmp: &Path, app: &str, uid: u32) -> PathBuf {
+        let tmp = if tmp.is_absolute() {
+            tmp
+        } else {
+            Path::new("/tmp")
+        };
+        tmp.join(format!("{app}-{uid}"))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn an_empty_or_relative_tmpdir_never_makes_a_relative_socket_folder() {
+            for tmp in ["", ".", "tmp", "../elsewhere"] {
+                assert_eq!(
+                    fallback_runtime_dir(Path::new(tmp), "fpt-login", 1000),
+                    Path::new("/tmp/fpt-login-1000"),
+                    "TMPDIR={tmp:?}"
+                );
+            }
+            assert_eq!(
+                fallback_runtime_dir(Path::new("/var/tmp/x"), "fpt-login", 7),
+                Path::new("/var/tmp/x/fpt-login-7")
+            );
+        }
     }
 
     /// The host name, as `uname -n` prints it.

@@ -38,6 +38,11 @@ pub enum ConnectError {
     NotListening { socket: PathBuf },
     #[error("the socket folder is not safe to use: {0}")]
     UnsafeFolder(#[from] PrivateDirError),
+    #[error(
+        "{} is served by uid {uid}, not by this user; refusing to talk to it",
+        .socket.display()
+    )]
+    ForeignServer { socket: PathBuf, uid: u32 },
     #[error("cannot connect to {}: {source}", .socket.display())]
     Io { socket: PathBuf, source: io::Error },
 }
@@ -175,6 +180,22 @@ mod unix {
             }
             Err(e) => return Err(io_err(e)),
         };
+        // The folder check keeps others out; this catches what it cannot (a socket root
+        // bound there for someone else) before a byte is sent. Linux tells who listens;
+        // elsewhere the folder is the guard.
+        #[cfg(target_os = "linux")]
+        {
+            let uid = rustix::net::sockopt::socket_peercred(&stream)
+                .map_err(|e| io_err(e.into()))?
+                .uid
+                .as_raw();
+            if uid != current_uid() {
+                return Err(ConnectError::ForeignServer {
+                    socket: socket.to_path_buf(),
+                    uid,
+                });
+            }
+        }
         stream.set_read_timeout(Some(timeout)).map_err(io_err)?;
         stream.set_write_timeout(Some(timeout)).map_err(io_err)?;
         Ok(Stream(stream))
