@@ -43,6 +43,14 @@ mod unix {
         tmp.join(format!("{app}-{uid}"))
     }
 
+    /// The host name, as `uname -n` prints it.
+    pub fn machine_name() -> String {
+        rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned()
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -61,13 +69,5 @@ mod unix {
                 Path::new("/var/tmp/x/fpt-login-7")
             );
         }
-    }
-
-    /// The host name, as `uname -n` prints it.
-    pub fn machine_name() -> String {
-        rustix::system::uname()
-            .nodename()
-            .to_string_lossy()
-            .into_owned()
     }
 }
