@@ -252,10 +252,9 @@ impl Api3 {
                 status: status.as_u16(),
             });
         }
-        let body: Value = response
-            .json()
+        let body: Value = crate::network::json_reply(response)
             .await
-            .map_err(|e| self.not_fpt(format!("the reply is not JSON ({})", describe(&e))))?;
+            .map_err(|e| self.not_fpt(e.to_string()))?;
         if body.get("exception").and_then(Value::as_bool) == Some(true) {
             let code = body.get("error_code").and_then(Value::as_i64).unwrap_or(0);
             let message = body

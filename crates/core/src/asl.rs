@@ -234,10 +234,13 @@ async fn json<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
     url: &Url,
 ) -> Result<T, AslError> {
-    let value: Value = response.json().await.map_err(|e| AslError::Unexpected {
-        url: url.clone(),
-        detail: format!("the reply is not JSON ({})", describe(&e)),
-    })?;
+    let value: Value =
+        crate::network::json_reply(response)
+            .await
+            .map_err(|e| AslError::Unexpected {
+                url: url.clone(),
+                detail: e.to_string(),
+            })?;
     serde_json::from_value(value).map_err(|e| AslError::Unexpected {
         url: url.clone(),
         detail: e.to_string(),

@@ -229,7 +229,14 @@ pub fn session_from_cookies(
         .ok_or_else(|| LandingError::NoLogin {
             url: landing_url.to_string(),
         })?;
-    let epoch = |c: &Cookie| c.value.expose().trim().parse::<i64>().ok();
+    let epoch = |c: &Cookie| {
+        c.value
+            .expose()
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(crate::time::from_site)
+    };
     let claims_expire_at = find(CLAIMS_COOKIE)
         .or_else(|| suffixed(LEGACY_CLAIMS_PREFIX))
         .and_then(epoch);
@@ -355,13 +362,13 @@ mod tests {
             cookie(SESSION_COOKIE, "tok", HOST),
             cookie("csrf_token_u7", "c", host),
             cookie("shotgun_sso_session_userid_u7", "john+smith", host),
-            cookie("shotgun_sso_session_expiration_u7", "4321", host),
-            cookie(SESSION_EXPIRY_COOKIE, "1234", host),
+            cookie("shotgun_sso_session_expiration_u7", "1800004321", host),
+            cookie(SESSION_EXPIRY_COOKIE, "1800001234", host),
         ];
         let s = session_from_cookies(&site(), &landing(), &jar).unwrap();
         assert_eq!(s.login, "john smith");
-        assert_eq!(s.claims_expire_at, Some(4321));
-        assert_eq!(s.session_expires_at, Some(1234));
+        assert_eq!(s.claims_expire_at, Some(1_800_004_321));
+        assert_eq!(s.session_expires_at, Some(1_800_001_234));
     }
 
     #[test]
@@ -500,5 +507,16 @@ mod tests {
         elsewhere.path = "/api".into();
         let e = session_from_cookies(&site(), &landing(), &jar_with(vec![elsewhere])).unwrap_err();
         assert!(matches!(e, LandingError::NoSessionCookie { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn expiry_cookies_out_of_any_sane_range_are_unknown() {
+        let mut jar = real_jar();
+        jar.retain(|c| c.name != CLAIMS_COOKIE);
+        jar.push(cookie(CLAIMS_COOKIE, "-9223372036854775808", HOST));
+        jar.push(cookie(SESSION_EXPIRY_COOKIE, "9223372036854775807", HOST));
+        let s = session_from_cookies(&site(), &landing(), &jar).unwrap();
+        assert_eq!(s.claims_expire_at, None);
+        assert_eq!(s.session_expires_at, None);
     }
 }

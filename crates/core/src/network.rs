@@ -251,6 +251,67 @@ pub fn stored_proxy(settings: &Arc<Settings>) -> Result<Option<Proxy>, NetworkEr
     Ok(found)
 }
 
+/// The most a reply from a site may hold: FPT's answers are small JSON documents, and a
+/// hostile or broken server must not make this process buffer without bound.
+pub const MAX_REPLY: usize = 1024 * 1024;
+
+/// Why a site's reply could not be read as JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    #[error("the reply is larger than {MAX_REPLY} bytes")]
+    TooLarge,
+    #[error("the reply is {0:?}, not JSON")]
+    NotJson(String),
+    #[error("the reply is not valid JSON ({0})")]
+    Invalid(String),
+    #[error("the reply stopped: {0}")]
+    Read(String),
+}
+
+/// Reads a JSON reply: at most [`MAX_REPLY`] bytes, and only when its `Content-Type` says JSON
+/// (`application/json` or a `+json` type), as shotgun_api3 and tk-core parse only those.
+pub async fn json_reply<T: serde::de::DeserializeOwned>(
+    mut response: reqwest::Response,
+) -> Result<T, ReplyError> {
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if media != "application/json" && !media.ends_with("+json") {
+        return Err(ReplyError::NotJson(if content_type.is_empty() {
+            "without a content type".to_owned()
+        } else {
+            content_type.chars().take(80).collect()
+        }));
+    }
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_REPLY as u64)
+    {
+        return Err(ReplyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ReplyError::Read(describe(&e)))?
+    {
+        if body.len().saturating_add(chunk.len()) > MAX_REPLY {
+            return Err(ReplyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| ReplyError::Invalid(e.to_string()))
+}
+
 /// A reqwest error and its causes on one line (reqwest's own message hides the TLS or DNS
 /// reason), without the URL, which callers report themselves; a certificate problem says what
 /// to do about it.
@@ -352,6 +413,52 @@ pub fn client() -> Result<reqwest::Client, NetworkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reply(content_type: Option<&str>, body: Vec<u8>) -> reqwest::Response {
+        let mut builder = http::Response::builder().status(200);
+        if let Some(content_type) = content_type {
+            builder = builder.header("content-type", content_type);
+        }
+        reqwest::Response::from(builder.body(body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn replies_are_json_of_a_sane_size_or_refused() {
+        let ok: serde_json::Value = json_reply(reply(
+            Some("application/json; charset=utf-8"),
+            br#"{"results": 1}"#.to_vec(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(ok["results"], 1);
+        let vendor: serde_json::Value =
+            json_reply(reply(Some("application/vnd.api+json"), b"{}".to_vec()))
+                .await
+                .unwrap();
+        assert!(vendor.is_object());
+
+        let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(MAX_REPLY));
+        let e = json_reply::<serde_json::Value>(reply(Some("application/json"), huge.into()))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ReplyError::TooLarge), "{e}");
+
+        let e = json_reply::<serde_json::Value>(reply(
+            Some("text/html"),
+            b"<html>maintenance</html>".to_vec(),
+        ))
+        .await
+        .unwrap_err();
+        assert_eq!(e.to_string(), "the reply is \"text/html\", not JSON");
+        let e = json_reply::<serde_json::Value>(reply(None, b"{}".to_vec()))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ReplyError::NotJson(_)), "{e}");
+        let e = json_reply::<serde_json::Value>(reply(Some("application/json"), b"{".to_vec()))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ReplyError::Invalid(_)), "{e}");
+    }
 
     #[test]
     fn toolkit_proxy_forms() {

@@ -81,12 +81,12 @@ async fn idle_expiry(site: &Site, token: &Secret) -> (Option<i64>, Option<i64>) 
     if !response.status().is_success() {
         return (None, site_now);
     }
-    let expires_at = response
-        .json::<serde_json::Value>()
+    let expires_at = crate::network::json_reply::<serde_json::Value>(response)
         .await
         .ok()
-        .and_then(|body| body.get("expiresAt")?.as_i64());
-    (expires_at, site_now)
+        .and_then(|body| body.get("expiresAt")?.as_i64())
+        .and_then(crate::time::from_site);
+    (expires_at, site_now.and_then(crate::time::from_site))
 }
 
 #[cfg(test)]
