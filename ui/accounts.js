@@ -55,7 +55,7 @@ function personItem(site, person) {
   if (person.name && person.name !== person.login) {
     who.appendChild(element("span", "name", ` (${person.name})`));
   }
-  if (person.is_default) who.appendChild(element("span", "tag", "Default"));
+  if (person.is_default) who.appendChild(element("span", "tag", "Default user"));
   else if (person.current) who.appendChild(element("span", "tag", "Current on this site"));
   about.appendChild(who);
 
@@ -94,9 +94,11 @@ function personItem(site, person) {
 function siteItem(site) {
   const item = element("li", "site");
   item.dataset.site = site.site;
-  const heading = element("h2", "", site.site);
-  item.appendChild(heading);
-  if (site.is_default) item.appendChild(element("p", "default-site", "Default site: programs that name no site get its user."));
+  const top = element("div", "site-top");
+  top.appendChild(element("h2", "", site.site));
+  // Said in words in the heading's row: programs that name no site get this site's user.
+  if (site.is_default) top.appendChild(element("span", "tag", "Default site"));
+  item.appendChild(top);
   if (site.current && site.current.startsWith("script ")) {
     item.appendChild(element("p", "quiet", `Programs get the API ${site.current} for this site.`));
   }

@@ -23,7 +23,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) {
         WebviewUrl::App("accounts.html".into()),
     )
     .title("Accounts — FPT Login")
-    .inner_size(620.0, 700.0)
+    .inner_size(620.0, 720.0)
     .min_inner_size(420.0, 360.0)
     .build();
     if let Err(e) = built {

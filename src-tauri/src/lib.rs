@@ -44,7 +44,7 @@ pub const SIGN_IN_EVENT: &str = "sign-in-status";
 #[command(
     name = "fpt-login-desktop",
     version = env!("FPT_LOGIN_VERSION"),
-    after_help = "Examples:\n  fpt-login-desktop\n  fpt-login-desktop --sign-in https://mystudio.shotgrid.autodesk.com\n\nIf the app is already running, --sign-in is handed to it."
+    after_help = "Examples:\n  fpt-login-desktop\n  fpt-login-desktop --sign-in https://mystudio.shotgrid.autodesk.com\n\nWith no arguments it opens the Accounts window when someone is signed in, the sign-in window when nobody is. If the app is already running, the arguments are handed to it."
 )]
 struct Args {
     /// Open the web sign-in for this site right away.
