@@ -34,7 +34,8 @@ function element(tag, className, text) {
 }
 
 // A button that sends `action` and then says `done`; `label` is what a screen reader says
-// (the visible text alone would not name the person), `key` keeps focus across redraws.
+// (the visible text alone would not name the person; it starts with that text, so voice
+// control finds the button by what it shows), `key` keeps focus across redraws.
 function actionButton(text, label, action, key, className, done) {
   const button = element("button", className, text);
   button.type = "button";
@@ -76,15 +77,15 @@ function personItem(site, person) {
   const whoAt = `${person.login} on ${site.site}`;
   const actions = element("div", "actions");
   if (person.renew && person.current) {
-    actions.appendChild(actionButton("Renew now…", `Renew the session of ${whoAt}`,
+    actions.appendChild(actionButton("Renew now…", `Renew now: ${whoAt}`,
       { action: "renew_now", site: site.site }, `renew|${site.site}`, "renew"));
   }
   if (!person.is_default) {
-    actions.appendChild(actionButton("Make default", `Make ${whoAt} the default`,
+    actions.appendChild(actionButton("Make default", `Make default: ${whoAt}`,
       { action: "use", site: site.site, login: person.login }, `use|${site.site}|${person.login}`,
       "secondary use", `${whoAt} is now the default.`));
   }
-  actions.appendChild(actionButton("Sign out", `Sign ${whoAt} out`,
+  actions.appendChild(actionButton("Sign out", `Sign out ${whoAt}`,
     { action: "sign_out", site: site.site, login: person.login },
     `sign-out|${site.site}|${person.login}`, "secondary sign-out", `Signed ${whoAt} out.`));
   item.appendChild(actions);

@@ -153,7 +153,9 @@ pub fn overview<R: Runtime>(app: &AppHandle<R>) -> Overview {
     let state = app.state::<AppState>();
     state
         .accounts
-        .overview(state.keyring_error.as_deref(), time::now())
+        .overview(state.keyring_error.as_deref(), time::now(), |site| {
+            state.refresher.clock_offset(site)
+        })
 }
 
 /// Whoever changes the accounts (a sign-in here, a logout over the socket, a renewal) or the

@@ -98,12 +98,15 @@ async fn the_accounts_window_shows_who_is_signed_in_follows_changes_and_acts_lik
     .await;
     wait_for_text(&window, "#headline", &format!("artist @ {one}")).await;
 
-    // Sign out from the window: the app signs artist out, and the window follows.
-    click(
-        &window,
-        &format!("{} button.sign-out", person(one, "artist")),
-    )
-    .await;
+    // Sign out from the window: the app signs artist out, and the window follows. The button
+    // says whom it signs out to a screen reader too.
+    let sign_out = format!("{} button.sign-out", person(one, "artist"));
+    let label = shown(&window, &sign_out).await.attr("aria-label").await;
+    assert_eq!(
+        label.ok().flatten(),
+        Some(format!("Sign out artist on {one}"))
+    );
+    click(&window, &sign_out).await;
     gone(&window, &person(one, "artist")).await;
     wait_for_text(&window, "#status", &format!("Signed artist on {one} out.")).await;
     let status = profile.status_json().await;

@@ -198,10 +198,18 @@ impl Accounts {
     }
 
     /// What the desktop app shows of the accounts at `now` (epoch seconds), from one read of
-    /// the settings; `keyring_error` is the start-up probe's failure, if it failed.
-    pub fn overview(&self, keyring_error: Option<&str>, now: i64) -> Overview {
+    /// the settings; `keyring_error` is the start-up probe's failure, if it failed, and
+    /// `clock_offset` says how far each site's clock is ahead of ours.
+    pub fn overview(
+        &self,
+        keyring_error: Option<&str>,
+        now: i64,
+        clock_offset: impl Fn(&Site) -> i64,
+    ) -> Overview {
         match self.settings.load_shared() {
-            Ok(settings) => Overview::new(&records::status(&settings), &settings, now),
+            Ok(settings) => {
+                Overview::new(&records::status(&settings), &settings, now, clock_offset)
+            }
             Err(e) => Overview::unreadable(e.to_string()),
         }
         .with_keyring_error(keyring_error)

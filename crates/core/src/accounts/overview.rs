@@ -63,7 +63,7 @@ pub struct PersonView {
     pub state_text: &'static str,
     /// Why the session needs the person, when it does.
     pub attention: Option<String>,
-    /// Epoch seconds when the session is known to end.
+    /// Epoch seconds, on this machine's clock, when the session is known to end.
     pub expires_at: Option<i64>,
     /// "ends in 7 h", "ended 3 min ago"; `None` when the site does not say.
     pub ends: Option<String>,
@@ -80,8 +80,15 @@ pub enum LaunchWindow {
 }
 
 impl Overview {
-    /// The view of `status` and `settings` at `now` (epoch seconds).
-    pub fn new(status: &StatusInfo, settings: &Settings, now: i64) -> Self {
+    /// The view of `status` and `settings` at `now` (epoch seconds). Expiries are the site's
+    /// word, on its clock: `clock_offset` (how far a site's clock is ahead of ours) puts them
+    /// on ours, as the refresher and its notifications count them.
+    pub fn new(
+        status: &StatusInfo,
+        settings: &Settings,
+        now: i64,
+        clock_offset: impl Fn(&Site) -> i64,
+    ) -> Self {
         let default_site = status.default_site.clone();
         let sites: Vec<SiteView> = status
             .sites
@@ -89,6 +96,7 @@ impl Overview {
             .filter(|s| !s.users.is_empty() || !s.scripts.is_empty())
             .map(|s| {
                 let is_default = default_site.as_ref() == Some(&s.site);
+                let offset = clock_offset(&s.site);
                 let current = match (&s.current_script, &s.current_user) {
                     (Some(script), _) => Some(format!("script {script}")),
                     (None, user) => user.clone(),
@@ -99,6 +107,7 @@ impl Overview {
                     .map(|u| {
                         let current =
                             s.current_script.is_none() && s.current_user.as_ref() == Some(&u.login);
+                        let expires_at = u.expires_at.map(|at| at.saturating_sub(offset));
                         PersonView {
                             login: u.login.clone(),
                             name: u.name.clone(),
@@ -108,8 +117,8 @@ impl Overview {
                             state: u.state,
                             state_text: state_text(u.state),
                             attention: u.attention.clone(),
-                            expires_at: u.expires_at,
-                            ends: u.expires_at.map(|at| ends_in(at, now)),
+                            expires_at,
+                            ends: expires_at.map(|at| ends_in(at, now)),
                             renew: u.state != SessionState::Active,
                         }
                     })
@@ -307,7 +316,15 @@ mod tests {
             toolkit_files: true,
             ..Settings::default()
         };
-        let view = Overview::new(&status, &settings, now);
+        // Site a's clock runs 5 min ahead of ours.
+        let ahead = |site: &Site| {
+            if site.to_string().contains("//a.") {
+                300
+            } else {
+                0
+            }
+        };
+        let view = Overview::new(&status, &settings, now, ahead);
 
         assert_eq!(view.headline, "jane @ https://a.example.com");
         assert_eq!(
@@ -320,7 +337,8 @@ mod tests {
         let jane = &a.people[0];
         assert!(jane.current && jane.is_default && jane.renew);
         assert_eq!(jane.state_text, "Needs attention");
-        assert_eq!(jane.ends.as_deref(), Some("ends in 10 min"));
+        assert_eq!(jane.ends.as_deref(), Some("ends in 5 min"), "on our clock");
+        assert_eq!(jane.expires_at, Some(now + 300));
         assert_eq!(jane.method, Some(Method::Web.label()));
         let joe = &a.people[1];
         assert!(!joe.current && !joe.renew && joe.ends.is_none());
