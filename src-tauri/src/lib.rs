@@ -1,7 +1,8 @@
 //! FPT Login's desktop app: a thin Tauri shell over `fpt-login-core`.
 //!
 //! It owns what needs a desktop: the tray, the sign-in windows (the local `main` window and
-//! the remote web sign-in webview), and serving the local socket for other programs.
+//! the remote web sign-in webview), the Accounts window, and serving the local socket for
+//! other programs.
 
 mod accounts_window;
 mod actions;

@@ -273,6 +273,11 @@ impl Refresher {
         {
             tracing::error!(%site, error = %e, "cannot record when the session idles out");
         }
+        // A state back to active, or a new idle-out time, announces no session event; the tray
+        // and the Accounts window still show them.
+        if effects.mark.is_some() || expiry.is_some() {
+            app.state::<AppState>().redraw();
+        }
         effects
     }
 
