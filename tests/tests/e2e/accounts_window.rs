@@ -32,6 +32,18 @@ async fn gone(window: &Client, css: &str) {
     .await;
 }
 
+/// Calls the app's command `name` from the page on show, as its script would: "ok", or the
+/// refusal.
+async fn invoke(window: &Client, name: &str, args: serde_json::Value) -> String {
+    let script = "const [name, args, done] = arguments;
+        window.__TAURI__.core.invoke(name, args).then(() => done('ok'), (e) => done(String(e)));";
+    let answer = window
+        .execute_async(script, vec![name.into(), args])
+        .await
+        .unwrap_or_else(|e| panic!("calling {name} from the page: {e}"));
+    answer.as_str().unwrap_or_default().to_owned()
+}
+
 /// `fpt-login settings`' line for `key`.
 async fn setting(profile: &Profile, key: &str) -> String {
     let out = profile.cli(&["settings"]).await;
@@ -147,11 +159,21 @@ async fn the_accounts_window_shows_who_is_signed_in_follows_changes_and_acts_lik
     .await;
     wait_for_text(&window, "h1", "Sign in to Flow Production Tracking").await;
 
-    // And "Quit" in the Accounts window quits.
+    // Each local window may call its own commands only: the sign-in window cannot quit the
+    // app, the Accounts window cannot start a sign-in.
+    let quit = serde_json::json!({"action": {"action": "quit"}});
+    let refused = invoke(&window, "account_action", quit).await;
+    assert!(refused.contains("not allowed"), "{refused}");
+    assert_eq!(profile.status_json().await["app_running"], true);
     switch_to_window(&window, "the Accounts window", |url| {
         url.ends_with("/accounts.html")
     })
     .await;
+    let site_info = serde_json::json!({"site": one});
+    let refused = invoke(&window, "site_info", site_info).await;
+    assert!(refused.contains("not allowed"), "{refused}");
+
+    // And "Quit" in the Accounts window quits.
     // The app may be gone before WebDriver answers the click: what counts is that it quits.
     let _ = shown(&window, "#quit").await.click().await;
     wait_for("the app to quit", WAIT, || async {
