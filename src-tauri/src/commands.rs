@@ -1,10 +1,12 @@
-//! Commands the local `main` window may invoke (and only it: see `capabilities/main.json`).
+//! Commands the local windows may invoke: the sign-in window (`main`) and the Accounts window
+//! (`accounts`), each only its own (see `capabilities/`). The remote sign-in webview gets none.
 
 // Tauri hands command arguments over by value.
 #![allow(clippy::needless_pass_by_value)]
 
 use std::sync::Arc;
 
+use fpt_login_core::accounts::Overview;
 use fpt_login_core::model::Method;
 use fpt_login_core::protocol::NewSession;
 use fpt_login_core::signin::{self, ImportReport, SiteClient};
@@ -13,6 +15,7 @@ use fpt_login_core::{Secret, Site};
 use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime, State};
 
+use crate::actions::{self, Action};
 use crate::login::{self, WindowStep};
 use crate::{AppState, SignInStatus};
 
@@ -182,4 +185,19 @@ pub async fn sign_in_with_password<R: Runtime>(
         remember(&app, &site, Method::Credentials);
     }
     Ok(outcome)
+}
+
+/// What the Accounts window shows: every site with its people, their sessions and the toggles.
+#[tauri::command]
+pub fn accounts_overview<R: Runtime>(app: AppHandle<R>) -> Overview {
+    crate::overview(&app)
+}
+
+/// Does what the Accounts window asked, exactly as the tray menu would.
+#[tauri::command]
+pub async fn account_action<R: Runtime>(
+    app: AppHandle<R>,
+    action: Action,
+) -> Result<(), CommandError> {
+    Ok(actions::perform(&app, action).await?)
 }

@@ -1,8 +1,11 @@
 //! FPT Login's desktop app: a thin Tauri shell over `fpt-login-core`.
 //!
 //! It owns what needs a desktop: the tray, the sign-in windows (the local `main` window and
-//! the remote web sign-in webview), and serving the local socket for other programs.
+//! the remote web sign-in webview), the Accounts window, and serving the local socket for
+//! other programs.
 
+mod accounts_window;
+mod actions;
 mod commands;
 mod local_api;
 mod login;
@@ -14,18 +17,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
+use fpt_login_core::accounts::Overview;
+use fpt_login_core::accounts::overview::LaunchWindow;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::paths::{self, Paths};
 use fpt_login_core::platform::files;
 use fpt_login_core::platform::signals::QuitSignals;
 use fpt_login_core::site;
 use fpt_login_core::toolkit::ToolkitCache;
-use fpt_login_core::{Accounts, Site};
+use fpt_login_core::{Accounts, Site, time};
 use serde::Serialize;
 use tauri::{
     AppHandle, Emitter as _, Manager as _, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder,
 };
 use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 
 /// Label of the local sign-in window.
 pub const MAIN_WINDOW: &str = "main";
@@ -39,7 +45,7 @@ pub const SIGN_IN_EVENT: &str = "sign-in-status";
 #[command(
     name = "fpt-login-desktop",
     version = env!("FPT_LOGIN_VERSION"),
-    after_help = "Examples:\n  fpt-login-desktop\n  fpt-login-desktop --sign-in https://mystudio.shotgrid.autodesk.com\n\nIf the app is already running, --sign-in is handed to it."
+    after_help = "Examples:\n  fpt-login-desktop\n  fpt-login-desktop --sign-in https://mystudio.shotgrid.autodesk.com\n\nWith no arguments it opens the Accounts window when someone is signed in, the sign-in window when nobody is. If the app is already running, the arguments are handed to it."
 )]
 struct Args {
     /// Open the web sign-in for this site right away.
@@ -101,9 +107,18 @@ pub struct AppState {
     /// offered for import.
     pub toolkit_offer: Mutex<Vec<String>>,
     pub refresher: refresher::Refresher,
+    /// Asks the tray and the Accounts window to show the latest state, for changes that
+    /// announce no session event (settings, a change that failed).
+    pub redraws: broadcast::Sender<()>,
 }
 
 impl AppState {
+    /// Has the tray and the Accounts window show the latest state.
+    pub fn redraw(&self) {
+        // Nobody listening (still starting) is fine: they read the state when they start.
+        let _ = self.redraws.send(());
+    }
+
     /// Records `status`, tells the main window, and shows the window when the user has to see
     /// the outcome (a cancelled or failed sign-in).
     pub fn report<R: Runtime>(&self, app: &AppHandle<R>, status: SignInStatus) {
@@ -134,6 +149,39 @@ pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// What the tray and the Accounts window show now.
+pub fn overview<R: Runtime>(app: &AppHandle<R>) -> Overview {
+    let state = app.state::<AppState>();
+    state
+        .accounts
+        .overview(state.keyring_error.as_deref(), time::now(), |site| {
+            state.refresher.clock_offset(site)
+        })
+}
+
+/// Whoever changes the accounts (a sign-in here, a logout over the socket, a renewal) or the
+/// settings, the tray and the Accounts window follow.
+fn follow_changes<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let mut sessions = state.accounts.subscribe();
+    let mut redraws = state.redraws.subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            // A lagged receiver only means several changes at once: one redraw covers them.
+            let heard = tokio::select! {
+                heard = sessions.recv() => heard.map(drop),
+                heard = redraws.recv() => heard,
+            };
+            if matches!(heard, Err(RecvError::Closed)) {
+                break;
+            }
+            tray::refresh(&app);
+            accounts_window::update(&app);
+        }
+    });
+}
+
 /// A D-Bus name suffix per `FPT_LOGIN_HOME`: two profiles are two separate apps, each with its
 /// own socket, so the second must not be folded into the first.
 fn single_instance_id(identifier: &str) -> String {
@@ -154,9 +202,10 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
         *state.prefill_site.lock().expect("prefill lock") = Some(site::without_user_info(site));
     }
     let Some(raw) = &args.sign_in else {
-        let signed_in = state.accounts.user(None, None).is_ok();
-        if !args.background && (!signed_in || args.site.is_some()) {
-            show_main_window(app);
+        match overview(app).window_on_launch(args.background, args.site.is_some()) {
+            LaunchWindow::Nothing => {}
+            LaunchWindow::SignIn => show_main_window(app),
+            LaunchWindow::Accounts => accounts_window::show(app),
         }
         return;
     };
@@ -233,6 +282,24 @@ fn write_man_page(dir: &std::path::Path) -> ! {
     }
 }
 
+/// Starts what runs for as long as the app does, then handles this process's arguments.
+fn start_parts<R: Runtime>(
+    app: &AppHandle<R>,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
+    quit_on_signals(app)?;
+    tray::create(app)?;
+    follow_changes(app);
+    // A login item that cannot be written is no reason not to start.
+    if let Err(e) = actions::apply_autostart(app) {
+        tracing::error!(error = %e, "start at login");
+    }
+    local_api::start(app)?;
+    refresher::start(app);
+    handle_args(app, args);
+    Ok(())
+}
+
 /// Starts the app; returns when the user quits.
 pub fn run() {
     // Before anything is written: the webview engine creates its cookie and storage files
@@ -288,6 +355,7 @@ pub fn run() {
         asl_timeout: Duration::from_secs(args.asl_timeout),
         toolkit_offer: Mutex::new(toolkit_offer),
         refresher: refresher::Refresher::default(),
+        redraws: broadcast::channel(16).0,
     };
 
     let app = tauri::Builder::default()
@@ -313,17 +381,10 @@ pub fn run() {
             commands::cancel_sign_in,
             commands::sign_in_with_password,
             commands::import_toolkit_sessions,
+            commands::accounts_overview,
+            commands::account_action,
         ])
-        .setup(move |app| {
-            let handle = app.handle().clone();
-            quit_on_signals(&handle)?;
-            tray::create(&handle)?;
-            tray::apply_autostart(&handle);
-            local_api::start(&handle)?;
-            refresher::start(&handle);
-            handle_args(&handle, &args);
-            Ok(())
-        })
+        .setup(move |app| start_parts(app.handle(), &args))
         .build(context);
     let app = match app {
         Ok(app) => app,

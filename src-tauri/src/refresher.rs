@@ -57,6 +57,15 @@ pub struct Refresher {
 }
 
 impl Refresher {
+    /// How far `site`'s clock is ahead of ours (seconds), as far as the refresher has seen.
+    pub fn clock_offset(&self, site: &Site) -> i64 {
+        self.plans
+            .lock()
+            .expect("plans lock")
+            .get(site)
+            .map_or(0, Plan::clock_offset)
+    }
+
     fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
         f(self
             .plans
@@ -264,6 +273,11 @@ impl Refresher {
         {
             tracing::error!(%site, error = %e, "cannot record when the session idles out");
         }
+        // A state back to active, or a new idle-out time, announces no session event; the tray
+        // and the Accounts window still show them.
+        if effects.mark.is_some() || expiry.is_some() {
+            app.state::<AppState>().redraw();
+        }
         effects
     }
 
@@ -294,7 +308,8 @@ pub fn notify<R: Runtime>(app: &AppHandle<R>, site: &Site, login: &str) {
         ),
         _ => format!("Session for {site} has expired — Renew"),
     };
-    let body = "Choose “Renew now” in the FPT Login tray menu to sign in again.";
+    // Desktops without a tray (stock GNOME) reach "Renew now" by starting the app again.
+    let body = "Start FPT Login (or open its tray menu) and choose “Renew now” to sign in again.";
     tracing::info!(%site, login, "notification: {title}");
     if let Err(e) = app.notification().builder().title(&title).body(body).show() {
         tracing::warn!(error = %e, "cannot show a notification");

@@ -59,11 +59,11 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// The `.rs` files under `crates/`, `src-tauri/src` and `tests/src` of the workspace at
-    /// `root`, in one walk.
+    /// The `.rs` files under `crates/`, `src-tauri/src` and `tests/src`, and the windows' files
+    /// under `ui/` (compiled into the app), of the workspace at `root`, in one walk.
     pub fn read(root: &Path) -> Self {
         let mut files = Vec::new();
-        let mut pending: Vec<PathBuf> = ["crates", "src-tauri/src", "tests/src"]
+        let mut pending: Vec<PathBuf> = ["crates", "src-tauri/src", "tests/src", "ui"]
             .into_iter()
             .map(PathBuf::from)
             .collect();
@@ -76,7 +76,8 @@ impl Sources {
                 let Ok(meta) = entry.metadata() else { continue };
                 if meta.is_dir() {
                     pending.push(relative);
-                } else if relative.extension() == Some(OsStr::new("rs"))
+                } else if (relative.extension() == Some(OsStr::new("rs"))
+                    || relative.starts_with("ui"))
                     && let Ok(changed) = meta.modified()
                 {
                     files.push((relative, changed));
@@ -92,7 +93,7 @@ impl Sources {
         under("crates/core/src")
             || match binary {
                 "fpt-login" => under("crates/cli/src"),
-                "fpt-login-desktop" => under("src-tauri/src"),
+                "fpt-login-desktop" => under("src-tauri/src") || under("ui"),
                 // The library (harness and mock) and its own entry point, not the other bins.
                 "fpt-mock-site" => {
                     under("tests/src")

@@ -522,6 +522,11 @@ impl Plan {
         Ok(())
     }
 
+    /// The site's clock minus ours (seconds), as its last answer said; 0 until one did.
+    pub fn clock_offset(&self) -> i64 {
+        self.offset
+    }
+
     /// When `record`'s session ends on our clock, as far as is known.
     pub fn local_expiry(&self, record: &UserRecord) -> Option<i64> {
         record.expires_at().map(|at| at.saturating_sub(self.offset))

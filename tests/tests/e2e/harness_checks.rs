@@ -64,6 +64,37 @@ fn a_binary_older_than_its_sources_is_refused_with_how_to_rebuild() {
     );
 }
 
+#[test]
+fn the_windows_files_are_sources_of_the_app_alone() {
+    let root = tempfile::tempdir().expect("a workspace");
+    let root = root.path();
+    let built = SystemTime::now() - Duration::from_secs(3600);
+    let before = built - Duration::from_secs(60);
+    for binary in ["target/fpt-login-desktop", "target/fpt-login"] {
+        file_at(root, binary, built);
+    }
+    for source in [
+        "crates/core/src/lib.rs",
+        "src-tauri/src/lib.rs",
+        "ui/index.html",
+    ] {
+        file_at(root, source, before);
+    }
+    let (app, cli) = (
+        root.join("target/fpt-login-desktop"),
+        root.join("target/fpt-login"),
+    );
+    assert_eq!(Sources::read(root).check("fpt-login-desktop", &app), Ok(()));
+
+    // A window's script is compressed into the app when it compiles.
+    file_at(root, "ui/accounts.js", built + Duration::from_secs(60));
+    let stale = Sources::read(root)
+        .check("fpt-login-desktop", &app)
+        .expect_err("an app older than its window");
+    assert!(stale.contains("older than ui/accounts.js"), "{stale}");
+    assert_eq!(Sources::read(root).check("fpt-login", &cli), Ok(()));
+}
+
 /// Tells the test it runs as the child [`children_never_inherit_proxy_ca_or_toolkit_variables`]
 /// starts, in a polluted environment.
 const POLLUTED: &str = "FPT_TEST_POLLUTED_ENVIRONMENT";

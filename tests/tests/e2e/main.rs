@@ -3,6 +3,7 @@
 //! The harness they share is `fpt_login_tests::harness`; the mock FPT site is
 //! `fpt_login_tests::mock`.
 
+mod accounts_window;
 mod autostart;
 mod cli;
 mod cli_sign_in;

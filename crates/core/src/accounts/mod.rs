@@ -6,6 +6,7 @@
 //! Order matters and is kept here only: a token is stored before the settings point at it,
 //! and removed before the settings forget it; events go out after both.
 
+pub mod overview;
 mod records;
 mod scripts;
 mod tokens;
@@ -29,6 +30,7 @@ use crate::store::{Entry, KeyringStore, StoreError, TokenStore};
 use crate::time;
 use crate::toolkit::{ToolkitCache, ToolkitError, ToolkitMirror};
 
+pub use overview::Overview;
 pub use records::Replaced;
 use tokens::Tokens;
 
@@ -197,6 +199,24 @@ impl Accounts {
     /// Every site and user known, with what is known of their sessions.
     pub fn status(&self) -> Result<StatusInfo, AccountsError> {
         Ok(records::status(&*self.settings.load_shared()?))
+    }
+
+    /// What the desktop app shows of the accounts at `now` (epoch seconds), from one read of
+    /// the settings; `keyring_error` is the start-up probe's failure, if it failed, and
+    /// `clock_offset` says how far each site's clock is ahead of ours.
+    pub fn overview(
+        &self,
+        keyring_error: Option<&str>,
+        now: i64,
+        clock_offset: impl Fn(&Site) -> i64,
+    ) -> Overview {
+        match self.settings.load_shared() {
+            Ok(settings) => {
+                Overview::new(&records::status(&settings), &settings, now, clock_offset)
+            }
+            Err(e) => Overview::unreadable(e.to_string()),
+        }
+        .with_keyring_error(keyring_error)
     }
 
     /// Stores a validated session as `site`'s current user and makes `site` the default.

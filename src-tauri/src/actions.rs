@@ -1,0 +1,242 @@
+//! What a person can do from the tray menu or the Accounts window: one table of actions and
+//! one way to carry out each, whichever of the two asked.
+
+use std::sync::Arc;
+
+use fpt_login_core::model::Method;
+use fpt_login_core::site;
+use fpt_login_core::{Accounts, AccountsError, Site};
+use serde::Deserialize;
+use tauri::{AppHandle, Manager as _, Runtime};
+
+use crate::{AppState, accounts_window, login, show_main_window};
+
+/// One thing a person can ask for. The window sends these as JSON tagged by `action`
+/// (`{"action": "use", "site": …, "login": …}`); its sites are checked like typed input.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Opens the sign-in window.
+    SignIn,
+    /// Opens the Accounts window.
+    ShowAccounts,
+    /// Signs `login` (the site's current user when absent) out of `site` (the default site
+    /// when absent).
+    SignOut {
+        #[serde(default, deserialize_with = "site::deserialize_requested_opt")]
+        site: Option<Site>,
+        #[serde(default)]
+        login: Option<String>,
+    },
+    SignOutEverywhere,
+    /// The wanted value rather than a flip, so that a click on a view that was out of date
+    /// does what it showed.
+    SetKeepAlive {
+        on: bool,
+    },
+    SetToolkitFiles {
+        on: bool,
+    },
+    SetAutostart {
+        on: bool,
+    },
+    Quit,
+    /// The visible sign-in for a session that cannot be renewed silently.
+    RenewNow {
+        #[serde(deserialize_with = "site::deserialize_requested")]
+        site: Site,
+    },
+    /// Makes `site` the default and `login` its current user.
+    Use {
+        #[serde(deserialize_with = "site::deserialize_requested")]
+        site: Site,
+        login: String,
+    },
+}
+
+impl Action {
+    /// What the action does, for the log.
+    fn what(&self) -> &'static str {
+        match self {
+            Self::SignIn => "sign in",
+            Self::ShowAccounts => "show the accounts",
+            Self::SignOut { .. } => "sign out",
+            Self::SignOutEverywhere => "sign out everywhere",
+            Self::SetKeepAlive { .. } => "keep-alive",
+            Self::SetToolkitFiles { .. } => "Toolkit's session files",
+            Self::SetAutostart { .. } => "start at login",
+            Self::Quit => "quit",
+            Self::RenewNow { .. } => "renew now",
+            Self::Use { .. } => "switch the default",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error(transparent)]
+    Accounts(#[from] AccountsError),
+    #[error("cannot change starting at login: {0}")]
+    Autostart(String),
+    #[error("{0} stopped before it finished")]
+    Interrupted(&'static str),
+}
+
+/// Carries out `action`. Whatever the outcome, the tray and the Accounts window are then
+/// redrawn, so neither keeps showing what a failed change left as it was.
+pub async fn perform<R: Runtime>(app: &AppHandle<R>, action: Action) -> Result<(), ActionError> {
+    let what = action.what();
+    let result = run(app, action).await;
+    match &result {
+        Ok(()) => tracing::info!("{what}: done"),
+        Err(e) => tracing::error!(error = %e, "{what} failed"),
+    }
+    app.state::<AppState>().redraw();
+    result
+}
+
+async fn run<R: Runtime>(app: &AppHandle<R>, action: Action) -> Result<(), ActionError> {
+    let what = action.what();
+    match action {
+        Action::SignIn => show_main_window(app),
+        Action::ShowAccounts => accounts_window::show(app),
+        Action::Quit => app.exit(0),
+        Action::RenewNow { site } => renew_now(app, &site),
+        Action::SignOut { site, login } => {
+            blocking(app, what, move |a| {
+                a.sign_out(site.as_ref(), login.as_deref()).map(drop)
+            })
+            .await?;
+        }
+        Action::SignOutEverywhere => {
+            blocking(app, what, |a| a.sign_out_everywhere().map(drop)).await?;
+        }
+        Action::Use { site, login } => {
+            blocking(app, what, move |a| {
+                a.use_site(&site, Some(&login)).map(drop)
+            })
+            .await?;
+        }
+        Action::SetKeepAlive { on } => {
+            blocking(app, what, move |a| {
+                a.settings_file()
+                    .update(|s| s.keep_alive = Some(on))
+                    .map(drop)
+                    .map_err(Into::into)
+            })
+            .await?;
+        }
+        Action::SetToolkitFiles { on } => {
+            blocking(app, what, move |a| {
+                let written = a.set_toolkit_files(on)?;
+                tracing::info!(on, written, "Toolkit's session files");
+                Ok(())
+            })
+            .await?;
+        }
+        Action::SetAutostart { on } => {
+            // Writing the login item is file I/O too.
+            let app = app.clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                let accounts = &app.state::<AppState>().accounts;
+                accounts
+                    .settings_file()
+                    .update(|s| s.autostart = on)
+                    .map_err(AccountsError::from)?;
+                apply_autostart(&app)
+            })
+            .await
+            .map_err(|_| ActionError::Interrupted(what))??;
+        }
+    }
+    Ok(())
+}
+
+/// Runs an accounts change on the blocking pool: the keyring blocks on D-Bus.
+async fn blocking<R: Runtime>(
+    app: &AppHandle<R>,
+    what: &'static str,
+    change: impl FnOnce(&Accounts) -> Result<(), AccountsError> + Send + 'static,
+) -> Result<(), ActionError> {
+    let accounts = Arc::clone(&app.state::<AppState>().accounts);
+    tauri::async_runtime::spawn_blocking(move || change(&accounts))
+        .await
+        .map_err(|_| ActionError::Interrupted(what))?
+        .map_err(Into::into)
+}
+
+/// "Renew now": the visible sign-in for the site, the way its person signed in.
+fn renew_now<R: Runtime>(app: &AppHandle<R>, site: &Site) {
+    let state = app.state::<AppState>();
+    let settings = state.accounts.settings_file().load_shared().ok();
+    let method = settings
+        .as_deref()
+        .and_then(|s| s.current_session(site)?.1.method);
+    if method == Some(Method::Web) {
+        login::open_web_sign_in(app, site);
+    } else {
+        *state.prefill_site.lock().expect("prefill lock") = Some(site.to_string());
+        show_main_window(app);
+    }
+}
+
+/// Makes the login item match the setting.
+pub fn apply_autostart<R: Runtime>(app: &AppHandle<R>) -> Result<(), ActionError> {
+    use tauri_plugin_autostart::ManagerExt as _;
+    let wanted = app
+        .state::<AppState>()
+        .accounts
+        .settings_file()
+        .load_shared()
+        .is_ok_and(|s| s.autostart);
+    let launcher = app.autolaunch();
+    match (wanted, launcher.is_enabled()) {
+        (true, Ok(false) | Err(_)) => launcher.enable(),
+        (false, Ok(true)) => launcher.disable(),
+        _ => Ok(()),
+    }
+    .map_err(|e| ActionError::Autostart(e.to_string()))?;
+    tracing::info!(autostart = wanted, "start at login");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_window_names_actions_as_json_and_its_sites_are_checked() {
+        let parse = |v: serde_json::Value| serde_json::from_value::<Action>(v);
+        let site = Site::parse("https://a.example.com").unwrap();
+        assert_eq!(
+            parse(json!({"action": "use", "site": "A.example.com", "login": "jane"})).unwrap(),
+            Action::Use {
+                site: site.clone(),
+                login: "jane".into()
+            }
+        );
+        assert_eq!(
+            parse(json!({"action": "sign_out", "site": "https://a.example.com", "login": "jane"}))
+                .unwrap(),
+            Action::SignOut {
+                site: Some(site),
+                login: Some("jane".into())
+            }
+        );
+        assert_eq!(
+            parse(json!({"action": "sign_out"})).unwrap(),
+            Action::SignOut {
+                site: None,
+                login: None
+            }
+        );
+        assert_eq!(
+            parse(json!({"action": "set_keep_alive", "on": false})).unwrap(),
+            Action::SetKeepAlive { on: false }
+        );
+        // Plain http only for this machine, as for any site typed or sent by a program.
+        assert!(parse(json!({"action": "renew_now", "site": "http://evil.example.com"})).is_err());
+        assert!(parse(json!({"action": "format_disk"})).is_err());
+    }
+}
