@@ -33,7 +33,9 @@ How long it waits:
   renewal is under way share it.
 - A ``min_ttl`` request is never sent again on its own: when it times out or the app drops
   the connection before answering, ``FptLoginError`` says so, and the renewal it may have
-  started carries on in the app. Sending it again could start a second renewal.
+  started carries on in the app. Sending it again could start a second renewal. The same goes
+  for ``get_rest_token`` (the app may be refreshing the REST token, or renewing first) and for
+  the ``session_refused`` report ``connect()`` sends.
 
 Threads share one connection; a forked child (``os.fork``, ``multiprocessing``) opens its
 own connection and lock the first time it asks, and never uses its parent's.
