@@ -101,7 +101,7 @@ impl<R: Runtime> AppHandler<R> {
         let state = self.app.state::<AppState>();
         let user = match self.user(site.clone(), None).await {
             Response::User(user) => user,
-            Response::Error(e) => {
+            Response::Error(e) if e.kind == ErrorKind::SignInRequired => {
                 let settings = state.accounts.settings_file().load_shared().ok();
                 let resolved = settings
                     .as_ref()

@@ -300,7 +300,18 @@ impl Handler for AccountsHandler {
             }
             other => other,
         };
-        self.handle_blocking(request).await
+        let response = self.handle_blocking(request).await;
+        // A signed-out person's REST tokens are never handed out again: drop them now.
+        match &response {
+            Response::LoggedOut(out) if out.login.is_some() => self.rest.forget_site(&out.site),
+            Response::LoggedOutAll { sessions } => {
+                for out in sessions {
+                    self.rest.forget_site(&out.site);
+                }
+            }
+            _ => {}
+        }
+        response
     }
 }
 
