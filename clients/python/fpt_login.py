@@ -6,6 +6,14 @@ Standard library only; Python 3.7 and later (the Pythons Maya, Nuke and Houdini 
 
     sg = fpt_login.connect()                  # a shotgun_api3.Shotgun for the default site
     user = fpt_login.get_user(min_ttl=300)    # .site, .login, .session_token, .expires_at, ...
+    token = fpt_login.get_rest_token()        # .access_token, .expires_at: a REST API token
+    headers = fpt_login.rest_headers()        # {"Authorization": "Bearer ..."}
+
+``connect()`` returns a ``shotgun_api3.Shotgun`` that recovers instead of prompting: when a
+call fails because the site refused the session (error 102, or the SAML claims lapsed), it asks
+FPT Login for the current user and repeats that call once with the new credentials. When there
+is nobody usable, it asks the app to show its "needs attention" notification and raises
+``FptLoginError`` with ``sign_in_required``: never a prompt, never a second retry.
 
 The client asks the FPT Login app over its private local socket. When the app is not running
 it runs ``fpt-login token --json`` instead, which reads the OS keyring. Either way, a user who
@@ -25,7 +33,9 @@ How long it waits:
   renewal is under way share it.
 - A ``min_ttl`` request is never sent again on its own: when it times out or the app drops
   the connection before answering, ``FptLoginError`` says so, and the renewal it may have
-  started carries on in the app. Sending it again could start a second renewal.
+  started carries on in the app. Sending it again could start a second renewal. The same goes
+  for ``get_rest_token`` (the app may be refreshing the REST token, or renewing first) and for
+  the ``session_refused`` report ``connect()`` sends.
 
 Threads share one connection; a forked child (``os.fork``, ``multiprocessing``) opens its
 own connection and lock the first time it asks, and never uses its parent's.
@@ -42,7 +52,10 @@ import sys
 import threading
 import weakref
 
-__all__ = ["FptLoginError", "User", "Client", "get_user", "connect", "socket_path"]
+__all__ = [
+    "FptLoginError", "User", "RestToken", "Client", "get_user", "get_rest_token", "rest_headers",
+    "connect", "socket_path",
+]
 
 PROTOCOL_VERSION = 1
 
@@ -81,7 +94,7 @@ class FptLoginError(Exception):
 _KNOWN_FIELDS = frozenset((
     "type", "site", "kind", "login", "session_token", "api_script", "api_key", "expires_at",
     "http_proxy", "message", "version", "server", "pid", "default_site", "sites", "sessions",
-    "event",
+    "event", "token_type", "access_token",
 ))
 
 
@@ -172,6 +185,44 @@ class User(object):
         who = "script %s" % self.api_script if self.kind == "script" else self.login
         # Never the token or key: reprs end up in logs.
         return "<fpt_login.User %s @ %s>" % (who, self.site)
+
+
+class RestToken(object):
+    """A REST API access token for a site's default user (``kind`` ``"session"`` with
+    ``login``, or ``"script"`` with ``api_script``): send it as ``Authorization: Bearer``."""
+
+    def __init__(self, data):
+        if not isinstance(data, dict):
+            raise FptLoginError("expected a REST token, got %s" % _describe(data))
+        self.kind = data.get("kind")
+        who = {"session": "login", "script": "api_script"}.get(self.kind)
+        if who is None:
+            raise FptLoginError(
+                "expected a REST token of kind 'session' or 'script', got %s" % _describe(data)
+            )
+        for key in ("site", who, "access_token"):
+            if not isinstance(data.get(key), str) or not data[key]:
+                raise FptLoginError("expected a REST token with %r, got %s" % (key, _describe(data)))
+        if data.get("token_type") != "Bearer":
+            raise FptLoginError("expected a Bearer token, got %s" % _describe(data))
+        expires_at = data.get("expires_at")
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int):
+            raise FptLoginError("expected expires_at in epoch seconds, got %s" % _describe(data))
+        self.site = data["site"]
+        self.login = data.get("login")
+        self.api_script = data.get("api_script")
+        self.token_type = data["token_type"]
+        self.access_token = data["access_token"]
+        self.expires_at = expires_at
+
+    def headers(self):
+        """``{"Authorization": "Bearer <access_token>"}``."""
+        return {"Authorization": "Bearer %s" % self.access_token}
+
+    def __repr__(self):
+        who = "script %s" % self.api_script if self.kind == "script" else self.login
+        # Never the token: reprs end up in logs.
+        return "<fpt_login.RestToken %s @ %s>" % (who, self.site)
 
 
 def _temp_dir():
@@ -277,8 +328,12 @@ def _check_server(sock, path):
 
 
 def _is_renewal(request):
-    """Whether the app may renew a session to answer ``request``."""
-    return request.get("type") == "get_user" and request.get("min_ttl") is not None
+    """Whether the app may renew a session (or spend a REST refresh token) to answer
+    ``request``."""
+    kind = request.get("type")
+    if kind in ("get_rest_token", "session_refused"):
+        return True
+    return kind == "get_user" and request.get("min_ttl") is not None
 
 
 # Every client, so that a forked child can drop its parent's connections (os.register_at_fork).
@@ -509,13 +564,57 @@ class Client(object):
             )
         return User(reply)
 
+    def get_rest_token(self, site=None, min_ttl=None):
+        request = {"type": "get_rest_token"}
+        if site:
+            request["site"] = site
+        if min_ttl is not None:
+            request["min_ttl"] = int(min_ttl)
+        reply = self.request(request)
+        if reply is None:
+            return RestToken(self._from_cli(["--rest"], site, min_ttl, True))
+        if reply["type"] == "error":
+            raise self._error(reply)
+        if reply["type"] != "rest_token":
+            raise FptLoginError(
+                "expected a 'rest_token' reply from the FPT Login app, got %s" % _describe(reply)
+            )
+        return RestToken(reply)
+
+    def session_refused(self, site=None):
+        """Tells the app the site refused the session this process was handed. The app checks
+        the current session itself and returns the user to carry on with; when nobody usable
+        is left it shows its needs-attention notification and this raises ``FptLoginError``
+        with ``sign_in_required``."""
+        request = {"type": "session_refused"}
+        if site:
+            request["site"] = site
+        reply = self.request(request)
+        if reply is None:
+            raise FptLoginError(
+                "the site refused the session and the FPT Login app is not running to renew it; "
+                "sign in with FPT Login",
+                "sign_in_required",
+            )
+        if reply["type"] == "error":
+            raise self._error(reply)
+        if reply["type"] != "user":
+            raise FptLoginError(
+                "expected a 'user' reply from the FPT Login app, got %s" % _describe(reply)
+            )
+        return User(reply)
+
     def _get_user_from_cli(self, site, min_ttl):
-        command = [self._cli, "token", "--json"]
+        return User(self._from_cli([], site, min_ttl, min_ttl is not None))
+
+    def _from_cli(self, extra, site, min_ttl, slow):
+        """What ``fpt-login token --json EXTRA`` prints, as JSON."""
+        command = [self._cli, "token", "--json"] + extra
         if site:
             command += ["--site", site]
         if min_ttl is not None:
             command += ["--min-ttl", str(int(min_ttl))]
-        timeout = _renewal_timeout() if min_ttl is not None else _REQUEST_TIMEOUT
+        timeout = _renewal_timeout() if slow else _REQUEST_TIMEOUT
         try:
             done = subprocess.run(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -538,13 +637,12 @@ class Client(object):
         if len(done.stdout) > _MAX_REPLY:
             raise FptLoginError("%s printed more than %d bytes" % (self._cli, _MAX_REPLY))
         try:
-            data = json.loads(done.stdout.decode("utf-8"))
+            return json.loads(done.stdout.decode("utf-8"))
         except ValueError:
             raise FptLoginError(
                 "%s printed %d bytes that are not JSON, starting %s"
                 % (self._cli, len(done.stdout), _preview(done.stdout))
             )
-        return User(data)
 
 
 _default = Client()
@@ -558,12 +656,122 @@ def get_user(site=None, min_ttl=None):
     return _default.get_user(site, min_ttl)
 
 
+def get_rest_token(site=None, min_ttl=None):
+    """A REST API access token for the signed-in user of ``site`` (the default site when
+    ``None``) with at least ``min_ttl`` seconds left (60 when ``None``). The app hands the same
+    token to every caller until then; without the app, ``fpt-login`` mints one per call."""
+    return _default.get_rest_token(site, min_ttl)
+
+
+def rest_headers(site=None):
+    """``{"Authorization": "Bearer <token>"}`` for the REST API of ``site``."""
+    return get_rest_token(site).headers()
+
+
+def _credentials(user):
+    """What a user authenticates with, to compare two answers."""
+    if user.kind == "script":
+        return ("script", user.api_script, user.api_key)
+    return ("session", user.login, user.session_token)
+
+
+def _is_session_refusal(shotgun_api3, error):
+    """Whether a failed call means the site refused the session: error 102
+    (``AuthenticationFault``), or the 302 to the IdP of lapsed SAML claims, which
+    ``shotgun_api3`` raises as a ``ProtocolError`` with the redirect's headers."""
+    if isinstance(error, shotgun_api3.AuthenticationFault):
+        return True
+    if isinstance(error, shotgun_api3.ProtocolError) and error.errcode == 302:
+        headers = error.headers if isinstance(error.headers, dict) else {}
+        return "/saml/saml_login_request" in str(headers.get("location", ""))
+    return False
+
+
+_shotgun_class = None
+_shotgun_class_lock = threading.Lock()
+
+
+def _recovering_shotgun():
+    """The ``shotgun_api3.Shotgun`` subclass ``connect`` returns, made on first use so that
+    importing this module never needs ``shotgun_api3``."""
+    global _shotgun_class
+    with _shotgun_class_lock:
+        if _shotgun_class is not None:
+            return _shotgun_class
+        import shotgun_api3
+
+        class Shotgun(shotgun_api3.Shotgun):
+            """A ``shotgun_api3.Shotgun`` whose calls survive a session the site refused: the
+            call is repeated once with the user FPT Login has now."""
+
+            _fpt_login_client = None
+            _fpt_login_site = None
+            _fpt_login_min_ttl = None
+
+            def _call_rpc(self, *args, **kwargs):
+                try:
+                    return super(Shotgun, self)._call_rpc(*args, **kwargs)
+                except Exception as error:
+                    if self._fpt_login_client is None or not _is_session_refusal(
+                        shotgun_api3, error
+                    ):
+                        raise
+                # Outside the handler: a failure to recover is not "during" the refusal.
+                self._fpt_login_recover()
+                return super(Shotgun, self)._call_rpc(*args, **kwargs)
+
+            def _fpt_login_recover(self):
+                client, site = self._fpt_login_client, self._fpt_login_site
+                refused = self._fpt_login_credentials()
+                try:
+                    user = client.get_user(site, self._fpt_login_min_ttl)
+                except FptLoginError as error:
+                    if not error.sign_in_required:
+                        raise
+                    user = None
+                if user is None or _credentials(user) == refused:
+                    # Nothing newer: the app checks the session itself, and when it is gone
+                    # shows the person that it needs attention, and this raises.
+                    user = client.session_refused(site)
+                self._fpt_login_use(user)
+
+            def _fpt_login_credentials(self):
+                config = self.config
+                if config.script_name and config.api_key:
+                    return ("script", config.script_name, config.api_key)
+                return ("session", getattr(self, "_fpt_login_login", None), config.session_token)
+
+            def _fpt_login_use(self, user):
+                config = self.config
+                if user.kind == "script":
+                    config.script_name, config.api_key = user.api_script, user.api_key
+                    config.session_token = None
+                else:
+                    config.script_name = config.api_key = None
+                    config.session_token = user.session_token
+                self._fpt_login_login = user.login
+
+        _shotgun_class = Shotgun
+        return Shotgun
+
+
 def connect(site=None, min_ttl=None, **shotgun_kwargs):
     """A ``shotgun_api3.Shotgun`` signed in as the user, with the same proxy FPT Login uses.
-    Extra keyword arguments go to ``Shotgun``."""
-    import shotgun_api3
+    Extra keyword arguments go to ``Shotgun``.
 
+    A call the site refuses because the session ended or its SAML claims lapsed is repeated
+    once with the user FPT Login has then (asked with ``min_ttl``); when there is nobody
+    usable, the app shows that the session needs attention and ``FptLoginError`` with
+    ``sign_in_required`` is raised. Passing your own credentials in ``shotgun_kwargs`` turns
+    this off."""
     user = get_user(site, min_ttl)
     kwargs = user.shotgun_kwargs()
     kwargs.update(shotgun_kwargs)
-    return shotgun_api3.Shotgun(user.site, **kwargs)
+    sg = _recovering_shotgun()(user.site, **kwargs)
+    own = ("session_token", "script_name", "api_key", "login", "password")
+    if not any(key in shotgun_kwargs for key in own):
+        sg._fpt_login_client = _default
+        sg._fpt_login_site = user.site
+        sg._fpt_login_min_ttl = min_ttl
+        sg._fpt_login_login = user.login
+    return sg

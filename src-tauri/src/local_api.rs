@@ -3,14 +3,19 @@
 use std::sync::Arc;
 
 use fpt_login_core::Site;
-use fpt_login_core::local_api::{self, AccountsHandler, Handler};
+use fpt_login_core::local_api::{self, AccountsHandler, Handler, RestFailure};
 use fpt_login_core::model::{Method, SignInState};
-use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response, SessionEvent};
+use fpt_login_core::protocol::{
+    Credentials, ErrorInfo, ErrorKind, Request, Response, SessionEvent,
+};
+use fpt_login_core::renewal::Outcome;
+use fpt_login_core::rest::{Credential, RestTokenError};
+use fpt_login_core::session::{self, Health};
 use fpt_login_core::signin::{self, SignInError, SiteClient};
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::broadcast;
 
-use crate::{AppState, login};
+use crate::{AppState, login, refresher};
 
 /// Answers from the accounts, plus what needs the app's windows (`login`).
 struct AppHandler<R: Runtime> {
@@ -28,27 +33,112 @@ impl<R: Runtime> Handler for AppHandler<R> {
             Request::Login { site, method } => sign_in(&self.app, site, method)
                 .await
                 .unwrap_or_else(Response::Error),
-            Request::GetUser { site, min_ttl } => {
-                let state = self.app.state::<AppState>();
-                match state
-                    .refresher
-                    .ensure_fresh(&self.app, site.as_ref(), min_ttl)
-                    .await
-                {
-                    Err(e) => Response::Error(e.to_error_info()),
-                    // The renewal policy judged `min_ttl` (on the site's clock); the store
-                    // answers who is signed in.
-                    Ok(()) => {
-                        self.accounts
-                            .handle(Request::GetUser {
-                                site,
-                                min_ttl: None,
-                            })
-                            .await
-                    }
-                }
-            }
+            Request::GetUser { site, min_ttl } => self.user(site, min_ttl).await,
+            Request::GetRestToken { site, min_ttl } => self.rest_token(site, min_ttl).await,
+            Request::SessionRefused { site } => self.session_refused(site).await,
             other => self.accounts.handle(other).await,
+        }
+    }
+}
+
+impl<R: Runtime> AppHandler<R> {
+    /// `get_user`: the current user of `site`, renewed first when the policy says so.
+    async fn user(&self, site: Option<Site>, min_ttl: Option<u64>) -> Response {
+        let state = self.app.state::<AppState>();
+        match state
+            .refresher
+            .ensure_fresh(&self.app, site.as_ref(), min_ttl)
+            .await
+        {
+            Err(e) => Response::Error(e.to_error_info()),
+            // The renewal policy judged `min_ttl` (on the site's clock); the store answers who
+            // is signed in.
+            Ok(()) => {
+                self.accounts
+                    .handle(Request::GetUser {
+                        site,
+                        min_ttl: None,
+                    })
+                    .await
+            }
+        }
+    }
+
+    /// `get_rest_token`: minted from the user `get_user` hands out. A session the site will
+    /// not mint from is gone: it is marked as such (and the person told) the way the
+    /// renewal code marks a session the site refused.
+    async fn rest_token(&self, site: Option<Site>, min_ttl: Option<u64>) -> Response {
+        let user = self.user(site, None).await;
+        match self.accounts.rest_token(user, min_ttl).await {
+            Ok(info) => Response::RestToken(info),
+            Err(failure) => {
+                if let RestFailure::Token(error) = &failure
+                    && let RestTokenError::CredentialRefused {
+                        site,
+                        credential: Credential::Session { login, token },
+                        source,
+                    } = error.as_ref()
+                {
+                    let reason = format!("the site no longer accepts the session ({source})");
+                    self.app.state::<AppState>().refresher.refused(
+                        &self.app,
+                        site,
+                        login,
+                        token,
+                        Outcome::Expired { reason },
+                    );
+                }
+                Response::Error(failure.to_error_info())
+            }
+        }
+    }
+
+    /// `session_refused`: a client's call was refused with the session it had. The app asks
+    /// the site about the current session itself (a client's word alone never marks one):
+    /// a working one is handed out, lapsed claims are renewed silently, and when nobody usable
+    /// is left the person gets the needs-attention notification. Never a window.
+    async fn session_refused(&self, site: Option<Site>) -> Response {
+        let state = self.app.state::<AppState>();
+        let user = match self.user(site.clone(), None).await {
+            Response::User(user) => user,
+            Response::Error(e) if e.kind == ErrorKind::SignInRequired => {
+                let settings = state.accounts.settings_file().load_shared().ok();
+                let resolved = settings
+                    .as_ref()
+                    .and_then(|s| s.resolve_site(site.as_ref()).cloned());
+                if let Some(site) = resolved {
+                    let login = settings
+                        .as_ref()
+                        .and_then(|s| s.sites.get(&site)?.current_user.clone())
+                        .unwrap_or_default();
+                    refresher::notify(&self.app, &site, &login);
+                }
+                return Response::Error(e);
+            }
+            other => return other,
+        };
+        let Credentials::Session {
+            login,
+            session_token,
+            ..
+        } = &user.credentials
+        else {
+            // A script's key does not lapse; the client tries it once more.
+            return Response::User(user);
+        };
+        match session::check(&user.site, login, session_token).await {
+            Health::Alive { .. } => Response::User(user),
+            Health::Unreachable { reason } => Response::Error(ErrorInfo::new(
+                ErrorKind::Internal,
+                format!("cannot ask {} about the session: {reason}", user.site),
+            )),
+            health => {
+                state
+                    .refresher
+                    .refused(&self.app, &user.site, login, session_token, health.into());
+                // Lapsed claims are renewed now; an expired session is "sign in".
+                self.user(Some(user.site.clone()), None).await
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ use fpt_login_core::renewal::{
 };
 use fpt_login_core::session::{self, Health};
 use fpt_login_core::settings::{SiteSettings, UserRecord};
-use fpt_login_core::{Site, time};
+use fpt_login_core::{Secret, Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::{Notify, OnceCell};
 
@@ -279,6 +279,30 @@ impl Refresher {
             app.state::<AppState>().redraw();
         }
         effects
+    }
+
+    /// Records what a call with `token`, `login`'s session on `site`, found (the site refused
+    /// it), through the same policy and notification as the refresher's own calls. Nothing is
+    /// recorded when that token is no longer the stored one: what the site said about it says
+    /// nothing about a newer session.
+    pub fn refused<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        site: &Site,
+        login: &str,
+        token: &Secret,
+        outcome: Outcome,
+    ) {
+        let accounts = &app.state::<AppState>().accounts;
+        if accounts.token(site, login).ok().flatten().as_ref() != Some(token) {
+            return;
+        }
+        let Ok(Some(record)) = accounts.record(site, login) else {
+            return;
+        };
+        let generation = Generation::of(login, &record);
+        self.report(app, site, &generation, outcome);
+        self.wake();
     }
 
     /// Wakes the loop (a session changed, or a task finished).

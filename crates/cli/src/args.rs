@@ -76,7 +76,14 @@ With --json the output is one object, for a person's session:
 and, where an API script is the site's default user (see `fpt-login script add`):
   {\"site\", \"kind\": \"script\", \"api_script\", \"api_key\", \"http_proxy\"}
 
-Exits with 4 when nobody is signed in, so scripts can tell the user to sign in.")]
+With --rest it prints a REST API access token (`Authorization: Bearer <token>`) for the same
+user instead, minted from the stored session (an API script: its key). The running app keeps it
+in memory only and hands the same one to every caller until --min-ttl seconds (default 60)
+before it ends; without the app, each call mints a new one. --rest --json prints:
+  {\"site\", \"kind\", \"login\" or \"api_script\", \"token_type\": \"Bearer\", \"access_token\", \"expires_at\"}
+
+Exits with 4 when nobody is signed in, so scripts can tell the user to sign in (with --rest:
+also when the site no longer accepts the session).")]
     Token {
         /// The site (default: the default site, usually the last one signed in to).
         #[arg(long, value_name = "URL", value_parser = SiteParser)]
@@ -85,9 +92,13 @@ Exits with 4 when nobody is signed in, so scripts can tell the user to sign in."
         #[arg(long)]
         json: bool,
         /// Make sure the session lasts this many more seconds: the running app renews it first
-        /// when it would not (all callers share one renewal); exit 4 when it cannot.
+        /// when it would not (all callers share one renewal); exit 4 when it cannot. With
+        /// --rest: the REST token's seconds left (default 60).
         #[arg(long, value_name = "SECS")]
         min_ttl: Option<u64>,
+        /// Print a REST API access token (Bearer) instead of the session token.
+        #[arg(long)]
+        rest: bool,
     },
     /// Show the default site's signed-in user (no secrets).
     #[command(after_help = "Examples:

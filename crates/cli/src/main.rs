@@ -56,7 +56,14 @@ fn run(command: Command, verbose: bool) -> Result<(), Failure> {
             site,
             json,
             min_ttl,
+            rest: false,
         } => handoff::token(site, json, min_ttl, verbose),
+        Command::Token {
+            site,
+            json,
+            min_ttl,
+            rest: true,
+        } => handoff::rest_token(site, json, min_ttl, verbose),
         Command::Serialize { site } => handoff::serialize(site, verbose),
         Command::Exec {
             site,

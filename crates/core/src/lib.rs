@@ -19,6 +19,7 @@ pub mod paths;
 pub mod platform;
 pub mod protocol;
 pub mod renewal;
+pub mod rest;
 pub mod secret;
 pub mod session;
 pub mod settings;

@@ -83,6 +83,31 @@ pub enum Request {
         site: Site,
         session: NewSession,
     },
+    /// A REST API access token for the current user of `site` (the default site when
+    /// absent) with at least `min_ttl` seconds left (60 when absent). Answered by
+    /// [`Response::RestToken`].
+    GetRestToken {
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "site::deserialize_requested_opt"
+        )]
+        site: Option<Site>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_ttl: Option<u64>,
+    },
+    /// The site refused a client's call with the session it was handed (error 102, or the
+    /// 302 to the IdP). The app checks the current session of `site` itself: a working one
+    /// comes back as [`Response::User`]; otherwise the app shows that the session needs
+    /// attention and answers `sign_in_required`. It never opens a window for this.
+    SessionRefused {
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "site::deserialize_requested_opt"
+        )]
+        site: Option<Site>,
+    },
 }
 
 /// A session that was checked against its site and is ready to be stored.
@@ -114,6 +139,7 @@ pub enum Response {
         pid: Option<u32>,
     },
     User(UserInfo),
+    RestToken(RestTokenInfo),
     Status(StatusInfo),
     LoggedOut(LoggedOut),
     /// The answer to `logout_all`: everyone who was signed out.
@@ -207,6 +233,28 @@ pub enum Credentials {
     },
     /// An API script, for unattended tools: `Shotgun(site, script_name=…, api_key=…)`.
     Script { api_script: String, api_key: Secret },
+}
+
+/// Who a REST token acts for, as the protocol and `token --rest --json` name them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Holder {
+    Session { login: String },
+    Script { api_script: String },
+}
+
+/// A REST API token as handed to other programs. The field names are a public contract
+/// (`fpt-login token --rest --json` prints exactly this object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestTokenInfo {
+    pub site: Site,
+    #[serde(flatten)]
+    pub holder: Holder,
+    /// Always `Bearer`: `Authorization: Bearer <access_token>`.
+    pub token_type: String,
+    pub access_token: Secret,
+    /// Epoch seconds (this machine's clock) when the token stops working.
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -380,6 +428,37 @@ mod tests {
             json!({"site": "https://a.example.com", "kind": "script", "api_script": "farm",
                    "api_key": "key", "http_proxy": null})
         );
+    }
+
+    #[test]
+    fn rest_token_requests_and_replies_have_the_documented_shape() {
+        let req: Request =
+            serde_json::from_value(json!({"type": "get_rest_token", "min_ttl": 120})).unwrap();
+        assert_eq!(
+            req,
+            Request::GetRestToken {
+                site: None,
+                min_ttl: Some(120)
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(Request::SessionRefused { site: None }).unwrap(),
+            json!({"type": "session_refused"})
+        );
+        let reply = Response::RestToken(RestTokenInfo {
+            site: Site::parse("https://a.example.com").unwrap(),
+            holder: Holder::Session {
+                login: "jane".into(),
+            },
+            token_type: "Bearer".into(),
+            access_token: Secret::new("at"),
+            expires_at: 100,
+        });
+        let json = json!({"type": "rest_token", "site": "https://a.example.com", "kind": "session",
+                          "login": "jane", "token_type": "Bearer", "access_token": "at",
+                          "expires_at": 100});
+        assert_eq!(serde_json::to_value(&reply).unwrap(), json);
+        assert_eq!(serde_json::from_value::<Response>(json).unwrap(), reply);
     }
 
     #[test]

@@ -3,7 +3,11 @@
 //! private keyring and display).
 //!
 //! Prints medians and each as a ratio to the baseline: a fresh `python3` that imports
-//! `shotgun_api3`, reads Toolkit's `authentication.yml` with PyYAML and prints the token.
+//! `shotgun_api3`, reads Toolkit's `authentication.yml` with PyYAML and prints the token. REST
+//! tokens have their own baseline: a fresh `python3` that mints one with the session token
+//! (`POST /api/v1/auth/access_token`, `grant_type=session_token`), as a script does today.
+//!
+//! `--timings-only` stops after the timings (a quick check of a debug build).
 //!
 //! Then what the app costs while it sits in the tray all day: start-up to the socket answering
 //! `hello`, memory (PSS and RSS of the app and every process it started) with nobody signed in,
@@ -104,6 +108,15 @@ folder = host.split('://')[1].split(':')[0]\n\
 site = yaml.safe_load(open(os.path.join(root, folder, 'authentication.yml')))\n\
 user = [u for u in site['users'] if u['login'] == site['current_user']][0]\n\
 print(user['session_token'])";
+
+/// A script minting its own REST token from the session token, with the standard library.
+const REST_BASELINE: &str = "import json, os, urllib.parse, urllib.request\n\
+form = urllib.parse.urlencode({'grant_type': 'session_token', 'session_token': os.environ['TOKEN']})\n\
+request = urllib.request.Request(os.environ['SITE'] + '/api/v1/auth/access_token?' + form,\n\
+    data=b'', headers={'Accept': 'application/json',\n\
+                       'Content-Type': 'application/x-www-form-urlencoded'})\n\
+with urllib.request.urlopen(request) as reply:\n    \
+    print(json.load(reply)['token_type'])";
 
 const CLIENT_LOOP: &str = "import sys, time\n\
 sys.path.insert(0, sys.argv[1])\n\
@@ -258,6 +271,40 @@ fn python_client_call(setup: &Setup) -> anyhow::Result<Duration> {
     ))
 }
 
+/// `fpt-login token --rest` with the app running (its token cached) against a fresh `python3`
+/// minting its own REST token.
+fn rest_timings(setup: &Setup) -> anyhow::Result<()> {
+    let rest_baseline = time_command(15, "Bearer", || {
+        let mut c = Command::new(python());
+        c.args(["-c", REST_BASELINE])
+            .env("SITE", setup.site.url())
+            .env("TOKEN", &setup.token);
+        c
+    })?;
+    // The first call mints; the app then serves the same token from memory.
+    let cached = setup
+        .command(&setup.cli)
+        .args(["token", "--rest"])
+        .output()?;
+    ensure!(cached.status.success(), "fpt-login token --rest failed");
+    let cached = String::from_utf8(cached.stdout)?.trim().to_owned();
+    let rest_time = time_command(50, &cached, || {
+        let mut c = setup.command(&setup.cli);
+        c.args(["token", "--rest"]);
+        c
+    })?;
+    println!(
+        "REST baseline (python3 mints with the session token):                median {:8.2} ms   1x",
+        ms(rest_baseline)
+    );
+    println!(
+        "fpt-login token --rest (app running, token cached):                  median {:8.2} ms   {:.0}x faster",
+        ms(rest_time),
+        rest_baseline.as_secs_f64() / rest_time.as_secs_f64()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut setup = setup().await?;
@@ -320,6 +367,10 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "socket get_user, 8 connections for 3 s:                              {throughput:8.0} requests/s"
     );
+    rest_timings(&setup)?;
+    if std::env::args().any(|a| a == "--timings-only") {
+        return Ok(());
+    }
 
     settle().await;
     report_memory(

@@ -47,6 +47,9 @@ struct Args {
     /// Seconds the SAML claims last after each pass through the IdP.
     #[arg(long, value_name = "SECS")]
     claims_lifetime: Option<u64>,
+    /// Seconds REST API access tokens last (default 600).
+    #[arg(long, value_name = "SECS")]
+    rest_token_lifetime: Option<u64>,
 }
 
 fn config(args: &Args) -> anyhow::Result<MockConfig> {
@@ -99,6 +102,9 @@ fn config(args: &Args) -> anyhow::Result<MockConfig> {
     }
     if let Some(secs) = args.claims_lifetime {
         config.claims_lifetime = Duration::from_secs(secs);
+    }
+    if let Some(secs) = args.rest_token_lifetime {
+        config.rest_token_lifetime = Duration::from_secs(secs);
     }
     Ok(config)
 }

@@ -9,6 +9,7 @@
 mod api3;
 mod asl;
 mod idp;
+mod rest;
 mod web;
 
 use std::collections::HashMap;
@@ -118,6 +119,8 @@ pub struct MockConfig {
     /// A misconfigured IdP: it sends every browser straight back to the site's
     /// `/auth/renew`, which sends it to the IdP again, forever.
     pub idp_loops: bool,
+    /// REST API access tokens (`/api/v1/auth/access_token`) last this long.
+    pub rest_token_lifetime: Duration,
 }
 
 impl MockConfig {
@@ -140,6 +143,7 @@ impl MockConfig {
             idp_hint: None,
             idp_loops: false,
             tls: None,
+            rest_token_lifetime: Duration::from_secs(600),
         }
     }
 
@@ -282,6 +286,16 @@ pub struct Counters {
     pub claims_renewals: u64,
     /// `/internal_api/session` calls.
     pub session_info_calls: u64,
+    /// REST access tokens minted from credentials (password, script, session token).
+    pub rest_mints: u64,
+    /// REST access tokens handed out for a refresh token.
+    pub rest_refreshes: u64,
+    /// Refresh tokens refused: spent already, expired or unknown.
+    pub rest_refused_refreshes: u64,
+    /// REST entity calls.
+    pub rest_calls: u64,
+    /// REST entity calls refused for want of a live Bearer token.
+    pub rest_rejected: u64,
 }
 
 #[derive(Debug, Default)]
@@ -298,6 +312,11 @@ struct AtomicCounters {
     asl_handed_out: AtomicU64,
     claims_renewals: AtomicU64,
     session_info_calls: AtomicU64,
+    rest_mints: AtomicU64,
+    rest_refreshes: AtomicU64,
+    rest_refused_refreshes: AtomicU64,
+    rest_calls: AtomicU64,
+    rest_rejected: AtomicU64,
 }
 
 impl AtomicCounters {
@@ -320,6 +339,11 @@ impl AtomicCounters {
             asl_handed_out: get(&self.asl_handed_out),
             claims_renewals: get(&self.claims_renewals),
             session_info_calls: get(&self.session_info_calls),
+            rest_mints: get(&self.rest_mints),
+            rest_refreshes: get(&self.rest_refreshes),
+            rest_refused_refreshes: get(&self.rest_refused_refreshes),
+            rest_calls: get(&self.rest_calls),
+            rest_rejected: get(&self.rest_rejected),
         }
     }
 }
@@ -387,6 +411,8 @@ struct State {
     idp_mode: Mutex<IdpMode>,
     /// When set, `/api3/json` answers every call with this HTTP status (a site in trouble).
     api_failure: Mutex<Option<u16>>,
+    /// REST API tokens handed out and not yet spent.
+    rest: Mutex<rest::RestTokens>,
     counters: AtomicCounters,
 }
 
@@ -516,6 +542,7 @@ impl MockSite {
             last_renew_query: Mutex::default(),
             idp_mode: Mutex::default(),
             api_failure: Mutex::default(),
+            rest: Mutex::default(),
             counters: AtomicCounters::default(),
         });
         let mut site = Self {
@@ -590,6 +617,12 @@ impl MockSite {
     /// their tokens get `error_code` 102.
     pub fn end_sessions(&self) {
         self.state.sessions.lock().expect("sessions lock").clear();
+        // REST tokens minted from those sessions go with them; scripts' stay.
+        self.state
+            .rest
+            .lock()
+            .expect("rest tokens lock")
+            .retain_sessions(|_| false);
     }
 
     /// Makes `/api3/json` answer every call with HTTP `status` (`None`: answer normally).

@@ -32,6 +32,8 @@ pub(super) fn router(state: Arc<State>) -> Router {
             "/internal_api/session",
             get(session_info).post(session_keep_alive),
         )
+        .route("/api/v1/auth/access_token", post(super::rest::access_token))
+        .route("/api/v1/entity/projects", get(super::rest::projects))
         .route("/__mock/counters", get(counters))
         .with_state(state)
 }

@@ -20,6 +20,7 @@ mod network;
 mod python_client;
 mod quit_on_signal;
 mod renewal;
+mod rest_tokens;
 mod sign_in_failures;
 mod sign_in_window;
 mod single_instance;

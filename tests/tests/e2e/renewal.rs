@@ -359,3 +359,41 @@ async fn a_slow_idp_is_waited_for_longer_than_toolkits_five_seconds() {
         "{status}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_with_min_ttl_renews_first_when_the_session_has_less_left() {
+    let site = MockSite::start(saml_site(60)).await.expect("mock site");
+    let profile = Profile::new();
+    let (_driver, _browser, first) = web_sign_in(&profile, &site).await;
+    let expires = first["expires_at"].as_i64().expect("claims expiry");
+    wait_for("the session to have under 50 s left", WAIT, || async {
+        (seconds_left(expires) < 50).then_some(())
+    })
+    .await;
+    assert_eq!(site.counters().claims_renewals, 0);
+    let out = profile
+        .cli(&[
+            "exec",
+            "--min-ttl",
+            "50",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$FPT_SESSION_TOKEN\"",
+        ])
+        .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Renewed before the program started: the program's token is good for 50 s more.
+    assert_eq!(site.counters().claims_renewals, 1);
+    let handed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(handed, first["session_token"].as_str().expect("token"));
+    let now = profile.token(&[]).await.expect("signed in");
+    assert!(
+        seconds_left(now["expires_at"].as_i64().expect("expiry")) >= 50,
+        "{now}"
+    );
+}

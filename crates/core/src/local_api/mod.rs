@@ -11,6 +11,6 @@ mod server;
 pub use crate::platform::transport::{BindError, Listener, bind};
 pub use client::{Client, ClientError};
 pub use server::{
-    AccountsHandler, Handler, IDLE_TIMEOUT, Limits, MAX_CONNECTIONS, WRITE_TIMEOUT, answer, serve,
-    serve_with,
+    AccountsHandler, Handler, IDLE_TIMEOUT, Limits, MAX_CONNECTIONS, RestFailure, WRITE_TIMEOUT,
+    answer, serve, serve_with,
 };

@@ -14,6 +14,7 @@ use crate::protocol::NewSession;
 use crate::protocol::{
     ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response, SessionEvent,
 };
+use crate::rest::{RestTokenError, RestTokenInfo, RestTokens};
 use crate::signin::{self, Expiry, SiteClient};
 use crate::site::Site;
 
@@ -216,15 +217,59 @@ async fn write<W: tokio::io::AsyncWrite + Unpin>(
     writer.write_all(&line).await
 }
 
-/// Serves requests straight from [`Accounts`].
+/// Serves requests straight from [`Accounts`], and REST tokens from memory.
 #[derive(Debug, Clone)]
 pub struct AccountsHandler {
     accounts: Arc<Accounts>,
+    rest: Arc<RestTokens>,
+}
+
+/// Why no REST token was handed out.
+#[derive(Debug)]
+pub enum RestFailure {
+    /// Nobody usable is signed in (or the store failed): the answer to `get_user`.
+    User(ErrorInfo),
+    Token(Box<RestTokenError>),
+}
+
+impl RestFailure {
+    pub fn to_error_info(&self) -> ErrorInfo {
+        match self {
+            Self::User(e) => e.clone(),
+            Self::Token(e) => e.to_error_info(),
+        }
+    }
 }
 
 impl AccountsHandler {
     pub fn new(accounts: Arc<Accounts>) -> Self {
-        Self { accounts }
+        Self {
+            accounts,
+            rest: Arc::default(),
+        }
+    }
+
+    /// A REST token for `user` (the answer to `get_user` for its site), from the tokens this
+    /// handler holds: the same one for every caller until `min_ttl` before it ends.
+    pub async fn rest_token(
+        &self,
+        user: Response,
+        min_ttl: Option<u64>,
+    ) -> Result<RestTokenInfo, RestFailure> {
+        let user = match user {
+            Response::User(user) => user,
+            Response::Error(e) => return Err(RestFailure::User(e)),
+            other => {
+                return Err(RestFailure::User(ErrorInfo::new(
+                    ErrorKind::Internal,
+                    format!("unexpected answer to get_user: {other:?}"),
+                )));
+            }
+        };
+        self.rest
+            .for_user(&user, min_ttl)
+            .await
+            .map_err(|e| RestFailure::Token(Box::new(e)))
     }
 }
 
@@ -241,8 +286,38 @@ impl Handler for AccountsHandler {
                 Ok(session) => Request::StoreSession { site, session },
                 Err(e) => return Response::Error(ErrorInfo::new(ErrorKind::SignInFailed, e)),
             },
+            Request::GetRestToken { site, min_ttl } => {
+                let user = self
+                    .handle_blocking(Request::GetUser {
+                        site,
+                        min_ttl: None,
+                    })
+                    .await;
+                return self
+                    .rest_token(user, min_ttl)
+                    .await
+                    .map_or_else(|e| Response::Error(e.to_error_info()), Response::RestToken);
+            }
             other => other,
         };
+        let response = self.handle_blocking(request).await;
+        // A signed-out person's REST tokens are never handed out again: drop them now.
+        match &response {
+            Response::LoggedOut(out) if out.login.is_some() => self.rest.forget_site(&out.site),
+            Response::LoggedOutAll { sessions } => {
+                for out in sessions {
+                    self.rest.forget_site(&out.site);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl AccountsHandler {
+    /// The answer from [`answer`], off the async workers.
+    async fn handle_blocking(&self, request: Request) -> Response {
         let accounts = Arc::clone(&self.accounts);
         // Keyring calls block on D-Bus; keep them off the async workers.
         tokio::task::spawn_blocking(move || answer(&accounts, request))
@@ -304,6 +379,20 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
             return Response::Error(ErrorInfo::new(
                 ErrorKind::NeedsApp,
                 "signing in with a window needs the FPT Login app; start fpt-login-desktop, or use --method asl or --method credentials",
+            ));
+        }
+        // Both call the site, so they are answered by a handler (`AccountsHandler`, the app)
+        // or, for REST tokens without the app, by the caller itself.
+        Request::GetRestToken { .. } => {
+            return Response::Error(ErrorInfo::new(
+                ErrorKind::NeedsApp,
+                "REST tokens are minted by a handler that calls the site; without the app, mint one with `fpt-login token --rest`",
+            ));
+        }
+        Request::SessionRefused { .. } => {
+            return Response::Error(ErrorInfo::new(
+                ErrorKind::NeedsApp,
+                "checking a refused session needs the FPT Login app; start fpt-login-desktop",
             ));
         }
     };
