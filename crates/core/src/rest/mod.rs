@@ -21,8 +21,6 @@ use crate::site::Site;
 
 pub use cache::{Credential, DEFAULT_MIN_TTL, RestTokenError, RestTokens};
 
-/// The largest reply read from the token endpoint; a token reply is well under a kilobyte.
-pub const MAX_BODY: usize = 1024 * 1024;
 /// Lifetimes a site gives beyond this are taken as this (seconds).
 const MAX_LIFETIME: i64 = 24 * 3600;
 /// JSON:API `code` of a password grant that needs a two-factor code.
@@ -171,33 +169,12 @@ impl RestClient {
         }
     }
 
-    /// The reply's body as JSON, read up to [`MAX_BODY`] and only when it says it is JSON.
-    async fn json_body(&self, mut response: reqwest::Response) -> Result<Value, RestError> {
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let media = content_type.split(';').next().unwrap_or_default().trim();
-        if media != "application/json" && media != "application/vnd.api+json" {
-            return Err(self.unexpected(format!(
-                "the reply is {:?}, not JSON",
-                if media.is_empty() { "untyped" } else { media }
-            )));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| RestError::Network {
-            url: self.endpoint.clone(),
-            detail: describe(&e),
-        })? {
-            if body.len().saturating_add(chunk.len()) > MAX_BODY {
-                return Err(self.unexpected(format!("the reply is over {MAX_BODY} bytes")));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| self.unexpected(format!("the reply is not JSON ({e})")))
+    /// The reply's body as JSON, capped and only when it says it is JSON (`network`'s rule
+    /// for every site reply).
+    async fn json_body(&self, response: reqwest::Response) -> Result<Value, RestError> {
+        crate::network::json_reply(response)
+            .await
+            .map_err(|e| self.unexpected(e.to_string()))
     }
 }
 
