@@ -31,9 +31,10 @@ const SESSION_EXPIRY_COOKIE: &str = "shotgun_current_session_expiration";
 pub struct Cookie {
     pub name: String,
     pub value: Secret,
-    /// The domain as the webview's store keeps it: a leading dot for a cookie set with a
-    /// `Domain` attribute (sent to every host under it), the bare host for a host-only cookie
-    /// (libsoup's convention, which WebKitGTK reports).
+    /// The domain as the webview reports it. libsoup keeps a cookie set with a `Domain`
+    /// attribute as `.domain` and a host-only one as the bare host, but the `cookie` crate the
+    /// webview hands cookies over in drops that dot, so a cookie for exactly the site's host
+    /// may be either kind. A leading dot, when present, still means a domain cookie.
     pub domain: String,
     /// The `Path` attribute; empty means `/`.
     pub path: String,
@@ -106,22 +107,24 @@ pub fn is_landing(site: &Site, url: &Url) -> bool {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// A cookie the browser sends to the landing page, and whether it is host-only (set without a
-/// `Domain` attribute, so no other host could have set it).
+/// A cookie the browser sends to the landing page, and whether it is for the landing page's
+/// host alone (host-only, or one set with `Domain=` that very host — which only the host and
+/// hosts under it can set; see [`Cookie::domain`]).
 struct Sent<'a> {
     cookie: &'a Cookie,
     host_only: bool,
 }
 
 /// The cookies of `jar` a browser sends to `url`, by RFC 6265 as the `cookie_store` crate
-/// implements it: domain and path matching, host-only versus domain cookies, Secure.
+/// implements it: domain and path matching, host-only versus domain cookies, Secure. A cookie
+/// reported for another domain reaches `url`'s host only as a domain cookie, so it is taken as
+/// one whether or not its dot survived.
 fn sent_to<'a>(url: &Url, jar: &'a [Cookie]) -> Vec<Sent<'a>> {
+    let url_host = url.host_str().unwrap_or_default();
     let mut store = cookie_store::CookieStore::default();
     for (index, cookie) in jar.iter().enumerate() {
-        let (host, domain_attribute) = match cookie.domain.strip_prefix('.') {
-            Some(parent) => (parent, Some(parent)),
-            None => (cookie.domain.as_str(), None),
-        };
+        let host = cookie.domain.strip_prefix('.').unwrap_or(&cookie.domain);
+        let domain_cookie = cookie.domain.starts_with('.') || !host.eq_ignore_ascii_case(url_host);
         // The value stays ours: the store only carries the index back to it.
         let mut raw = cookie_store::RawCookie::new(cookie.name.clone(), index.to_string());
         raw.set_path(if cookie.path.is_empty() {
@@ -131,8 +134,8 @@ fn sent_to<'a>(url: &Url, jar: &'a [Cookie]) -> Vec<Sent<'a>> {
         });
         raw.set_http_only(cookie.http_only);
         raw.set_secure(cookie.secure);
-        if let Some(domain) = domain_attribute {
-            raw.set_domain(domain.to_owned());
+        if domain_cookie {
+            raw.set_domain(host.to_owned());
         }
         // Where it could have been set from: its own host, over the landing page's scheme.
         let bracketed = if host.contains(':') && !host.starts_with('[') {
@@ -159,6 +162,20 @@ fn sent_to<'a>(url: &Url, jar: &'a [Cookie]) -> Vec<Sent<'a>> {
         .collect()
 }
 
+/// How many `_session_id` cookies for exactly the landing page's host the browser would send
+/// there. Counted one by one: a store keeps one cookie per domain, path and name, so two
+/// that differ only in how they were set (host-only, `Domain=` the host) would collapse.
+fn own_session_candidates(url: &Url, jar: &[Cookie]) -> usize {
+    jar.iter()
+        .filter(|c| c.name == SESSION_COOKIE && !c.value.is_empty())
+        .filter(|c| {
+            sent_to(url, std::slice::from_ref(*c))
+                .first()
+                .is_some_and(|s| s.host_only)
+        })
+        .count()
+}
+
 /// Builds the session from the cookies present when the landing page finished loading.
 ///
 /// The token is the one `_session_id` the site itself set: host-only for the site's host,
@@ -171,6 +188,14 @@ pub fn session_from_cookies(
     landing_url: &Url,
     cookies: &[Cookie],
 ) -> Result<WebSession, LandingError> {
+    let candidates = own_session_candidates(landing_url, cookies);
+    if candidates > 1 {
+        return Err(LandingError::TwoSessionCookies {
+            url: landing_url.to_string(),
+            host: site.host().to_owned(),
+            count: candidates,
+        });
+    }
     let mut sent = sent_to(landing_url, cookies);
     sent.sort_by_key(|s| !s.host_only);
     let https = landing_url.scheme() == "https";
@@ -518,5 +543,43 @@ mod tests {
         let s = session_from_cookies(&site(), &landing(), &jar).unwrap();
         assert_eq!(s.claims_expire_at, None);
         assert_eq!(s.session_expires_at, None);
+    }
+
+    #[test]
+    fn a_session_set_for_the_sites_host_from_below_it_is_refused_not_guessed() {
+        // A host under the site's (x.mystudio…) may set `Domain=mystudio…`; the webview reports
+        // it exactly like the site's own, so two of them are refused whatever their order.
+        for attacker_first in [false, true] {
+            let mut planted = vec![cookie(SESSION_COOKIE, "planted", HOST)];
+            let mut jar = jar_with(vec![cookie(SESSION_COOKIE, "mine", HOST)]);
+            if attacker_first {
+                planted.append(&mut jar);
+                jar = planted;
+            } else {
+                jar.append(&mut planted);
+            }
+            let e = session_from_cookies(&site(), &landing(), &jar).unwrap_err();
+            assert!(
+                matches!(e, LandingError::TwoSessionCookies { count: 2, .. }),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cookies_for_a_parent_domain_count_with_or_without_their_dot() {
+        // As the webview hands them over: the dot of `Domain=` cookies is gone.
+        for parent in ["shotgrid.autodesk.com", ".shotgrid.autodesk.com"] {
+            let jar = vec![
+                cookie(SESSION_COOKIE, "tok", HOST),
+                cookie("csrf_token_u7", "c", parent),
+                cookie(LOGIN_COOKIE, "john", parent),
+                cookie(SESSION_COOKIE, "sibling's", parent),
+            ];
+            let s = session_from_cookies(&site(), &landing(), &jar).unwrap();
+            assert_eq!(s.token.expose(), "tok", "{parent}");
+            assert_eq!(s.login, "john");
+            assert_eq!(s.user_id, Some(7));
+        }
     }
 }
