@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use fpt_login_core::Secret;
 use fpt_login_core::Site;
 use fpt_login_core::local_api::{self, AccountsHandler, Handler, RestFailure};
 use fpt_login_core::model::{Method, SignInState};
 use fpt_login_core::protocol::{
     Credentials, ErrorInfo, ErrorKind, Request, Response, SessionEvent,
 };
-use fpt_login_core::renewal::Outcome;
 use fpt_login_core::rest::{Credential, RestTokenError};
 use fpt_login_core::session::{self, Health};
 use fpt_login_core::signin::{self, SignInError, SiteClient};
@@ -72,21 +72,16 @@ impl<R: Runtime> AppHandler<R> {
         match self.accounts.rest_token(user, min_ttl).await {
             Ok(info) => Response::RestToken(info),
             Err(failure) => {
+                // The token endpoint refusing is no proof the session is gone (a site without
+                // the grant, a firewall's 403): the site's own answer about the session is.
                 if let RestFailure::Token(error) = &failure
                     && let RestTokenError::CredentialRefused {
                         site,
                         credential: Credential::Session { login, token },
-                        source,
+                        ..
                     } = error.as_ref()
                 {
-                    let reason = format!("the site no longer accepts the session ({source})");
-                    self.app.state::<AppState>().refresher.refused(
-                        &self.app,
-                        site,
-                        login,
-                        token,
-                        Outcome::Expired { reason },
-                    );
+                    self.ask_site_about(site, login, token).await;
                 }
                 Response::Error(failure.to_error_info())
             }
@@ -106,11 +101,16 @@ impl<R: Runtime> AppHandler<R> {
                 let resolved = settings
                     .as_ref()
                     .and_then(|s| s.resolve_site(site.as_ref()).cloned());
-                if let Some(site) = resolved {
-                    let login = settings
+                // Someone signed in whose session cannot be used: remind them, at most every
+                // few minutes however often clients ask. A site nobody signed in to stays quiet.
+                let login = resolved.as_ref().and_then(|site| {
+                    settings
                         .as_ref()
-                        .and_then(|s| s.sites.get(&site)?.current_user.clone())
-                        .unwrap_or_default();
+                        .and_then(|s| s.sites.get(site)?.current_user.clone())
+                });
+                if let (Some(site), Some(login)) = (resolved, login)
+                    && state.refresher.remind(&site)
+                {
                     refresher::notify(&self.app, &site, &login);
                 }
                 return Response::Error(e);
@@ -126,20 +126,32 @@ impl<R: Runtime> AppHandler<R> {
             // A script's key does not lapse; the client tries it once more.
             return Response::User(user);
         };
-        match session::check(&user.site, login, session_token).await {
+        match self.ask_site_about(&user.site, login, session_token).await {
             Health::Alive { .. } => Response::User(user),
             Health::Unreachable { reason } => Response::Error(ErrorInfo::new(
                 ErrorKind::Internal,
                 format!("cannot ask {} about the session: {reason}", user.site),
             )),
-            health => {
-                state
-                    .refresher
-                    .refused(&self.app, &user.site, login, session_token, health.into());
-                // Lapsed claims are renewed now; an expired session is "sign in".
-                self.user(Some(user.site.clone()), None).await
-            }
+            // Lapsed claims are renewed now; an expired session is "sign in".
+            _ => self.user(Some(user.site.clone()), None).await,
         }
+    }
+
+    /// Asks the site about `login`'s session and records what only the site can say: lapsed
+    /// claims or an ended session (through the renewal code's one path, and only while that
+    /// token is still the stored one). A working or unreachable site changes nothing.
+    async fn ask_site_about(&self, site: &Site, login: &str, token: &Secret) -> Health {
+        let health = session::check(site, login, token).await;
+        if !matches!(health, Health::Alive { .. } | Health::Unreachable { .. }) {
+            self.app.state::<AppState>().refresher.refused(
+                &self.app,
+                site,
+                login,
+                token,
+                health.clone().into(),
+            );
+        }
+        health
     }
 }
 

@@ -305,6 +305,12 @@ impl Refresher {
         self.wake();
     }
 
+    /// Whether a client's refused call should remind the person about `site` now (core's
+    /// gate: a retrying tool must not notify at every call).
+    pub fn remind(&self, site: &Site) -> bool {
+        self.with_plan(site, |plan| plan.remind(time::now()))
+    }
+
     /// Wakes the loop (a session changed, or a task finished).
     pub fn wake(&self) {
         self.wake.notify_one();

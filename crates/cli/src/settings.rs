@@ -64,7 +64,10 @@ pub fn settings(action: Option<SettingsAction>, json: bool) -> Result<(), Failur
                 forget_proxy_password(&file, None)?;
             }
             file.update(|s| match key {
-                SettingKey::HttpProxy => s.http_proxy = None,
+                SettingKey::HttpProxy => {
+                    s.http_proxy = None;
+                    s.http_proxy_password_set = None;
+                }
                 SettingKey::CaBundle => s.ca_bundle = None,
                 SettingKey::KeepAlive => s.keep_alive = None,
                 SettingKey::KeepAliveInterval => s.keep_alive_interval = None,
@@ -135,9 +138,13 @@ fn set_proxy(file: &SettingsFile, value: &str, password_stdin: bool) -> Result<(
         }
         None => forget_proxy_password(file, Some(&proxy))?,
     }
-    file.update(|s| s.http_proxy = Some(proxy.toolkit_form()))
-        .map(drop)
-        .map_err(|e| Failure::failed(e.to_string()))
+    file.update(|s| {
+        s.http_proxy = Some(proxy.toolkit_form());
+        // Running processes read the password again.
+        s.http_proxy_password_set = Some(fpt_login_core::time::now());
+    })
+    .map(drop)
+    .map_err(|e| Failure::failed(e.to_string()))
 }
 
 /// Removes the keyring password of the proxy set now, unless it is `keep`'s.

@@ -14,8 +14,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::paths::Paths;
 use crate::secret::Secret;
@@ -45,7 +45,7 @@ pub enum NetworkError {
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingsError),
     #[error("cannot read the proxy password from the OS keyring: {0}")]
-    ProxyPassword(#[from] crate::store::StoreError),
+    ProxyPassword(String),
 }
 
 /// An HTTP proxy in Toolkit's form. Its `Debug`/`Display` never show the password.
@@ -218,37 +218,44 @@ impl Network {
 }
 
 /// The configured proxy with its password from the profile's keyring (older settings files
-/// may still hold it inline). Asked of the keyring once per settings file read, not per
-/// request.
-pub fn stored_proxy(settings: &Arc<Settings>) -> Result<Option<Proxy>, NetworkError> {
-    static LOOKED_UP: Mutex<Option<(Arc<Settings>, Option<Proxy>)>> = Mutex::new(None);
-    let Some(proxy) = settings
-        .http_proxy
-        .as_deref()
-        .map(Proxy::parse)
-        .transpose()?
-    else {
+/// may still hold it inline). The keyring is asked once per proxy setting and password change
+/// (`http_proxy_password_set`), not per request; a failure is remembered for a while, so a
+/// locked keyring does not prompt at every request.
+pub fn stored_proxy(settings: &Settings) -> Result<Option<Proxy>, NetworkError> {
+    /// The setting and password change looked up, what was found, and when.
+    type LookedUp = ((String, Option<i64>), Result<Option<Proxy>, String>, Instant);
+    static LOOKED_UP: Mutex<Option<LookedUp>> = Mutex::new(None);
+    const RETRY_FAILURE_AFTER: Duration = Duration::from_secs(30);
+    let Some(text) = settings.http_proxy.as_deref() else {
         return Ok(None);
     };
+    let proxy = Proxy::parse(text)?;
     let Some(user) = proxy.user().map(str::to_owned) else {
         return Ok(Some(proxy));
     };
     if proxy.has_password() {
         return Ok(Some(proxy));
     }
+    let key = (text.to_owned(), settings.http_proxy_password_set);
     let mut looked_up = LOOKED_UP
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((read, found)) = looked_up.as_ref()
-        && Arc::ptr_eq(read, settings)
+    if let Some((seen, found, at)) = looked_up.as_ref()
+        && *seen == key
+        && (found.is_ok() || at.elapsed() < RETRY_FAILURE_AFTER)
     {
-        return Ok(found.clone());
+        return found.clone().map_err(NetworkError::ProxyPassword);
     }
-    let paths = Paths::from_env().map_err(|e| NetworkError::Client(e.to_string()))?;
-    let password = KeyringStore::for_profile(&paths).proxy_password(&user, &proxy.address())?;
-    let found = Some(proxy.with_password(password));
-    *looked_up = Some((Arc::clone(settings), found.clone()));
-    Ok(found)
+    let found = Paths::from_env()
+        .map_err(|e| e.to_string())
+        .and_then(|paths| {
+            KeyringStore::for_profile(&paths)
+                .proxy_password(&user, &proxy.address())
+                .map_err(|e| e.to_string())
+        })
+        .map(|password| Some(proxy.with_password(password)));
+    *looked_up = Some((key, found.clone(), Instant::now()));
+    found.map_err(NetworkError::ProxyPassword)
 }
 
 /// The most a reply from a site may hold: FPT's answers are small JSON documents, and a

@@ -39,6 +39,9 @@ const ATTENTION_RETRY: i64 = 30;
 /// How often lapsed claims the IdP would not renew are tried again silently (the person may
 /// have signed in to the IdP elsewhere meanwhile).
 const LAPSED_RETRY: i64 = 300;
+/// The least time between two reminders a client's refused call asks for: a tool retrying
+/// every few seconds must not make a notification each time.
+const REMIND_EVERY: i64 = 600;
 /// The loop looks again at least this often, whatever is planned.
 pub const IDLE_WAKE: i64 = 3600;
 /// Site-given expiries further ahead than this are taken as this far ahead.
@@ -222,6 +225,8 @@ pub struct Plan {
     backoff: Backoff,
     /// When a renewal last needed the person.
     attention_at: Option<i64>,
+    /// When a client's refused call last reminded the person.
+    reminded_at: Option<i64>,
 }
 
 /// The shortest interval between keep-alives, or between renewals, for a site whose own
@@ -525,6 +530,20 @@ impl Plan {
     /// The site's clock minus ours (seconds), as its last answer said; 0 until one did.
     pub fn clock_offset(&self) -> i64 {
         self.offset
+    }
+
+    /// A client found the site's session unusable and nobody usable is left: whether to
+    /// remind the person now. At most once every [`REMIND_EVERY`] seconds per site, however
+    /// often clients ask.
+    pub fn remind(&mut self, now: i64) -> bool {
+        if self
+            .reminded_at
+            .is_some_and(|at| now < at.saturating_add(REMIND_EVERY) && now >= at)
+        {
+            return false;
+        }
+        self.reminded_at = Some(now);
+        true
     }
 
     /// When `record`'s session ends on our clock, as far as is known.

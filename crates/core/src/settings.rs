@@ -69,6 +69,10 @@ pub struct Settings {
     /// The HTTP proxy for every request, in Toolkit's `[user:pass@]host[:port]` form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_proxy: Option<String>,
+    /// When the proxy user's password was last put in the keyring (epoch seconds): a new value
+    /// tells every running process to read it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_proxy_password_set: Option<i64>,
     /// Keep Toolkit's session cache files (`~/.shotgun/…/authentication.yml`) up to date, for
     /// unmodified Toolkit processes. Off by default: those files hold tokens in plain text.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -97,6 +97,10 @@ async fn the_cli_the_app_and_the_webview_go_through_the_configured_proxy() {
         Some(1),
         "gave up after --timeout"
     );
+    // A new password reaches the running app's answers at once.
+    set_proxy(&profile, &format!("Jane@{}", proxy.address()), "N3w").await;
+    let user = profile.token(&[]).await.expect("signed in");
+    assert_eq!(user["http_proxy"], format!("Jane:N3w@{}", proxy.address()));
     app.stop().await;
 }
 

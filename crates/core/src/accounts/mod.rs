@@ -11,8 +11,6 @@ mod records;
 mod scripts;
 mod tokens;
 
-use std::sync::Arc;
-
 use tokio::sync::broadcast;
 
 use crate::events::{Change, Events};
@@ -72,7 +70,7 @@ impl AccountsError {
 
 /// The proxy clients should use: the configured one with its password, in Toolkit's form. One
 /// that cannot be read is an error: a client sent without it could bypass a required proxy.
-fn clients_proxy(settings: &Arc<Settings>) -> Result<Option<String>, AccountsError> {
+fn clients_proxy(settings: &Settings) -> Result<Option<String>, AccountsError> {
     Ok(network::stored_proxy(settings)?.map(|p| p.toolkit_form()))
 }
 

@@ -872,3 +872,16 @@ fn site_given_times_are_kept_within_a_sane_window() {
     lapsing.session_expires_at = None;
     assert_eq!(plan.local_expiry(&lapsing), Some(START + 100));
 }
+
+#[test]
+fn clients_refused_again_and_again_remind_the_person_once_per_ten_minutes() {
+    let mut plan = Plan::default();
+    let start = 1_900_000_000;
+    let reminders = (0..3600)
+        .step_by(5)
+        .filter(|t| plan.remind(start + t))
+        .count();
+    assert_eq!(reminders, 6, "an hour of calls every 5 s");
+    // A clock set back does not silence reminders for good.
+    assert!(plan.remind(start - 10_000));
+}
