@@ -78,10 +78,16 @@ impl<R: Runtime> AppHandler<R> {
                     && let RestTokenError::CredentialRefused {
                         site,
                         credential: Credential::Session { login, token },
-                        ..
+                        source,
                     } = error.as_ref()
+                    && let Health::Alive { .. } = self.ask_site_about(site, login, token).await
                 {
-                    self.ask_site_about(site, login, token).await;
+                    return Response::Error(ErrorInfo::new(
+                        ErrorKind::Internal,
+                        format!(
+                            "{site} gives no REST API token for {login}'s session, which still works ({source})"
+                        ),
+                    ));
                 }
                 Response::Error(failure.to_error_info())
             }

@@ -258,6 +258,13 @@ impl PasswordSite {
         self
     }
 
+    /// The site's token endpoint does not know `grant_type=session_token`, as older sites.
+    #[must_use]
+    pub fn without_rest_session_grant(mut self) -> Self {
+        self.config.rest_session_grant = false;
+        self
+    }
+
     /// The site also knows the API script `name` with `key`.
     #[must_use]
     pub fn with_script(mut self, name: &str, key: &str) -> Self {

@@ -223,7 +223,11 @@ impl Network {
 /// locked keyring does not prompt at every request.
 pub fn stored_proxy(settings: &Settings) -> Result<Option<Proxy>, NetworkError> {
     /// The setting and password change looked up, what was found, and when.
-    type LookedUp = ((String, Option<i64>), Result<Option<Proxy>, String>, Instant);
+    type LookedUp = (
+        (String, Option<i64>),
+        Result<Option<Proxy>, String>,
+        Instant,
+    );
     static LOOKED_UP: Mutex<Option<LookedUp>> = Mutex::new(None);
     const RETRY_FAILURE_AFTER: Duration = Duration::from_secs(30);
     let Some(text) = settings.http_proxy.as_deref() else {

@@ -121,6 +121,9 @@ pub struct MockConfig {
     pub idp_loops: bool,
     /// REST API access tokens (`/api/v1/auth/access_token`) last this long.
     pub rest_token_lifetime: Duration,
+    /// The token endpoint knows `grant_type=session_token`; an older site answers 400, code
+    /// 103, "Unsupported grant_type" (reference §6.4).
+    pub rest_session_grant: bool,
 }
 
 impl MockConfig {
@@ -144,6 +147,7 @@ impl MockConfig {
             idp_loops: false,
             tls: None,
             rest_token_lifetime: Duration::from_secs(600),
+            rest_session_grant: true,
         }
     }
 

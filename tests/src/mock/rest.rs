@@ -124,7 +124,9 @@ pub(super) async fn access_token(
             }
             mint(&state, Owner::Script(name.to_owned()), None)
         }
-        "session_token" => session_token(&state, param("session_token")),
+        "session_token" if state.config.rest_session_grant => {
+            session_token(&state, param("session_token"))
+        }
         "refresh_token" => refresh(&state, param("refresh_token")),
         _ => error(
             StatusCode::BAD_REQUEST,

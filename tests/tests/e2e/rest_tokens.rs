@@ -468,3 +468,28 @@ print(" ".join(str(fpt_login._is_session_refusal(sg, e)) for e in cases))
         "True True False False False False"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_site_that_gives_no_rest_tokens_for_sessions_leaves_the_session_alone() {
+    // An older site: its token endpoint answers 400, code 103, "Unsupported grant_type".
+    let site = PasswordSite::new()
+        .without_rest_session_grant()
+        .start()
+        .await;
+    let profile = Profile::new();
+    let _app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
+    sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
+    let token = profile.session_token(&[]).await;
+
+    let (code, message) = rest_token(&profile, &[]).await.expect_err("no REST token");
+    assert_eq!(code, 1, "a failure, not sign-in required: {message}");
+    assert!(message.contains("which still works"), "{message}");
+    // Everyone else still gets the session: nothing was marked.
+    assert_eq!(profile.session_token(&[]).await, token);
+    let status = profile.status_json().await;
+    assert_eq!(
+        status["sites"][0]["users"][0]["state"], "active",
+        "{status}"
+    );
+}
