@@ -315,8 +315,9 @@ def _check_server(sock, path):
     if not hasattr(socket, "SO_PEERCRED"):
         return
     try:
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        uid = struct.unpack("3i", creds)[1]
+        # struct ucred: pid_t pid, uid_t uid, gid_t gid (uids are unsigned).
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("iII"))
+        uid = struct.unpack("iII", creds)[1]
     except (OSError, struct.error) as error:
         sock.close()
         raise FptLoginError("cannot tell who serves %s: %s" % (path, error))
@@ -675,6 +676,11 @@ def _credentials(user):
     return ("session", user.login, user.session_token)
 
 
+def _identity(user):
+    """Who a user is, whatever the token: a person's login or a script's name."""
+    return _credentials(user)[:2]
+
+
 def _is_session_refusal(shotgun_api3, error):
     """Whether a failed call means the site refused the session: error 102
     (``AuthenticationFault``), or the 302 to the IdP of lapsed SAML claims, which
@@ -733,6 +739,14 @@ def _recovering_shotgun():
                     # Nothing newer: the app checks the session itself, and when it is gone
                     # shows the person that it needs attention, and this raises.
                     user = client.session_refused(site)
+                if _identity(user) != refused[:2]:
+                    # Someone else is the site's user now: the refused call is not repeated
+                    # under another person's (or a script's) name.
+                    raise FptLoginError(
+                        "the session ended and %r is now signed in to %s in its place; "
+                        "connect again to act as them" % (user, site),
+                        kind="sign_in_required",
+                    )
                 self._fpt_login_use(user)
 
             def _fpt_login_credentials(self):

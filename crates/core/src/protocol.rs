@@ -210,13 +210,31 @@ impl Credentials {
 
 /// A site's default user, as handed to other programs. The field names are a public contract
 /// (`fpt-login token --json` prints exactly this object).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {
     pub site: Site,
     #[serde(flatten)]
     pub credentials: Credentials,
     /// The proxy clients should use, in Toolkit's `[user:pass@]host[:port]` form.
     pub http_proxy: Option<String>,
+}
+
+impl std::fmt::Debug for UserInfo {
+    /// The proxy's credentials hidden, as the credentials' own secrets are.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let proxy = self
+            .http_proxy
+            .as_deref()
+            .map(|p| match p.rsplit_once('@') {
+                Some((_, address)) => format!("***@{address}"),
+                None => p.to_owned(),
+            });
+        f.debug_struct("UserInfo")
+            .field("site", &self.site)
+            .field("credentials", &self.credentials)
+            .field("http_proxy", &proxy)
+            .finish()
+    }
 }
 
 /// What a client authenticates with, tagged by `kind`.
@@ -396,6 +414,25 @@ mod tests {
             .is_ok(),
             "plain http stays allowed on loopback"
         );
+    }
+
+    #[test]
+    fn a_user_in_debug_output_shows_no_secret_not_even_the_proxys() {
+        let user = UserInfo {
+            site: Site::parse("https://a.example.com").unwrap(),
+            credentials: Credentials::Session {
+                login: "jane".into(),
+                session_token: Secret::new("tok-secret"),
+                expires_at: None,
+            },
+            http_proxy: Some("Jane:Pa55@proxy.corp:3128".into()),
+        };
+        let shown = format!("{:?}", Response::User(user));
+        assert!(
+            !shown.contains("Pa55") && !shown.contains("tok-secret"),
+            "{shown}"
+        );
+        assert!(shown.contains("***@proxy.corp:3128"), "{shown}");
     }
 
     #[test]

@@ -184,7 +184,13 @@ pub fn proxy_account_name(user: &str, address: &str) -> String {
 /// a script's key of that time.
 fn legacy_account_name(entry: &Entry) -> Option<String> {
     match &entry.owner {
-        Owner::Person(login) if !login.starts_with("script ") => {
+        // `person jane @ S` was login `person jane`'s old name and is `jane`'s new one; a
+        // login holding ` @ ` could name another site's entry. Those are not guessed at.
+        Owner::Person(login)
+            if !login.starts_with("script ")
+                && !login.starts_with("person ")
+                && !login.contains(" @ ") =>
+        {
             Some(format!("{login} @ {}", entry.site))
         }
         // Scripts were already `script <name> @ <site>`, which is still their name.
@@ -548,5 +554,18 @@ mod tests {
                 .expose(),
             "a script's key"
         );
+    }
+
+    #[test]
+    fn a_login_starting_person_never_takes_another_persons_token() {
+        let keyring = MapKeyring::default();
+        let store = KeyringStore::with_keyring(keyring.clone(), &own_profile());
+        let jane = Entry::person(&site(), "jane");
+        store.save(&jane, &Secret::new("jane's")).unwrap();
+        let lookalike = Entry::person(&site(), "person jane");
+        assert_eq!(store.load(&lookalike).unwrap(), None);
+        store.save(&lookalike, &Secret::new("theirs")).unwrap();
+        assert!(store.delete(&lookalike).unwrap());
+        assert_eq!(store.load(&jane).unwrap().unwrap().expose(), "jane's");
     }
 }

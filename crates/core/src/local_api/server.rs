@@ -334,9 +334,10 @@ impl AccountsHandler {
 /// `session` as its site confirms it: the login and id the site returns for its token.
 async fn checked(site: &Site, session: NewSession) -> Result<NewSession, String> {
     let api = SiteClient::new(site).map_err(|e| e.to_string())?;
+    // A local client's times are as untrusted as a site's.
     let expiry = Expiry {
-        claims_expire_at: session.claims_expire_at,
-        session_expires_at: session.session_expires_at,
+        claims_expire_at: session.claims_expire_at.and_then(crate::time::from_site),
+        session_expires_at: session.session_expires_at.and_then(crate::time::from_site),
     };
     signin::validate(&api, &session.login, session.token, session.method, expiry)
         .await

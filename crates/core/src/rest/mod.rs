@@ -178,6 +178,29 @@ impl RestClient {
     }
 }
 
+/// A refusal's title as messages and records may keep it: quoted parts dropped (sites quote
+/// the end of the refused token: "Can't authenticate session token ending with 'abcd'") and
+/// at most 120 characters.
+fn site_title(title: &str) -> String {
+    let mut kept = String::new();
+    let mut quote = None;
+    let mut previous = ' ';
+    for c in title.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            // Only a quote that opens a word opens a quotation: not the one in "Can't".
+            None if (c == '\'' || c == '"') && !previous.is_alphanumeric() => {
+                quote = Some(c);
+                kept.push('…');
+            }
+            None => kept.push(c),
+        }
+        previous = c;
+    }
+    kept.chars().take(120).collect()
+}
+
 /// The first JSON:API error of a refusal.
 #[derive(Debug, Default, Deserialize)]
 struct ApiError {
@@ -262,9 +285,10 @@ impl RestApi for RestClient {
             if code == Some(ERR_2FA) && wants_code {
                 return Err(RestError::TwoFactorRequired { url: url.clone() });
             }
-            let title = error
-                .title
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("refused").to_owned());
+            let title = error.title.map_or_else(
+                || status.canonical_reason().unwrap_or("refused").to_owned(),
+                |t| site_title(&t),
+            );
             return Err(RestError::Refused {
                 url: url.clone(),
                 status: status.as_u16(),
@@ -305,6 +329,19 @@ impl RestApi for RestClient {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn refusal_titles_never_keep_what_the_site_quoted() {
+        assert_eq!(
+            site_title("Can't authenticate session token ending with 'abcd'"),
+            "Can't authenticate session token ending with …"
+        );
+        assert_eq!(
+            site_title("Unknown token ending with \"wxyz\" for user"),
+            "Unknown token ending with … for user"
+        );
+        assert_eq!(site_title(&"x".repeat(1000)).chars().count(), 120);
+    }
+
     use super::*;
     use serde_json::json;
 
