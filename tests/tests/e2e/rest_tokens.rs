@@ -493,3 +493,48 @@ async fn a_site_that_gives_no_rest_tokens_for_sessions_leaves_the_session_alone(
         "{status}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recovering_connection_never_repeats_a_call_as_someone_else() {
+    let site = PasswordSite::new().start().await;
+    let profile = Profile::new();
+    let off = profile.cli(&["settings", "set", "keep-alive", "off"]).await;
+    assert!(off.status.success(), "{}", stderr(&off));
+    let _app = profile.spawn_app(&["--background"]);
+    profile.wait_for_app().await;
+    sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
+    let script = r#"
+import os, time, fpt_login
+sg = fpt_login.connect()
+sg.find("Project", [], ["name"])
+print("connected", flush=True)
+while not os.path.exists(os.environ["GO"]):
+    time.sleep(0.05)
+try:
+    sg.find("Project", [], ["name"])
+    print("repeated", flush=True)
+except fpt_login.FptLoginError as e:
+    print("refused", e.sign_in_required, flush=True)
+"#;
+    let mut tool = spawn_python(&profile, script);
+    let mut lines = BufReader::new(tool.stdout.take().expect("stdout")).lines();
+    let line = tokio::time::timeout(WAIT, lines.next_line()).await;
+    assert_eq!(
+        line.expect("in time").expect("read").as_deref(),
+        Some("connected")
+    );
+
+    // The artist's session ends; the lead signs in to the site on this machine.
+    site.end_sessions();
+    sign_in_with_password(&profile, site.url(), "lead", "open-up").await;
+    std::fs::write(profile.home().join("go"), "").expect("go");
+    let line = tokio::time::timeout(WAIT, lines.next_line()).await;
+    assert_eq!(
+        line.expect("in time").expect("read").as_deref(),
+        Some("refused True"),
+        "the artist's call is not repeated as the lead"
+    );
+    let calls_as_lead = site.counters().api_calls;
+    let _ = tool.wait().await;
+    assert_eq!(site.counters().api_calls, calls_as_lead);
+}
