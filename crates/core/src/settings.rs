@@ -195,6 +195,11 @@ impl SiteSettings {
 }
 
 impl Settings {
+    /// The settings file's contents as read; what any hand edit or older version wrote.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
     /// [`SiteSettings::current_session`] of `site`.
     pub fn current_session(&self, site: &Site) -> Option<(&String, &UserRecord)> {
         self.sites.get(site)?.current_session()
@@ -317,7 +322,7 @@ impl SettingsFile {
     /// Reads the settings; a missing file is the defaults.
     pub fn load(&self) -> Result<Settings, SettingsError> {
         match fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SettingsError::Parse {
+            Ok(bytes) => Settings::from_json(&bytes).map_err(|source| SettingsError::Parse {
                 path: self.path.clone(),
                 source,
             }),

@@ -13,6 +13,7 @@ use crate::platform::transport::{Connection, Listener, WriteHalf};
 use crate::protocol::NewSession;
 use crate::protocol::{
     ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response, SessionEvent,
+    parse_request,
 };
 use crate::signin::{self, Expiry, SiteClient};
 use crate::site::Site;
@@ -126,11 +127,8 @@ async fn connection<H: Handler>(
             let e = ErrorInfo::new(ErrorKind::BadRequest, "request line too long");
             return write(&mut write_half, &Response::Error(e)).await;
         }
-        let response = match serde_json::from_str::<Request>(&line) {
-            Err(e) => Response::Error(ErrorInfo::new(
-                ErrorKind::BadRequest,
-                format!("not a valid request: {e}"),
-            )),
+        let response = match parse_request(line.as_bytes()) {
+            Err(e) => Response::Error(e),
             Ok(Request::Hello { version, .. }) if version == PROTOCOL_VERSION => {
                 greeted = true;
                 Response::Hello {

@@ -42,6 +42,11 @@ pub enum ToolkitError {
         .path.display()
     )]
     Aliases { path: PathBuf },
+    #[error(
+        "{} nests lists or mappings deeper than any file Toolkit writes; it was left alone — move it away if Toolkit should start afresh",
+        .path.display()
+    )]
+    TooDeep { path: PathBuf },
 }
 
 /// Toolkit's files hold a few sites and users: a kilobyte or two.
@@ -294,8 +299,13 @@ fn read(path: &Path) -> Result<Hash, ToolkitError> {
             size,
         });
     }
-    let mut doc = yaml::load(&text).map_err(|_| ToolkitError::Aliases {
-        path: path.to_path_buf(),
+    let mut doc = yaml::load(&text).map_err(|refused| match refused {
+        yaml::Refused::Aliases => ToolkitError::Aliases {
+            path: path.to_path_buf(),
+        },
+        yaml::Refused::TooDeep => ToolkitError::TooDeep {
+            path: path.to_path_buf(),
+        },
     })?;
     // tk-core deletes a `method: null` it finds (PR #941).
     if doc.get(&key("method")) == Some(&Yaml::Null) {
