@@ -354,10 +354,7 @@ impl SettingsFile {
         let mut json = serde_json::to_vec_pretty(&settings)
             .map_err(|e| write_err(io::Error::new(io::ErrorKind::InvalidData, e)))?;
         json.push(b'\n');
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".settings.")
-            .tempfile_in(dir)
-            .map_err(write_err)?;
+        let mut tmp = files::temp_file_in(dir, ".settings.").map_err(write_err)?;
         tmp.write_all(&json).map_err(write_err)?;
         tmp.as_file().sync_all().map_err(write_err)?;
         tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
@@ -394,6 +391,21 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = SettingsFile::new(tmp.path().join("settings.json"));
         assert_eq!(file.load().unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn a_write_removes_what_a_killed_write_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("settings.json");
+        fs::write(tmp.path().join(".settings.Ab12Cd"), "{\"half\": ").unwrap();
+        let file = SettingsFile::new(path.clone());
+        file.update(|s| s.autostart = true).unwrap();
+        let mut names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["settings.json", "settings.json.lock"]);
     }
 
     #[test]

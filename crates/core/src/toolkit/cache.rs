@@ -327,10 +327,7 @@ fn update(path: &Path, change: impl FnOnce(&mut Hash)) -> Result<(), ToolkitErro
     let mut doc = read(path)?;
     change(&mut doc);
     // tempfile creates the file 0600, as tk-core's umask 077 does.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".authentication.")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
+    let mut tmp = files::temp_file_in(dir, ".authentication.").map_err(write_err)?;
     tmp.write_all(yaml::dump(&doc).as_bytes())
         .map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;
