@@ -11,6 +11,7 @@ mod doctor;
 mod handoff;
 mod harness_checks;
 mod keep_alive;
+mod kill_nine;
 mod layering;
 mod local_socket;
 mod mock_site;
