@@ -23,5 +23,6 @@ mod sign_in_failures;
 mod sign_in_window;
 mod single_instance;
 mod sites_and_users;
+mod socket_abuse;
 mod toolkit;
 mod web_sign_in;
