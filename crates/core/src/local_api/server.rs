@@ -220,7 +220,11 @@ async fn stream_events<R: tokio::io::AsyncRead + Unpin>(
                 Ok(event) => {
                     let event = Response::SessionChanged(event);
                     let sent = write(&mut writer, &event);
-                    if tokio::time::timeout(write_timeout, sent).await.is_err() {
+                    // Not picked to make room while a write may take up to the timeout.
+                    registration.busy();
+                    let timed_out = tokio::time::timeout(write_timeout, sent).await.is_err();
+                    registration.waiting(Wait::Events);
+                    if timed_out {
                         tracing::warn!(
                             "dropped a subscriber that took no event for {} s",
                             write_timeout.as_secs()
