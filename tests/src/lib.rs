@@ -6,3 +6,4 @@ pub mod harness;
 pub mod mock;
 pub mod process_tree;
 pub mod proxy;
+pub mod socket_abuse;

@@ -93,7 +93,12 @@ impl Proxy {
         // What a URL cannot hold is refused now, not found when every request panics on it.
         let parsed = url::Url::parse(&format!("http://{host}:{port}"))
             .map_err(|e| bad(&format!("{host:?} is not a host name or address ({e})")))?;
-        if parsed.port_or_known_default() != Some(port) || parsed.path() != "/" {
+        // `a#:80` would otherwise be host `a#`, sent to `a` with a fragment.
+        if parsed.port_or_known_default() != Some(port)
+            || parsed.path() != "/"
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
             return Err(bad(&format!("{host:?} is not a host name or address")));
         }
         Ok(Self {
@@ -531,6 +536,10 @@ mod tests {
             "[::1",
             "proxy.corp:80?x",
             "a#b:3128",
+            // The port of the default scheme hid a fragment or query in the host.
+            "a#:80",
+            "a?:80",
+            "proxy#x",
         ] {
             let e = Proxy::parse(bad);
             assert!(e.is_err(), "{bad} was accepted");

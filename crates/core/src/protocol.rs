@@ -356,6 +356,19 @@ impl ErrorInfo {
     }
 }
 
+/// One request line as the server reads it (with or without its newline): a line longer than
+/// [`MAX_LINE`], or one that is not a request, is the `bad_request` error sent back.
+pub fn parse_request(line: &[u8]) -> Result<Request, ErrorInfo> {
+    if line.len() > MAX_LINE {
+        return Err(ErrorInfo::new(
+            ErrorKind::BadRequest,
+            "request line too long",
+        ));
+    }
+    serde_json::from_slice(line)
+        .map_err(|e| ErrorInfo::new(ErrorKind::BadRequest, format!("not a valid request: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,7 +53,12 @@ pub enum SettingsError {
     },
     #[error("cannot write settings file {}: {source}", .path.display())]
     Write { path: PathBuf, source: io::Error },
+    #[error("settings file {} is larger than any FPT Login writes ({size} bytes); fix or remove it", .path.display())]
+    TooLarge { path: PathBuf, size: u64 },
 }
+
+/// The settings of a workstation take a few kilobytes; a larger file is not read into memory.
+pub const MAX_FILE: u64 = 16 << 20;
 
 /// The whole settings file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -199,6 +204,11 @@ impl SiteSettings {
 }
 
 impl Settings {
+    /// The settings file's contents as read; what any hand edit or older version wrote.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
     /// [`SiteSettings::current_session`] of `site`.
     pub fn current_session(&self, site: &Site) -> Option<(&String, &UserRecord)> {
         self.sites.get(site)?.current_session()
@@ -320,17 +330,30 @@ impl SettingsFile {
 
     /// Reads the settings; a missing file is the defaults.
     pub fn load(&self) -> Result<Settings, SettingsError> {
-        match fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| SettingsError::Parse {
+        let read_err = |source| SettingsError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Settings::default()),
+            Err(source) => return Err(read_err(source)),
+        };
+        let mut bytes = Vec::new();
+        // One byte past the cap tells "too large" from "exactly the cap".
+        io::Read::read_to_end(&mut io::Read::take(file, MAX_FILE + 1), &mut bytes)
+            .map_err(read_err)?;
+        let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if size > MAX_FILE {
+            return Err(SettingsError::TooLarge {
                 path: self.path.clone(),
-                source,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(source) => Err(SettingsError::Read {
-                path: self.path.clone(),
-                source,
-            }),
+                size,
+            });
         }
+        Settings::from_json(&bytes).map_err(|source| SettingsError::Parse {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Applies `change` to the current file contents under the lock and writes the result
@@ -353,10 +376,7 @@ impl SettingsFile {
         let mut json = serde_json::to_vec_pretty(&settings)
             .map_err(|e| write_err(io::Error::new(io::ErrorKind::InvalidData, e)))?;
         json.push(b'\n');
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".settings.")
-            .tempfile_in(dir)
-            .map_err(write_err)?;
+        let mut tmp = files::temp_file_in(dir, ".settings.").map_err(write_err)?;
         tmp.write_all(&json).map_err(write_err)?;
         tmp.as_file().sync_all().map_err(write_err)?;
         tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
@@ -393,6 +413,40 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = SettingsFile::new(tmp.path().join("settings.json"));
         assert_eq!(file.load().unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn a_file_larger_than_settings_ever_are_is_refused_unread() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("settings.json");
+        File::create(&path).unwrap().set_len(MAX_FILE + 1).unwrap();
+        let e = SettingsFile::new(path.clone()).load().unwrap_err();
+        assert!(matches!(e, SettingsError::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
+        let e = SettingsFile::new(path.clone())
+            .update(|s| s.autostart = true)
+            .unwrap_err();
+        assert!(matches!(e, SettingsError::TooLarge { .. }), "{e}");
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            MAX_FILE + 1,
+            "overwritten"
+        );
+    }
+
+    #[test]
+    fn a_write_removes_what_a_killed_write_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("settings.json");
+        fs::write(tmp.path().join(".settings.Ab12Cd"), "{\"half\": ").unwrap();
+        let file = SettingsFile::new(path.clone());
+        file.update(|s| s.autostart = true).unwrap();
+        let mut names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["settings.json", "settings.json.lock"]);
     }
 
     #[test]

@@ -14,6 +14,10 @@
 //! signed in without a webview, and after a web sign-in once its window closed, whether a
 //! WebKit process is still alive then, CPU time and context switches over a minute idle, and
 //! the size of the binaries.
+//!
+//! And `fpt-login token` while the socket is abused (1,000 idle connections, 100 MB streamed
+//! without a newline, a subscriber that never reads): its median against the quiet one, the
+//! app's memory before, under and after the abuse, and whether the app is still up.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -28,6 +32,7 @@ use fpt_login_core::protocol::{Request, Response};
 use fpt_login_tests::harness::{self, Profile, WebDriver, open_idp_form, submit_idp_form};
 use fpt_login_tests::mock::{MockConfig, MockSite, SiteKind};
 use fpt_login_tests::process_tree;
+use fpt_login_tests::socket_abuse::{Abuse, Load};
 
 /// The binaries next to this one (so a release bench measures release binaries).
 fn sibling(name: &str) -> anyhow::Result<PathBuf> {
@@ -372,9 +377,11 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    socket_abuse(&mut setup, cli_time).await?;
+
     settle().await;
     report_memory(
-        "the same app after the runs above (about 100,000 socket requests), 10 s after",
+        "the same app after the runs above (about 100,000 socket requests and the abuse), 10 s after",
         setup.app.id(),
     );
     core_only_process(&setup)?;
@@ -398,6 +405,87 @@ async fn main() -> anyhow::Result<()> {
     )?;
     web_sign_in_idle().await?;
     binary_sizes(&setup.cli)?;
+    Ok(())
+}
+
+/// `fpt-login token` while other clients abuse the app's socket, against `quiet` (its median
+/// without them); the app's PSS before, under and after; and whether the app is still up.
+async fn socket_abuse(setup: &mut Setup, quiet: Duration) -> anyhow::Result<()> {
+    const LOAD: Load = Load {
+        idle_connections: 1000,
+        stream_bytes: 100 << 20,
+    };
+    let pid = setup.app.id();
+    let pss_kib = || -> u64 { process_tree::memory(pid).iter().map(|p| p.pss_kib).sum() };
+    let before = pss_kib();
+    let abuse = Abuse::start(&setup.socket(), LOAD);
+    let started = Instant::now();
+    while !abuse.is_all_on(LOAD) {
+        ensure!(
+            started.elapsed() < Duration::from_secs(300),
+            "the abuse did not get going: {} idle connections, {} bytes streamed",
+            abuse.idle_opened(),
+            abuse.streamed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took_to_start = started.elapsed();
+    let (cli, home, token) = (
+        setup.cli.clone(),
+        setup.home.path().to_path_buf(),
+        setup.token.clone(),
+    );
+    // The abusive clients run on the runtime; the timed commands block, so elsewhere.
+    let loaded = tokio::task::spawn_blocking(move || {
+        time_command(50, &token, || {
+            let mut c = Command::new(&cli);
+            c.env("FPT_LOGIN_HOME", &home).arg("token");
+            c
+        })
+    })
+    .await??;
+    let during = pss_kib();
+    let report = abuse.stop().await;
+    settle().await;
+    let after = pss_kib();
+    let alive = setup.app.try_wait()?.is_none()
+        && Client::connect(&setup.socket(), Duration::from_secs(5)).is_ok();
+
+    #[allow(clippy::cast_precision_loss)]
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "\nSocket abuse: {} idle connections, {} MiB streamed without a newline, a subscriber that never reads (all on after {:.1} s):",
+        LOAD.idle_connections,
+        LOAD.stream_bytes >> 20,
+        took_to_start.as_secs_f64()
+    );
+    println!(
+        "fpt-login token under the abuse:                                     median {:8.2} ms   {:.2}x its quiet median ({:.2} ms)",
+        ms(loaded),
+        loaded.as_secs_f64() / quiet.as_secs_f64(),
+        ms(quiet)
+    );
+    println!(
+        "app PSS: {:.1} MiB before, {:.1} MiB under the abuse ({:.2}x), {:.1} MiB 10 s after it ended; app still up: {}",
+        mib(before),
+        mib(during),
+        mib(during) / mib(before).max(f64::MIN_POSITIVE),
+        mib(after),
+        if alive { "yes" } else { "NO" }
+    );
+    println!(
+        "the app kept {} of {} idle connections open (it serves {} at once, closing the longest idle for newcomers), cut the stream off {} times, and {} the subscriber that never read",
+        report.idle_still_open,
+        report.idle_opened,
+        fpt_login_core::local_api::MAX_CONNECTIONS,
+        report.stream_cut_off,
+        if report.subscriber_dropped {
+            "dropped"
+        } else {
+            "still held"
+        }
+    );
+    ensure!(alive, "the app did not survive the abuse");
     Ok(())
 }
 

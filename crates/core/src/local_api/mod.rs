@@ -6,6 +6,7 @@
 //! no TCP listener at all.
 
 mod client;
+mod idle;
 mod server;
 
 pub use crate::platform::transport::{BindError, Listener, bind};

@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
+use super::idle::{IdleConnections, Registration, Wait};
 use crate::accounts::Accounts;
 use crate::platform::transport::{Connection, Listener, WriteHalf};
 use crate::protocol::NewSession;
 use crate::protocol::{
     ErrorInfo, ErrorKind, MAX_LINE, PROTOCOL_VERSION, Request, Response, SessionEvent,
+    parse_request,
 };
 use crate::rest::{RestTokenError, RestTokenInfo, RestTokens};
 use crate::signin::{self, Expiry, SiteClient};
@@ -26,8 +28,11 @@ pub trait Handler: Send + Sync + 'static {
     fn subscribe(&self) -> broadcast::Receiver<SessionEvent>;
 }
 
-/// Connections served at once; more wait in the kernel's backlog until one ends. Well above
-/// what a workstation's tools open, far below what exhausts the app's file descriptors.
+/// Connections served at once. Well above what a workstation's tools open, far below what
+/// exhausts the app's file descriptors. At the cap, a newcomer takes the place of the
+/// connection that has waited longest for its client (clients reconnect with their next
+/// request), so connections held open and idle cannot lock well-behaved clients out; only
+/// while every connection is serving a request does a newcomer wait in the kernel's backlog.
 pub const MAX_CONNECTIONS: usize = 256;
 /// A connection that sends nothing for this long is closed (clients reconnect on their next
 /// request), so idle connections cannot pile up.
@@ -67,12 +72,8 @@ pub async fn serve_with<H: Handler>(
     limits: Limits,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let idle = Arc::new(IdleConnections::default());
     loop {
-        // Wait for a free slot before accepting: excess clients queue in the backlog instead
-        // of each costing a task and buffers.
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
         let stream = match listener.accept().await {
             Ok(stream) => stream,
             Err(e) => {
@@ -82,14 +83,41 @@ pub async fn serve_with<H: Handler>(
                 continue;
             }
         };
+        // One accepted connection at most waits here for a slot: the others queue in the
+        // backlog instead of each costing a task and buffers.
+        let Some(slot) = make_room(&slots, &idle).await else {
+            return;
+        };
+        let registration = idle.register();
         let handler = Arc::clone(&handler);
         let server_name = server_name.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, handler, &server_name, limits).await {
+            let served = connection(stream, handler, &server_name, limits, &registration);
+            if let Err(e) = served.await {
                 tracing::debug!(error = %e, "local connection ended with an error");
             }
+            drop(registration);
             drop(slot);
         });
+    }
+}
+
+/// A free slot, if need be by closing the connection that has waited longest for its client;
+/// while every connection is serving a request, the first that is done and waits (or ends)
+/// makes room. `None` once the server is shutting down.
+async fn make_room(slots: &Arc<Semaphore>, idle: &IdleConnections) -> Option<OwnedSemaphorePermit> {
+    loop {
+        if let Ok(slot) = Arc::clone(slots).try_acquire_owned() {
+            return Some(slot);
+        }
+        if idle.close_longest_waiting() {
+            tracing::debug!("closing the longest idle local connection to make room");
+            return Arc::clone(slots).acquire_owned().await.ok();
+        }
+        tokio::select! {
+            slot = Arc::clone(slots).acquire_owned() => return slot.ok(),
+            () = idle.one_started_waiting() => {}
+        }
     }
 }
 
@@ -98,6 +126,7 @@ async fn connection<H: Handler>(
     handler: Arc<H>,
     server_name: &str,
     limits: Limits,
+    registration: &Registration,
 ) -> io::Result<()> {
     let peer = stream.peer()?;
     let (read_half, mut write_half) = stream.into_split();
@@ -114,12 +143,18 @@ async fn connection<H: Handler>(
     let mut line = String::new();
     loop {
         line.clear();
+        registration.waiting(Wait::Request);
         let mut limited = (&mut reader).take(MAX_LINE as u64 + 1);
-        let read = limited.read_line(&mut line);
-        let Ok(read) = tokio::time::timeout(limits.idle_timeout, read).await else {
+        let read = tokio::time::timeout(limits.idle_timeout, limited.read_line(&mut line));
+        let read = tokio::select! {
+            read = read => read,
+            () = registration.closing() => return Ok(()),
+        };
+        let Ok(read) = read else {
             tracing::debug!("closed an idle local connection");
             return Ok(());
         };
+        registration.busy();
         if read? == 0 {
             return Ok(());
         }
@@ -127,11 +162,8 @@ async fn connection<H: Handler>(
             let e = ErrorInfo::new(ErrorKind::BadRequest, "request line too long");
             return write(&mut write_half, &Response::Error(e)).await;
         }
-        let response = match serde_json::from_str::<Request>(&line) {
-            Err(e) => Response::Error(ErrorInfo::new(
-                ErrorKind::BadRequest,
-                format!("not a valid request: {e}"),
-            )),
+        let response = match parse_request(line.as_bytes()) {
+            Err(e) => Response::Error(e),
             Ok(Request::Hello { version, .. }) if version == PROTOCOL_VERSION => {
                 greeted = true;
                 Response::Hello {
@@ -156,7 +188,15 @@ async fn connection<H: Handler>(
             Ok(Request::Subscribe) => {
                 let events = handler.subscribe();
                 write(&mut write_half, &Response::Subscribed).await?;
-                return stream_events(reader, write_half, events, limits.write_timeout).await;
+                registration.waiting(Wait::Events);
+                return stream_events(
+                    reader,
+                    write_half,
+                    events,
+                    limits.write_timeout,
+                    registration,
+                )
+                .await;
             }
             Ok(request) => handler.handle(request).await,
         };
@@ -171,6 +211,7 @@ async fn stream_events<R: tokio::io::AsyncRead + Unpin>(
     mut writer: WriteHalf,
     mut events: broadcast::Receiver<SessionEvent>,
     write_timeout: Duration,
+    registration: &Registration,
 ) -> io::Result<()> {
     let mut ignored = Vec::new();
     loop {
@@ -180,7 +221,11 @@ async fn stream_events<R: tokio::io::AsyncRead + Unpin>(
                 Ok(event) => {
                     let event = Response::SessionChanged(event);
                     let sent = write(&mut writer, &event);
-                    if tokio::time::timeout(write_timeout, sent).await.is_err() {
+                    // Not picked to make room while a write may take up to the timeout.
+                    registration.busy();
+                    let timed_out = tokio::time::timeout(write_timeout, sent).await.is_err();
+                    registration.waiting(Wait::Events);
+                    if timed_out {
                         tracing::warn!(
                             "dropped a subscriber that took no event for {} s",
                             write_timeout.as_secs()
@@ -198,6 +243,7 @@ async fn stream_events<R: tokio::io::AsyncRead + Unpin>(
             },
             // Anything the client sends now is ignored, a line at a time and never more than
             // a request's worth; end of input means it left.
+            () = registration.closing() => return Ok(()),
             read = limited.read_until(b'\n', &mut ignored) => {
                 if read? == 0 || ignored.len() > MAX_LINE {
                     return Ok(());
@@ -414,6 +460,8 @@ mod tests {
     struct Stub {
         events: broadcast::Sender<SessionEvent>,
         handled: AtomicUsize,
+        /// `logout_all` is answered only once this is notified: a request being served.
+        release: tokio::sync::Notify,
     }
 
     impl Handler for Stub {
@@ -421,7 +469,10 @@ mod tests {
             self.events.subscribe()
         }
 
-        async fn handle(&self, _request: Request) -> Response {
+        async fn handle(&self, request: Request) -> Response {
+            if request == Request::LogoutAll {
+                self.release.notified().await;
+            }
             self.handled.fetch_add(1, Ordering::SeqCst);
             Response::Status(crate::protocol::StatusInfo::default())
         }
@@ -441,6 +492,7 @@ mod tests {
         let stub = Arc::new(Stub {
             events: broadcast::channel(16).0,
             handled: AtomicUsize::new(0),
+            release: tokio::sync::Notify::new(),
         });
         tokio::spawn(serve_with(
             listener,
@@ -564,27 +616,58 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn connections_beyond_the_cap_wait_until_one_ends() {
+    async fn at_the_cap_a_newcomer_is_served_in_place_of_the_longest_idle_connection() {
         let served = served(Limits {
             max_connections: 2,
             ..Limits::default()
         });
-        let first = greeted(&served.socket).await;
-        let _second = greeted(&served.socket).await;
-        // The third is accepted by the kernel but not served while two are open.
-        let mut third = UnixStream::connect(&served.socket).await.unwrap();
-        third
+        let mut first = greeted(&served.socket).await;
+        let mut second = greeted(&served.socket).await;
+        let mut third = greeted(&served.socket).await;
+        assert!(
+            until_closed(&mut first).await.is_empty(),
+            "the oldest was not closed"
+        );
+        for client in [&mut second, &mut third] {
+            client.write_all(b"{\"type\":\"status\"}\n").await.unwrap();
+            let mut reply = [0_u8; 256];
+            let n = client.read(&mut reply).await.unwrap();
+            assert!(String::from_utf8_lossy(&reply[..n]).contains("\"status\""));
+        }
+        // Now the second has waited longest: it makes room for the next.
+        let _fourth = greeted(&served.socket).await;
+        assert!(until_closed(&mut second).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_connection_serving_a_request_is_never_closed_to_make_room() {
+        let served = served(Limits {
+            max_connections: 1,
+            ..Limits::default()
+        });
+        let mut busy = greeted(&served.socket).await;
+        busy.write_all(b"{\"type\":\"logout_all\"}\n")
+            .await
+            .unwrap();
+        // The newcomer waits while the only connection is serving its request...
+        let mut newcomer = UnixStream::connect(&served.socket).await.unwrap();
+        newcomer
             .write_all(b"{\"type\":\"hello\",\"version\":1}\n")
             .await
             .unwrap();
         let mut reply = [0_u8; 256];
-        let waited = tokio::time::timeout(Duration::from_millis(300), third.read(&mut reply)).await;
+        let waited =
+            tokio::time::timeout(Duration::from_millis(300), newcomer.read(&mut reply)).await;
         assert!(waited.is_err(), "served beyond the cap");
-        drop(first);
-        let n = tokio::time::timeout(Duration::from_secs(10), third.read(&mut reply))
+        // ...which is answered whole; then it waits for its client and makes room.
+        served.stub.release.notify_one();
+        let n = busy.read(&mut reply).await.unwrap();
+        assert!(String::from_utf8_lossy(&reply[..n]).contains("\"status\""));
+        let n = tokio::time::timeout(Duration::from_secs(10), newcomer.read(&mut reply))
             .await
-            .expect("served once a slot is free")
+            .expect("served once the request was answered")
             .unwrap();
         assert!(String::from_utf8_lossy(&reply[..n]).contains("\"hello\""));
+        assert!(until_closed(&mut busy).await.is_empty());
     }
 }

@@ -15,12 +15,98 @@
 //!   (the webview engine's cookies and storage too) readable by the user alone.
 //! - `make_tree_private(dir)` takes group and others' access off `dir` and everything in it
 //!   (data written before, by an older version or another umask).
+//! - `temp_file_in(dir, prefix)` makes the temporary file of an atomic replace, first removing
+//!   the ones a writer killed before its rename left behind; callers hold the lock every
+//!   writer of those files takes.
 
 #[cfg(unix)]
 pub use unix::{
     FileIdentity, PrivateDirError, check_private_dir, create_private_dirs, ensure_private_dir,
     first_open_entry, keep_new_files_private, make_tree_private, open_private, sync_dir,
 };
+
+/// The random part of a temporary file's name: tempfile's default length, spelled out so that
+/// stale files are recognised by exactly the names this module makes.
+const TEMP_RANDOM_LEN: usize = 6;
+
+/// Creates the temporary file `<dir>/<prefix>XXXXXX` of an atomic replace (0600, removed when
+/// dropped unpersisted), after removing every such file already there: a process killed
+/// between creating its temporary file and renaming it leaves one, and nothing else would
+/// ever remove it. Call it only under the lock that every writer of `prefix` files holds,
+/// so that none of them is still being written; a file that cannot be removed is logged and
+/// left, and does not stop the write.
+pub fn temp_file_in(
+    dir: &std::path::Path,
+    prefix: &str,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    if let Err(e) = remove_stale_temp_files(dir, prefix) {
+        tracing::warn!(dir = %dir.display(), error = %e, "could not remove stale temporary files");
+    }
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .rand_bytes(TEMP_RANDOM_LEN)
+        .tempfile_in(dir)
+}
+
+/// Removes the files in `dir` named `prefix` and [`TEMP_RANDOM_LEN`] random letters or
+/// digits; returns how many went.
+fn remove_stale_temp_files(dir: &std::path::Path, prefix: &str) -> std::io::Result<usize> {
+    let mut removed = 0usize;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let is_ours = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .is_some_and(|random| {
+                random.len() == TEMP_RANDOM_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric())
+            });
+        if !is_ours || !entry.file_type()?.is_file() {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed = removed.saturating_add(1),
+            // Another cleaner got there first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod temp_file_tests {
+    use super::*;
+
+    #[test]
+    fn temporary_files_left_by_a_killed_writer_go_at_the_next_write_and_nothing_else_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        // What a writer killed between create and rename leaves: its temporary file, kept.
+        let (_, stale) = temp_file_in(dir, ".settings.").unwrap().keep().unwrap();
+        let others = [
+            ".settings.json",
+            ".settings.abc",
+            ".settings.abcdefg",
+            "settings.json",
+            ".authentication.abcdef",
+        ];
+        for name in others {
+            std::fs::write(dir.join(name), "not a leftover").unwrap();
+        }
+        std::fs::create_dir(dir.join(".settings.folder")).unwrap();
+
+        let fresh = temp_file_in(dir, ".settings.").unwrap();
+        assert!(!stale.exists(), "the leftover is still there");
+        assert!(fresh.path().exists());
+        for name in others {
+            assert!(dir.join(name).exists(), "{name} was removed");
+        }
+        assert!(dir.join(".settings.folder").is_dir());
+        drop(fresh);
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), others.len() + 1);
+    }
+}
 
 #[cfg(unix)]
 mod unix {

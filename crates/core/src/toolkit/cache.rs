@@ -42,6 +42,11 @@ pub enum ToolkitError {
         .path.display()
     )]
     Aliases { path: PathBuf },
+    #[error(
+        "{} nests lists or mappings deeper than any file Toolkit writes; it was left alone — move it away if Toolkit should start afresh",
+        .path.display()
+    )]
+    TooDeep { path: PathBuf },
 }
 
 /// Toolkit's files hold a few sites and users: a kilobyte or two.
@@ -294,8 +299,13 @@ fn read(path: &Path) -> Result<Hash, ToolkitError> {
             size,
         });
     }
-    let mut doc = yaml::load(&text).map_err(|_| ToolkitError::Aliases {
-        path: path.to_path_buf(),
+    let mut doc = yaml::load(&text).map_err(|refused| match refused {
+        yaml::Refused::Aliases => ToolkitError::Aliases {
+            path: path.to_path_buf(),
+        },
+        yaml::Refused::TooDeep => ToolkitError::TooDeep {
+            path: path.to_path_buf(),
+        },
     })?;
     // tk-core deletes a `method: null` it finds (PR #941).
     if doc.get(&key("method")) == Some(&Yaml::Null) {
@@ -317,10 +327,7 @@ fn update(path: &Path, change: impl FnOnce(&mut Hash)) -> Result<(), ToolkitErro
     let mut doc = read(path)?;
     change(&mut doc);
     // tempfile creates the file 0600, as tk-core's umask 077 does.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".authentication.")
-        .tempfile_in(dir)
-        .map_err(write_err)?;
+    let mut tmp = files::temp_file_in(dir, ".authentication.").map_err(write_err)?;
     tmp.write_all(yaml::dump(&doc).as_bytes())
         .map_err(write_err)?;
     tmp.as_file().sync_all().map_err(write_err)?;

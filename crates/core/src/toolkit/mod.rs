@@ -3,7 +3,7 @@
 
 mod cache;
 mod mirror;
-mod yaml;
+pub mod yaml;
 
 pub use cache::{CachedSession, SHOTGUN_HOME_ENV, ToolkitCache, ToolkitError};
 pub use mirror::ToolkitMirror;
