@@ -232,12 +232,7 @@ impl Api3 {
             })?;
         let status = response.status();
         if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
+            let location = crate::network::location(&response);
             if location.ends_with(CLAIMS_EXPIRED_PATH) {
                 return Err(Api3Error::ClaimsExpired { url: url.clone() });
             }

@@ -267,6 +267,17 @@ pub fn stored_proxy(settings: &Settings) -> Result<Option<Proxy>, NetworkError> 
     found.map_err(NetworkError::ProxyPassword)
 }
 
+/// Where a redirect points, as text (empty when it does not say): this client never follows
+/// redirects, so callers judge them.
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The most a reply from a site may hold: FPT's answers are small JSON documents, and a
 /// hostile or broken server must not make this process buffer without bound.
 pub const MAX_REPLY: usize = 1024 * 1024;

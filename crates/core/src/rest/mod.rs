@@ -260,12 +260,7 @@ impl RestApi for RestClient {
             })?;
         let status = response.status();
         if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
+            let location = crate::network::location(&response);
             return Err(self.unexpected(format!("HTTP {status} to {location:?}")));
         }
         if status.is_server_error() {
