@@ -548,38 +548,36 @@ class Client(object):
                     raise
         return None
 
-    def get_user(self, site=None, min_ttl=None):
-        request = {"type": "get_user"}
+    def _ask(self, kind, expected, site, min_ttl):
+        """Sends a ``kind`` request for ``site`` with ``min_ttl``; the reply when it is of the
+        ``expected`` type, ``None`` when no app runs, ``FptLoginError`` otherwise."""
+        request = {"type": kind}
         if site:
             request["site"] = site
         if min_ttl is not None:
             request["min_ttl"] = int(min_ttl)
         reply = self.request(request)
         if reply is None:
-            return self._get_user_from_cli(site, min_ttl)
+            return None
         if reply["type"] == "error":
             raise self._error(reply)
-        if reply["type"] != "user":
+        if reply["type"] != expected:
             raise FptLoginError(
-                "expected a 'user' reply from the FPT Login app, got %s" % _describe(reply)
+                "expected a '%s' reply from the FPT Login app, got %s"
+                % (expected, _describe(reply))
             )
+        return reply
+
+    def get_user(self, site=None, min_ttl=None):
+        reply = self._ask("get_user", "user", site, min_ttl)
+        if reply is None:
+            return self._get_user_from_cli(site, min_ttl)
         return User(reply)
 
     def get_rest_token(self, site=None, min_ttl=None):
-        request = {"type": "get_rest_token"}
-        if site:
-            request["site"] = site
-        if min_ttl is not None:
-            request["min_ttl"] = int(min_ttl)
-        reply = self.request(request)
+        reply = self._ask("get_rest_token", "rest_token", site, min_ttl)
         if reply is None:
             return RestToken(self._from_cli(["--rest"], site, min_ttl, True))
-        if reply["type"] == "error":
-            raise self._error(reply)
-        if reply["type"] != "rest_token":
-            raise FptLoginError(
-                "expected a 'rest_token' reply from the FPT Login app, got %s" % _describe(reply)
-            )
         return RestToken(reply)
 
     def session_refused(self, site=None):
