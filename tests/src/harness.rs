@@ -132,14 +132,15 @@ impl Sources {
 }
 
 /// Variables (compared without case) a developer's shell or a CI runner may set that change
-/// where FPT Login and shotgun_api3 connect or what they trust; no child of a test inherits
-/// them.
-const SCRUBBED: [&str; 5] = [
+/// where FPT Login and shotgun_api3 connect, what they trust or what the app loads; no child
+/// of a test inherits them.
+const SCRUBBED: [&str; 6] = [
     "HTTPS_PROXY",
     "HTTP_PROXY",
     "NO_PROXY",
     "ALL_PROXY",
     "SHOTGUN_API_CACERTS",
+    "GDK_GL",
 ];
 /// Toolkit's own variables (`SGTK_DEFAULT_AUTH_METHOD`, `TK_SHOTGRID_DEFAULT_LOGIN`, …) change
 /// how FPT Login signs in; no child of a test inherits them either.

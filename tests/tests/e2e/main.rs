@@ -28,4 +28,5 @@ mod single_instance;
 mod sites_and_users;
 mod socket_abuse;
 mod toolkit;
+mod tray_footprint;
 mod web_sign_in;

@@ -1,0 +1,41 @@
+//! What the app holds while it sits in the tray all day.
+
+use fpt_login_tests::harness::Profile;
+
+/// The OpenGL driver libraries mapped into `pid`: the vendor libraries glvnd loads, Mesa's
+/// drivers and the LLVM they compile shaders with.
+fn gl_driver_libraries(pid: u32) -> Vec<String> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("the app's maps");
+    let mut found: Vec<String> = maps
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .filter(|path| {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            name.ends_with("_dri.so")
+                || name.starts_with("libLLVM")
+                || name.starts_with("libGLX_")
+                || name.starts_with("libEGL_mesa")
+        })
+        .map(str::to_owned)
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// GTK loads the OpenGL driver when it starts unless told not to, and the tray draws nothing
+/// with it: under Xvfb that is Mesa's software driver and libLLVM, about 30 MiB of the idle app.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_in_the_tray_loads_no_opengl_driver() {
+    let profile = Profile::new();
+    let app = profile.spawn_app(&["--background"]);
+    // GTK is up before the socket is served.
+    profile.wait_for_app().await;
+    let pid = app.pid().expect("the app runs");
+    assert_eq!(
+        gl_driver_libraries(pid),
+        Vec::<String>::new(),
+        "the idle app mapped an OpenGL driver\n{}",
+        app.log()
+    );
+}
