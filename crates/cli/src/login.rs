@@ -119,7 +119,9 @@ async fn app_session_launcher(api: &impl SiteApi, args: &LoginArgs) -> Result<Ne
             options.timeout.as_secs()
         );
     };
-    Ok(signin::app_session_launcher(api, options, time::now(), show).await?)
+    // Ctrl-C ends the process: nothing here cancels but that.
+    let ending = signin::Ending::default();
+    Ok(signin::app_session_launcher(api, options, time::now(), &ending, show).await?)
 }
 
 async fn credentials(api: &impl SiteApi, args: &LoginArgs) -> Result<NewSession, Failure> {

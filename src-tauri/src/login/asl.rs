@@ -1,12 +1,14 @@
 //! The App Session Launcher from the app: the approval page opens in the system browser and
 //! the app polls (from this one place only: the token is handed out once) until it is
-//! approved, refused, expired, timed out or cancelled.
+//! approved, refused, expired, timed out or cancelled. Cancel and the flow race for the run's
+//! [`Ending`]: a Cancel that comes after the flow claimed it (the session is being stored) is
+//! told it came too late, and one that comes first keeps anything from being stored.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use fpt_login_core::model::SignInState;
-use fpt_login_core::signin::{self, ApprovalPage, AslOptions, SiteClient};
+use fpt_login_core::signin::{self, ApprovalPage, AslOptions, Ending, SiteClient};
 use fpt_login_core::{Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
 
@@ -17,7 +19,20 @@ use crate::{AppState, SignInStatus};
 #[derive(Debug)]
 pub struct AslRun {
     site: Site,
+    ending: Arc<Ending>,
     task: tauri::async_runtime::JoinHandle<()>,
+}
+
+impl AslRun {
+    /// Stops the run unless its flow already claimed the ending (it is storing the session);
+    /// returns whether it stopped.
+    fn stop(&self) -> bool {
+        let stopped = self.ending.claim();
+        if stopped {
+            self.task.abort();
+        }
+        stopped
+    }
 }
 
 /// Starts an App Session Launcher sign-in for `site`, replacing one in progress.
@@ -27,7 +42,8 @@ pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         return;
     }
     if let Some(previous) = state.asl.lock().expect("asl lock").take() {
-        previous.task.abort();
+        // One that is storing its session finishes doing so and says so.
+        previous.stop();
     }
     state.report(
         app,
@@ -37,20 +53,29 @@ pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
             "Asking the site for a sign-in request…",
         ),
     );
-    let task = tauri::async_runtime::spawn(run(app.clone(), site.clone()));
+    let ending = Arc::new(Ending::default());
+    let task = tauri::async_runtime::spawn(run(app.clone(), site.clone(), Arc::clone(&ending)));
     *state.asl.lock().expect("asl lock") = Some(AslRun {
         site: site.clone(),
+        ending,
         task,
     });
 }
 
-/// Stops the App Session Launcher sign-in in progress; returns whether there was one.
+/// Stops the App Session Launcher sign-in in progress; returns whether there was one to stop
+/// (not when it is already storing the session the site approved: that one reports itself).
 pub fn cancel_asl<R: Runtime>(app: &AppHandle<R>) -> bool {
     let state = app.state::<AppState>();
-    let Some(run) = state.asl.lock().expect("asl lock").take() else {
+    let run = {
+        let mut current = state.asl.lock().expect("asl lock");
+        if !current.as_ref().is_some_and(AslRun::stop) {
+            return false;
+        }
+        current.take()
+    };
+    let Some(run) = run else {
         return false;
     };
-    run.task.abort();
     state.report(
         app,
         status(
@@ -62,11 +87,25 @@ pub fn cancel_asl<R: Runtime>(app: &AppHandle<R>) -> bool {
     true
 }
 
-async fn run<R: Runtime>(app: AppHandle<R>, site: Site) {
-    let outcome = approve_and_store(&app, &site).await;
+async fn run<R: Runtime>(app: AppHandle<R>, site: Site, ending: Arc<Ending>) {
+    let outcome = approve_and_store(&app, &site, &ending).await;
     let state = app.state::<AppState>();
-    // Finished by itself: nothing is left for Cancel to stop.
-    state.asl.lock().expect("asl lock").take();
+    // Finished by itself: nothing is left for Cancel to stop. A newer run started meanwhile
+    // is not this one's to clear.
+    state
+        .asl
+        .lock()
+        .expect("asl lock")
+        .take_if(|current| Arc::ptr_eq(&current.ending, &ending));
+    if let Err(e) = &outcome
+        && matches!(
+            e.downcast_ref::<signin::SignInError>(),
+            Some(signin::SignInError::Cancelled { .. })
+        )
+    {
+        // Cancel won and has said so.
+        return;
+    }
     match outcome {
         Ok(login) => state.report(
             &app,
@@ -80,7 +119,11 @@ async fn run<R: Runtime>(app: AppHandle<R>, site: Site) {
     }
 }
 
-async fn approve_and_store<R: Runtime>(app: &AppHandle<R>, site: &Site) -> anyhow::Result<String> {
+async fn approve_and_store<R: Runtime>(
+    app: &AppHandle<R>,
+    site: &Site,
+    ending: &Ending,
+) -> anyhow::Result<String> {
     let state = app.state::<AppState>();
     let api = SiteClient::new(site)?;
     let options = AslOptions {
@@ -105,7 +148,7 @@ async fn approve_and_store<R: Runtime>(app: &AppHandle<R>, site: &Site) -> anyho
             },
         );
     };
-    let session = signin::app_session_launcher(&api, options, time::now(), show).await?;
+    let session = signin::app_session_launcher(&api, options, time::now(), ending, show).await?;
     let login = session.login.clone();
     let accounts = Arc::clone(&state.accounts);
     let site = site.clone();

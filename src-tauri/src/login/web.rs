@@ -7,7 +7,7 @@
 //! reading cookies from another thread can deadlock.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Context as _;
 use fpt_login_core::landing::{self, Cookie, WebSession};
@@ -15,7 +15,7 @@ use fpt_login_core::model::SignInState;
 use fpt_login_core::network::{Network, NetworkError};
 use fpt_login_core::paths::Paths;
 use fpt_login_core::renewal::{self, Generation, Landing};
-use fpt_login_core::signin::{self, Navigation, NavigationGuard, SiteClient};
+use fpt_login_core::signin::{self, Ending, Navigation, NavigationGuard, SiteClient};
 use fpt_login_core::{Accounts, Secret, Site};
 use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
 use tauri::{
@@ -33,16 +33,16 @@ pub const WEB_SIGN_IN_WINDOW: &str = "web-sign-in";
 #[derive(Debug)]
 pub struct Attempt {
     site: Site,
-    /// Set once the outcome is decided (landed or failed); closing the window after that is
-    /// not a cancellation.
-    finished: AtomicBool,
+    /// Claimed once the outcome is decided (landed, failed, or the window closed); closing the
+    /// window after it landed is not a cancellation.
+    ending: Ending,
     navigations: NavigationGuard,
 }
 
 impl Attempt {
     /// Claims the outcome; only the first caller gets `true`.
     fn finish(&self) -> bool {
-        !self.finished.swap(true, Ordering::SeqCst)
+        self.ending.claim()
     }
 }
 
@@ -54,7 +54,7 @@ fn reuse_open_window<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Si
         return false;
     };
     let current = state.web_attempt.lock().expect("attempt lock").clone();
-    if current.is_some_and(|a| a.site == *site && !a.finished.load(Ordering::SeqCst)) {
+    if current.is_some_and(|a| a.site == *site && !a.ending.is_claimed()) {
         let _ = window.show();
         let _ = window.set_focus();
         let message = format!("Sign in to {site} in the window that is open.");
@@ -76,7 +76,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     }
     let attempt = Arc::new(Attempt {
         site: site.clone(),
-        finished: AtomicBool::new(false),
+        ending: Ending::default(),
         navigations: NavigationGuard::new(site),
     });
     *state.web_attempt.lock().expect("attempt lock") = Some(Arc::clone(&attempt));

@@ -1,13 +1,15 @@
 //! The App Session Launcher flow: create a request, show the person where to approve it,
 //! poll (from this one place: the site hands the token out once) until it is approved,
-//! refused or timed out, then check the token. Cancelling is dropping the future: nothing is
-//! stored by the flow itself, so a cancelled sign-in leaves nothing behind.
+//! refused or timed out, then check the token. Cancelling is claiming the sign-in's
+//! [`Ending`] (and dropping the future, which stops the polling): the flow claims it before
+//! handing the session over to be stored, so a sign-in cancelled at any point, even after the
+//! site approved it, leaves nothing behind.
 
 use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::{Expiry, SignInError, SiteApi, validate};
+use super::{Ending, Expiry, SignInError, SiteApi, validate};
 use crate::asl::{self, AslError};
 use crate::model::Method;
 use crate::protocol::NewSession;
@@ -43,11 +45,13 @@ impl ApprovalPage {
 }
 
 /// Runs the whole Launcher sign-in; `show` is called once, with the approval page, before
-/// the wait starts (the CLI prints it and opens a browser, the app shows a countdown).
+/// the wait starts (the CLI prints it and opens a browser, the app shows a countdown). A
+/// session it returns is the caller's to store: its `ending` is claimed.
 pub async fn app_session_launcher(
     api: &impl SiteApi,
     options: AslOptions,
     now: i64,
+    ending: &Ending,
     show: impl FnOnce(&ApprovalPage),
 ) -> Result<NewSession, SignInError> {
     let request = api
@@ -83,14 +87,21 @@ pub async fn app_session_launcher(
             .into());
         }
     };
-    validate(
+    let session = validate(
         api,
         &approval.login,
         approval.token,
         Method::AppSessionLauncher,
         Expiry::default(),
     )
-    .await
+    .await?;
+    if ending.claim() {
+        Ok(session)
+    } else {
+        Err(SignInError::Cancelled {
+            site: api.site().clone(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -112,11 +123,12 @@ mod tests {
         let fake = FakeSite::sso_with_launcher()
             .with_polls(3, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))));
         let shown = Cell::new(None);
-        let session = app_session_launcher(&fake, quick(10_000), 1_000, |page| {
-            shown.set(Some(page.clone()));
-        })
-        .await
-        .unwrap();
+        let session =
+            app_session_launcher(&fake, quick(10_000), 1_000, &Ending::default(), |page| {
+                shown.set(Some(page.clone()));
+            })
+            .await
+            .unwrap();
         assert_eq!(session.login, "jane");
         assert_eq!(session.method, Method::AppSessionLauncher);
         let page = shown.take().expect("the approval page was shown");
@@ -133,7 +145,7 @@ mod tests {
     #[tokio::test]
     async fn a_rejected_request_needs_the_person_and_checks_nothing() {
         let fake = FakeSite::sso_with_launcher().with_polls(1, Err(AslError::RejectedOrExpired));
-        let e = app_session_launcher(&fake, quick(10_000), 0, |_| {})
+        let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {})
             .await
             .unwrap_err();
         assert!(e.needs_person(), "{e}");
@@ -144,9 +156,11 @@ mod tests {
     async fn a_site_without_the_launcher_says_so_before_showing_anything() {
         let fake = FakeSite::sso();
         let mut shown = false;
-        let e = app_session_launcher(&fake, quick(10_000), 0, |_| shown = true)
-            .await
-            .unwrap_err();
+        let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {
+            shown = true
+        })
+        .await
+        .unwrap_err();
         assert!(!shown);
         assert!(e.to_string().contains("not enabled"), "{e}");
     }
@@ -163,9 +177,11 @@ mod tests {
         ] {
             let fake = FakeSite::sso_with_launcher().with_approval_page(page);
             let mut shown = false;
-            let e = app_session_launcher(&fake, quick(10_000), 0, |_| shown = true)
-                .await
-                .unwrap_err();
+            let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {
+                shown = true
+            })
+            .await
+            .unwrap_err();
             assert!(!shown, "{page}");
             assert!(
                 matches!(e, SignInError::ForeignApprovalPage { .. }),
@@ -178,7 +194,7 @@ mod tests {
             .at("http://127.0.0.1:8090")
             .with_polls(0, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))));
         let fake = fake.with_approval_page("http://127.0.0.1:8090/app_session_request/1");
-        app_session_launcher(&fake, quick(10_000), 0, |_| {})
+        app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {})
             .await
             .unwrap();
     }
@@ -186,7 +202,7 @@ mod tests {
     #[tokio::test]
     async fn waiting_stops_at_the_timeout() {
         let fake = FakeSite::sso_with_launcher();
-        let e = app_session_launcher(&fake, quick(30), 0, |_| {})
+        let e = app_session_launcher(&fake, quick(30), 0, &Ending::default(), |_| {})
             .await
             .unwrap_err();
         assert!(e.to_string().contains("not approved within"), "{e}");
@@ -199,8 +215,9 @@ mod tests {
             1_000_000,
             Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))),
         );
-        let flow = app_session_launcher(&fake, quick(60_000), 0, |_| {});
-        // Cancelling is dropping the future, as the app's Cancel button and Ctrl-C do.
+        let ending = Ending::default();
+        let flow = app_session_launcher(&fake, quick(60_000), 0, &ending, |_| {});
+        // Dropping the future stops the polling, as the app's Cancel button and Ctrl-C do.
         let cancelled = tokio::time::timeout(Duration::from_millis(20), flow).await;
         assert!(cancelled.is_err(), "the flow was still waiting");
         let polls = fake.calls("asl_poll");
@@ -210,10 +227,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_cancel_after_the_approval_still_wins_and_nothing_is_handed_over() {
+        let ending = std::sync::Arc::new(Ending::default());
+        let person = std::sync::Arc::clone(&ending);
+        // The person presses Cancel while the site checks the approved token.
+        let fake = FakeSite::sso_with_launcher()
+            .with_polls(0, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))))
+            .during_read(move || assert!(person.claim(), "the cancel claims the ending"));
+        let e = app_session_launcher(&fake, quick(10_000), 0, &ending, |_| {})
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SignInError::Cancelled { .. }), "{e}");
+        assert_eq!(fake.calls("read"), 1, "the approval was checked");
+    }
+
+    #[tokio::test]
+    async fn a_session_handed_over_cannot_be_cancelled_any_more() {
+        let ending = Ending::default();
+        let fake = FakeSite::sso_with_launcher()
+            .with_polls(0, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))));
+        app_session_launcher(&fake, quick(10_000), 0, &ending, |_| {})
+            .await
+            .unwrap();
+        assert!(!ending.claim(), "a later cancel is told it came too late");
+    }
+
+    #[tokio::test]
     async fn an_approval_for_a_token_the_site_refuses_is_not_a_session() {
         let fake = FakeSite::sso_with_launcher()
             .with_polls(0, Ok(Some(FakeSite::approval("jane", "stale"))));
-        let e = app_session_launcher(&fake, quick(10_000), 0, |_| {})
+        let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {})
             .await
             .unwrap_err();
         assert!(e.needs_person(), "{e}");

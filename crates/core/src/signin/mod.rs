@@ -8,6 +8,7 @@
 //! fake site, without a network or a window.
 
 mod asl;
+mod ending;
 #[cfg(test)]
 pub(crate) mod fake;
 mod password;
@@ -16,6 +17,7 @@ mod toolkit_import;
 mod web;
 
 pub use asl::{ApprovalPage, AslOptions, app_session_launcher};
+pub use ending::Ending;
 pub use password::{PasswordOutcome, with_password};
 pub use site_api::{SiteApi, SiteClient};
 pub use toolkit_import::{ImportReport, ImportResult, import_toolkit_sessions};
@@ -55,6 +57,8 @@ pub enum SignInError {
         login: String,
         cookie_id: u64,
     },
+    #[error("the sign-in to {site} was cancelled; nothing was stored")]
+    Cancelled { site: Site },
 }
 
 impl SignInError {
@@ -75,7 +79,7 @@ impl SignInError {
                     | Api3Error::UnknownUser { .. }
                     | Api3Error::WrongScriptKey { .. }
             ),
-            Self::WrongPerson { .. } => true,
+            Self::WrongPerson { .. } | Self::Cancelled { .. } => true,
             Self::Launcher(e) => matches!(e, AslError::RejectedOrExpired | AslError::Disabled),
         }
     }
