@@ -231,6 +231,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) -> anyhow::Result<()> {
     // that a second app on the same socket fails at start-up, not silently.
     let listener = tauri::async_runtime::block_on(async { local_api::bind(&socket) })?;
     tracing::info!(socket = %socket.display(), "serving the local socket");
+    tauri::async_runtime::spawn(handler.accounts.follow_sessions());
     tauri::async_runtime::spawn(local_api::serve(listener, handler, server_name));
     Ok(())
 }

@@ -295,6 +295,15 @@ impl AccountsHandler {
         }
     }
 
+    /// Drops REST tokens whose session ended, however it ended (the tray, a socket client, a
+    /// renewal that found it refused), for as long as the accounts announce changes. Heard
+    /// from the call on: spawn the future next to the server.
+    pub fn follow_sessions(&self) -> impl Future<Output = ()> + Send + 'static {
+        let events = self.accounts.subscribe();
+        let rest = Arc::clone(&self.rest);
+        async move { rest.follow(events).await }
+    }
+
     /// A REST token for `user` (the answer to `get_user` for its site), from the tokens this
     /// handler holds: the same one for every caller until `min_ttl` before it ends.
     pub async fn rest_token(
@@ -346,18 +355,7 @@ impl Handler for AccountsHandler {
             }
             other => other,
         };
-        let response = self.handle_blocking(request).await;
-        // A signed-out person's REST tokens are never handed out again: drop them now.
-        match &response {
-            Response::LoggedOut(out) if out.login.is_some() => self.rest.forget_site(&out.site),
-            Response::LoggedOutAll { sessions } => {
-                for out in sessions {
-                    self.rest.forget_site(&out.site);
-                }
-            }
-            _ => {}
-        }
-        response
+        self.handle_blocking(request).await
     }
 }
 

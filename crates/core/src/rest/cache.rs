@@ -4,14 +4,18 @@
 //! Refresh tokens are single-use (protocol reference §6.4), so everything that can spend one
 //! happens under one async lock per (site, user): callers arriving while a refresh or mint is
 //! under way wait for it and are served its result. A refused refresh falls back to a new
-//! mint from the credential; a refused mint means the credential itself is gone. Nothing here
-//! is written anywhere: the tokens live as long as the process.
+//! mint from the credential; a refused mint means the credential itself is gone. A site call
+//! that fails without an answer fails for everyone who waited for it. Nothing here is written
+//! anywhere: the tokens live in memory until their site's session ends or the process does.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Grant, Holder, Minted, RestApi, RestError, RestTokenInfo};
-use crate::protocol::{Credentials, ErrorInfo, ErrorKind, UserInfo};
+use tokio::sync::broadcast;
+
+use crate::protocol::{Credentials, ErrorInfo, ErrorKind, EventKind, SessionEvent, UserInfo};
 use crate::secret::Secret;
 use crate::site::Site;
 
@@ -167,16 +171,37 @@ fn decide(held: Option<&Held>, credential: &Credential, min_ttl: u64, now: i64) 
     }
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Held>>>;
+/// One site and user's token, and the site calls made for it.
+#[derive(Debug, Default)]
+struct Slot {
+    state: tokio::sync::Mutex<SlotState>,
+    /// Site calls finished, counted under `state`'s lock: a caller notes it before waiting
+    /// for the lock and so knows which calls it waited for.
+    calls: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    held: Option<Held>,
+    /// The latest site call when it failed without an answer (unreachable, 5xx), by number.
+    failed: Option<(u64, RestError)>,
+}
+
+impl SlotState {
+    /// Records how site call number `call` ended.
+    fn ended(&mut self, call: u64, outcome: Result<(), &RestError>) {
+        self.failed = outcome.err().map(|e| (call, e.clone()));
+    }
+}
 
 /// The REST tokens of every site and user this process handed out.
 #[derive(Debug, Default)]
 pub struct RestTokens {
-    slots: Mutex<HashMap<(Site, Holder), Slot>>,
+    slots: Mutex<HashMap<(Site, Holder), Arc<Slot>>>,
 }
 
 impl RestTokens {
-    fn slot(&self, site: &Site, holder: Holder) -> Slot {
+    fn slot(&self, site: &Site, holder: Holder) -> Arc<Slot> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(slots.entry((site.clone(), holder)).or_default())
     }
@@ -193,35 +218,48 @@ impl RestTokens {
     ) -> Result<RestTokenInfo, RestTokenError> {
         let min_ttl = min_ttl.unwrap_or(DEFAULT_MIN_TTL);
         let slot = self.slot(site, credential.holder());
+        let seen = slot.calls.load(Ordering::SeqCst);
         // Held across the site calls below: the one refresh (or mint) in flight is shared by
-        // everyone who asks meanwhile.
-        let mut held = slot.lock().await;
-        match decide(held.as_ref(), credential, min_ttl, clock()) {
+        // everyone who asks meanwhile, and so is its failure: callers queued behind a site that
+        // does not answer are not each made to wait for it in turn.
+        let mut state = slot.state.lock().await;
+        if let Some((call, e)) = &state.failed
+            && *call > seen
+        {
+            return Err(RestTokenError::Site(e.clone()));
+        }
+        let call = || slot.calls.fetch_add(1, Ordering::SeqCst).saturating_add(1);
+        match decide(state.held.as_ref(), credential, min_ttl, clock()) {
             Step::Serve => {
-                if let Some(held) = held.as_ref() {
+                if let Some(held) = state.held.as_ref() {
                     return Ok(held.info(site));
                 }
             }
             Step::Refresh => {
-                let refresh = held.as_mut().and_then(|h| h.refresh.take());
+                let refresh = state.held.as_mut().and_then(|h| h.refresh.take());
                 if let Some(refresh) = refresh {
-                    match api.access_token(Grant::Refresh(&refresh)).await {
+                    let answer = api.access_token(Grant::Refresh(&refresh)).await;
+                    let number = call();
+                    match answer {
                         Ok(minted) => {
                             let fresh = Held::new(minted, credential, clock());
                             let info = fresh.info(site);
-                            *held = Some(fresh);
+                            state.held = Some(fresh);
+                            state.ended(number, Ok(()));
                             return Ok(info);
                         }
                         Err(e) if e.is_refusal() => {
                             tracing::info!(%site, "the refresh token was refused ({e}); minting a new token");
-                            *held = None;
+                            state.held = None;
+                            state.ended(number, Ok(()));
                         }
                         Err(e) => {
                             // Maybe never seen by the site: try it again next time (a
                             // refusal then falls back to a mint).
-                            if let Some(h) = held.as_mut() {
+                            if let Some(h) = state.held.as_mut() {
                                 h.refresh = Some(refresh);
                             }
+                            state.ended(number, Err(&e));
                             return Err(RestTokenError::Site(e));
                         }
                     }
@@ -229,22 +267,29 @@ impl RestTokens {
             }
             Step::Mint => {}
         }
-        match api.access_token(credential.grant()).await {
+        let answer = api.access_token(credential.grant()).await;
+        let number = call();
+        match answer {
             Ok(minted) => {
                 let fresh = Held::new(minted, credential, clock());
                 let info = fresh.info(site);
-                *held = Some(fresh);
+                state.held = Some(fresh);
+                state.ended(number, Ok(()));
                 Ok(info)
             }
             Err(source) if source.is_refusal() => {
-                *held = None;
+                state.held = None;
+                state.ended(number, Ok(()));
                 Err(RestTokenError::CredentialRefused {
                     site: site.clone(),
                     credential: credential.clone(),
                     source,
                 })
             }
-            Err(e) => Err(RestTokenError::Site(e)),
+            Err(e) => {
+                state.ended(number, Err(&e));
+                Err(RestTokenError::Site(e))
+            }
         }
     }
 
@@ -254,6 +299,31 @@ impl RestTokens {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(s, _), _| s != site);
+    }
+
+    /// Drops what `event` makes useless: every token for a site someone signed out of, or
+    /// whose session the site refused. They would not be served (the credential is compared),
+    /// but a secret nobody may use is not kept.
+    pub fn heard(&self, event: &SessionEvent) {
+        if matches!(event.event, EventKind::SignedOut | EventKind::Expired) {
+            self.forget_site(&event.site);
+        }
+    }
+
+    /// Follows session events until they end, forgetting what each makes useless; having
+    /// missed some (a listener that fell behind), it forgets everything.
+    pub async fn follow(&self, mut events: broadcast::Receiver<SessionEvent>) {
+        loop {
+            match events.recv().await {
+                Ok(event) => self.heard(&event),
+                Err(broadcast::error::RecvError::Lagged(_)) => self
+                    .slots
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clear(),
+                Err(broadcast::error::RecvError::Closed) => break,
+            }
+        }
     }
 }
 
@@ -279,6 +349,9 @@ mod tests {
         refused_refreshes: AtomicUsize,
         /// The next call fails as if the site could not be reached.
         unreachable: AtomicBool,
+        /// Every call hangs for 30 s, then fails as a request timing out does.
+        hanging: AtomicBool,
+        hung_calls: AtomicUsize,
     }
 
     impl FakeSite {
@@ -323,6 +396,14 @@ mod tests {
         async fn access_token(&self, grant: Grant<'_>) -> Result<Minted, RestError> {
             // Lets other callers run while this call is "on the wire".
             tokio::task::yield_now().await;
+            if self.hanging.load(Ordering::SeqCst) {
+                self.hung_calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                return Err(RestError::Network {
+                    url: Self::url(),
+                    detail: "operation timed out".into(),
+                });
+            }
             if self.unreachable.swap(false, Ordering::SeqCst) {
                 return Err(RestError::Network {
                     url: Self::url(),
@@ -529,6 +610,69 @@ mod tests {
         assert_eq!(FakeSite::count(&fake.refreshes), 1);
         assert_eq!(FakeSite::count(&fake.refused_refreshes), 0);
         assert_eq!(FakeSite::count(&fake.mints), 1);
+    }
+
+    #[tokio::test]
+    async fn a_sign_out_or_a_refused_session_drops_the_sites_tokens() {
+        let fake = FakeSite::new(600, "s1");
+        let tokens = RestTokens::default();
+        let (site, jane) = (site(), jane("s1"));
+        let other = Site::parse("https://b.example.com").unwrap();
+        let event = |event, site: &Site| SessionEvent {
+            event,
+            site: site.clone(),
+            login: Some("jane".into()),
+            expires_at: None,
+            message: None,
+        };
+        for ending in [EventKind::SignedOut, EventKind::Expired] {
+            tokens.get(&fake, &site, &jane, None, || 0).await.unwrap();
+            tokens.get(&fake, &other, &jane, None, || 0).await.unwrap();
+            tokens.heard(&event(EventKind::Renewed, &site));
+            tokens.heard(&event(ending, &site));
+            let held: Vec<Site> = tokens
+                .slots
+                .lock()
+                .unwrap()
+                .keys()
+                .map(|(s, _)| s.clone())
+                .collect();
+            assert_eq!(held, vec![other.clone()], "{ending:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn callers_queued_behind_a_site_that_does_not_answer_share_its_failure() {
+        let fake = Arc::new(FakeSite::new(600, "s1"));
+        fake.hanging.store(true, Ordering::SeqCst);
+        let tokens = Arc::new(RestTokens::default());
+        let started = tokio::time::Instant::now();
+        let mut callers = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let (fake, tokens) = (Arc::clone(&fake), Arc::clone(&tokens));
+            callers.spawn(async move {
+                tokens
+                    .get(&*fake, &site(), &jane("s1"), None, || 0)
+                    .await
+                    .map(|t| t.expires_at)
+            });
+        }
+        for answer in callers.join_all().await {
+            let e = answer.unwrap_err();
+            assert!(e.to_string().contains("timed out"), "{e}");
+        }
+        assert_eq!(FakeSite::count(&fake.hung_calls), 1, "one call for all");
+        assert_eq!(
+            started.elapsed(),
+            std::time::Duration::from_secs(30),
+            "everyone answered when that call failed, not 20 x 30 s later"
+        );
+        // A caller after the failure tries the site again.
+        fake.hanging.store(false, Ordering::SeqCst);
+        tokens
+            .get(&*fake, &site(), &jane("s1"), None, || 0)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

@@ -27,7 +27,7 @@ const MAX_LIFETIME: i64 = 24 * 3600;
 pub const ERR_2FA: i64 = 106;
 const TOKEN_PATH: &str = "/api/v1/auth/access_token";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RestError {
     #[error("cannot reach {url}: {detail}")]
     Network { url: Url, detail: String },

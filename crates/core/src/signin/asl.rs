@@ -157,7 +157,7 @@ mod tests {
         let fake = FakeSite::sso();
         let mut shown = false;
         let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {
-            shown = true
+            shown = true;
         })
         .await
         .unwrap_err();
@@ -178,7 +178,7 @@ mod tests {
             let fake = FakeSite::sso_with_launcher().with_approval_page(page);
             let mut shown = false;
             let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {
-                shown = true
+                shown = true;
             })
             .await
             .unwrap_err();
