@@ -108,7 +108,7 @@ also when the site no longer accepts the session).")]
         /// The site (default: the default site).
         #[arg(long, value_name = "URL", value_parser = SiteParser)]
         site: Option<Site>,
-        /// Print {\"site\", \"kind\", \"login\" or \"api_script\", \"name\", \"expires_at\"}.
+        /// Print {"site", "kind", "login" or "api_script", "name", "expires_at"}.
         #[arg(long)]
         json: bool,
     },
@@ -117,6 +117,7 @@ also when the site no longer accepts the session).")]
   fpt-login sites
   fpt-login sites --json   # [{\"site\", \"default\", \"current_user\", \"current_script\"}]")]
     Sites {
+        /// Print a JSON array, one object per site.
         #[arg(long)]
         json: bool,
     },
@@ -210,7 +211,7 @@ Examples:
     Settings {
         #[command(subcommand)]
         action: Option<SettingsAction>,
-        /// Print {\"http_proxy\" (password hidden), \"ca_bundle\"} after any change.
+        /// Print {"http_proxy" (password hidden), "ca_bundle"} after any change.
         #[arg(long, global = true)]
         json: bool,
     },
@@ -229,7 +230,7 @@ Examples:
         /// The site to check (default: the default site).
         #[arg(long, value_name = "URL", value_parser = SiteParser)]
         site: Option<Site>,
-        /// Print [{\"name\", \"ok\", \"detail\", \"fix\"}].
+        /// Print [{"name", "ok", "detail", "fix"}].
         #[arg(long)]
         json: bool,
     },
@@ -238,7 +239,7 @@ Examples:
   fpt-login status
   fpt-login status --json")]
     Status {
-        /// Print a JSON object: {\"app_running\", \"app_pid\", \"default_site\", \"sites\": [{\"site\", \"current_user\", \"users\": [...]}]}.
+        /// Print a JSON object: {"app_running", "app_pid", "default_site", "sites": [{"site", "current_user", "users": [...]}]}.
         #[arg(long)]
         json: bool,
     },
@@ -254,6 +255,7 @@ Examples:
   fpt-login watch --json | while read -r line; do ...; done"
     )]
     Watch {
+        /// Print each event as one JSON object per line, for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -292,7 +294,7 @@ wrong password, a two-factor code needed without a terminal), 1 on errors and --
         /// Sign everyone out of every site (API script keys stay).
         #[arg(long)]
         all: bool,
-        /// Print a JSON object: {\"site\", \"login\" (null when nobody was signed in)}.
+        /// Print a JSON object: {"site", "login" (null when nobody was signed in)}.
         #[arg(long)]
         json: bool,
     },
@@ -311,12 +313,14 @@ pub enum InstallFilesCommand {
   fpt-login completions fish > ~/.config/fish/completions/fpt-login.fish"
     )]
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Write the manual pages (fpt-login.1, fpt-login-token.1, ...) into DIR, for packaging.
     #[command(hide = true)]
     Man {
+        /// The folder to write them into (created when missing).
         #[arg(value_name = "DIR")]
         dir: std::path::PathBuf,
     },
@@ -329,6 +333,7 @@ pub enum ToolkitCommand {
   fpt-login toolkit status
   fpt-login toolkit status --json   # {\"root\", \"enabled\", \"sessions\": [{\"site\", \"login\"}]}")]
     Status {
+        /// Print a JSON object instead of sentences.
         #[arg(long)]
         json: bool,
     },
@@ -367,7 +372,9 @@ Examples:
 pub enum SettingsAction {
     /// Set a key (checked before it is saved).
     Set {
+        /// What to set.
         key: SettingKey,
+        /// Its new value (see the list under `fpt-login settings --help`).
         value: String,
         /// http-proxy with USER@: read the proxy password from the first line of standard
         /// input instead of asking on the terminal (an empty line: no password).
@@ -375,7 +382,10 @@ pub enum SettingsAction {
         password_stdin: bool,
     },
     /// Remove a key.
-    Unset { key: SettingKey },
+    Unset {
+        /// What to set back to its default.
+        key: SettingKey,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -403,6 +413,7 @@ pub enum ScriptCommand {
   fpt-login script add --site https://mystudio.shotgrid.autodesk.com --name farm --default < farm.key
   fpt-login token --json   # then {\"kind\": \"script\", \"api_script\": \"farm\", \"api_key\": ...}")]
     Add {
+        /// The site the script belongs to.
         #[arg(long, value_name = "URL", value_parser = SiteParser)]
         site: Site,
         /// The script's name, as on the site's Scripts page.
@@ -417,8 +428,10 @@ pub enum ScriptCommand {
         after_help = "Example:\n  fpt-login script remove --site https://mystudio.shotgrid.autodesk.com --name farm"
     )]
     Remove {
+        /// The site the script belongs to.
         #[arg(long, value_name = "URL", value_parser = SiteParser)]
         site: Site,
+        /// The script's name, as stored with `fpt-login script add`.
         #[arg(long)]
         name: String,
     },
@@ -458,6 +471,44 @@ mod tests {
     use clap::CommandFactory as _;
 
     use super::*;
+
+    #[test]
+    fn every_option_and_argument_says_what_it_is_for_in_help() {
+        fn undocumented(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                if !arg.is_hide_set() && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                undocumented(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "fpt-login", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:?}");
+    }
+
+    /// Doc comments are not string literals: an escaped quote in one shows its backslash.
+    #[test]
+    fn help_never_shows_an_escaped_quote() {
+        fn escaped_quotes(command: &mut clap::Command, found: &mut Vec<String>) {
+            if command.render_long_help().to_string().contains("\\\"") {
+                found.push(command.get_name().to_owned());
+            }
+            for sub in command.get_subcommands_mut() {
+                escaped_quotes(sub, found);
+            }
+        }
+        let mut cli = Cli::command();
+        cli.build();
+        let mut escaped = Vec::new();
+        escaped_quotes(&mut cli, &mut escaped);
+        assert!(
+            escaped.is_empty(),
+            "a backslash before a quote in: {escaped:?}"
+        );
+    }
 
     #[test]
     fn no_site_argument_repeats_a_password_typed_into_it() {
