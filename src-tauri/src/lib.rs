@@ -302,24 +302,29 @@ fn start_parts<R: Runtime>(
 
 /// Keeps GTK from loading the system's OpenGL driver, which nothing in the tray draws with: with
 /// Mesa's software driver it is about 30 MiB of the idle app (libLLVM alone 26 MiB PSS). The
-/// webviews render without it (WebKit paints through Cairo then). Someone who sets `GDK_GL`
-/// themselves keeps their choice.
+/// webviews render without it (WebKit paints through Cairo then). GDK only reads `GDK_GL` from
+/// the environment it starts with, and changing our own environment is unsound once threads
+/// run (WebKit's allocator starts one before `main`), so the process starts over as itself
+/// with the variable set: same pid, same arguments. Someone who sets `GDK_GL` themselves keeps
+/// their choice, and so does a process that cannot start over (it carries on with GL).
 fn leave_gl_unloaded() {
     #[cfg(target_os = "linux")]
     if std::env::var_os("GDK_GL").is_none() {
-        // SAFETY: called first thing in `main`, before any thread exists, so nothing reads the
-        // environment meanwhile; GDK reads the variable once, when GTK starts.
-        #[allow(unsafe_code)]
-        unsafe {
-            std::env::set_var("GDK_GL", "disable");
+        use std::os::unix::process::CommandExt as _;
+        let mut args = std::env::args_os();
+        let mut again = std::process::Command::new("/proc/self/exe");
+        if let Some(name) = args.next() {
+            again.arg0(name);
         }
+        let failed = again.args(args).env("GDK_GL", "disable").exec();
+        eprintln!(
+            "fpt-login-desktop: starting without OpenGL failed ({failed}); carrying on with it"
+        );
     }
 }
 
-/// Starts the app; returns when the user quits. Call it from `main` before anything else: it
-/// sets the environment GTK starts with.
+/// Starts the app; returns when the user quits.
 pub fn run() {
-    leave_gl_unloaded();
     // Before anything is written: the webview engine creates its cookie and storage files
     // with the usual modes, and they hold the IdP session.
     files::keep_new_files_private();
@@ -327,6 +332,8 @@ pub fn run() {
     if let Some(dir) = &args.man {
         write_man_page(dir);
     }
+    // After the arguments: `--help` and `--version` need no second start.
+    leave_gl_unloaded();
     init_logging();
     let paths = match Paths::from_env() {
         Ok(paths) => paths,

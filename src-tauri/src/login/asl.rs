@@ -41,10 +41,6 @@ pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     if super::keyring_unusable(app, &state, site) {
         return;
     }
-    if let Some(previous) = state.asl.lock().expect("asl lock").take() {
-        // One that is storing its session finishes doing so and says so.
-        previous.stop();
-    }
     state.report(
         app,
         status(
@@ -53,9 +49,16 @@ pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
             "Asking the site for a sign-in request…",
         ),
     );
+    // One lock for replacing the run and recording the new one: a run that ends at once
+    // still finds itself in the slot to clear.
+    let mut current = state.asl.lock().expect("asl lock");
+    if let Some(previous) = current.take() {
+        // One that is storing its session finishes doing so and says so.
+        previous.stop();
+    }
     let ending = Arc::new(Ending::default());
     let task = tauri::async_runtime::spawn(run(app.clone(), site.clone(), Arc::clone(&ending)));
-    *state.asl.lock().expect("asl lock") = Some(AslRun {
+    *current = Some(AslRun {
         site: site.clone(),
         ending,
         task,
@@ -97,13 +100,9 @@ async fn run<R: Runtime>(app: AppHandle<R>, site: Site, ending: Arc<Ending>) {
         .lock()
         .expect("asl lock")
         .take_if(|current| Arc::ptr_eq(&current.ending, &ending));
-    if let Err(e) = &outcome
-        && matches!(
-            e.downcast_ref::<signin::SignInError>(),
-            Some(signin::SignInError::Cancelled { .. })
-        )
-    {
-        // Cancel won and has said so.
+    // A session handed over was claimed by the flow; a failure is claimed here, so that a
+    // Cancel pressed meanwhile and this report never both speak.
+    if outcome.is_err() && !ending.claim() {
         return;
     }
     match outcome {

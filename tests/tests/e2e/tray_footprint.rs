@@ -1,5 +1,7 @@
 //! What the app holds while it sits in the tray all day.
 
+use std::path::Path;
+
 use fpt_login_tests::harness::Profile;
 
 /// The OpenGL driver libraries mapped into `pid`: the vendor libraries glvnd loads, Mesa's
@@ -25,6 +27,8 @@ fn gl_driver_libraries(pid: u32) -> Vec<String> {
 
 /// GTK loads the OpenGL driver when it starts unless told not to, and the tray draws nothing
 /// with it: under Xvfb that is Mesa's software driver and libLLVM, about 30 MiB of the idle app.
+/// Someone who sets `GDK_GL` keeps their choice, which also shows what the check looks for is
+/// there to be found.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_in_the_tray_loads_no_opengl_driver() {
     let profile = Profile::new();
@@ -36,6 +40,18 @@ async fn the_app_in_the_tray_loads_no_opengl_driver() {
         gl_driver_libraries(pid),
         Vec::<String>::new(),
         "the idle app mapped an OpenGL driver\n{}",
+        app.log()
+    );
+    drop(app);
+
+    let profile = Profile::new();
+    let app = profile.spawn_app_with(&["--background"], &[("GDK_GL", Path::new(""))]);
+    profile.wait_for_app().await;
+    let pid = app.pid().expect("the app runs");
+    assert_ne!(
+        gl_driver_libraries(pid),
+        Vec::<String>::new(),
+        "with GDK_GL set by the person, GTK loads its driver as usual\n{}",
         app.log()
     );
 }

@@ -183,14 +183,24 @@ struct Slot {
 #[derive(Debug, Default)]
 struct SlotState {
     held: Option<Held>,
-    /// The latest site call when it failed without an answer (unreachable, 5xx), by number.
-    failed: Option<(u64, RestError)>,
+    /// The latest site call when it failed without an answer (unreachable, 5xx): its number
+    /// and the credential it was made for.
+    failed: Option<(u64, Credential, RestError)>,
 }
 
 impl SlotState {
-    /// Records how site call number `call` ended.
-    fn ended(&mut self, call: u64, outcome: Result<(), &RestError>) {
-        self.failed = outcome.err().map(|e| (call, e.clone()));
+    /// Records how site call number `call`, made for `from`, ended.
+    fn ended(&mut self, call: u64, from: &Credential, outcome: Result<(), &RestError>) {
+        self.failed = outcome.err().map(|e| (call, from.clone(), e.clone()));
+    }
+
+    /// The failure of a call for `credential` that ended after the caller noted `seen`: the
+    /// one it waited for.
+    fn failure_since(&self, seen: u64, credential: &Credential) -> Option<RestError> {
+        self.failed
+            .as_ref()
+            .filter(|(call, from, _)| *call > seen && from == credential)
+            .map(|(_, _, e)| e.clone())
     }
 }
 
@@ -223,13 +233,15 @@ impl RestTokens {
         // everyone who asks meanwhile, and so is its failure: callers queued behind a site that
         // does not answer are not each made to wait for it in turn.
         let mut state = slot.state.lock().await;
-        if let Some((call, e)) = &state.failed
-            && *call > seen
+        let step = decide(state.held.as_ref(), credential, min_ttl, clock());
+        // A token that serves this caller is served, whoever failed to get a longer one.
+        if step != Step::Serve
+            && let Some(e) = state.failure_since(seen, credential)
         {
-            return Err(RestTokenError::Site(e.clone()));
+            return Err(RestTokenError::Site(e));
         }
         let call = || slot.calls.fetch_add(1, Ordering::SeqCst).saturating_add(1);
-        match decide(state.held.as_ref(), credential, min_ttl, clock()) {
+        match step {
             Step::Serve => {
                 if let Some(held) = state.held.as_ref() {
                     return Ok(held.info(site));
@@ -245,13 +257,13 @@ impl RestTokens {
                             let fresh = Held::new(minted, credential, clock());
                             let info = fresh.info(site);
                             state.held = Some(fresh);
-                            state.ended(number, Ok(()));
+                            state.ended(number, credential, Ok(()));
                             return Ok(info);
                         }
                         Err(e) if e.is_refusal() => {
                             tracing::info!(%site, "the refresh token was refused ({e}); minting a new token");
                             state.held = None;
-                            state.ended(number, Ok(()));
+                            state.ended(number, credential, Ok(()));
                         }
                         Err(e) => {
                             // Maybe never seen by the site: try it again next time (a
@@ -259,7 +271,7 @@ impl RestTokens {
                             if let Some(h) = state.held.as_mut() {
                                 h.refresh = Some(refresh);
                             }
-                            state.ended(number, Err(&e));
+                            state.ended(number, credential, Err(&e));
                             return Err(RestTokenError::Site(e));
                         }
                     }
@@ -274,12 +286,12 @@ impl RestTokens {
                 let fresh = Held::new(minted, credential, clock());
                 let info = fresh.info(site);
                 state.held = Some(fresh);
-                state.ended(number, Ok(()));
+                state.ended(number, credential, Ok(()));
                 Ok(info)
             }
             Err(source) if source.is_refusal() => {
                 state.held = None;
-                state.ended(number, Ok(()));
+                state.ended(number, credential, Ok(()));
                 Err(RestTokenError::CredentialRefused {
                     site: site.clone(),
                     credential: credential.clone(),
@@ -287,7 +299,7 @@ impl RestTokens {
                 })
             }
             Err(e) => {
-                state.ended(number, Err(&e));
+                state.ended(number, credential, Err(&e));
                 Err(RestTokenError::Site(e))
             }
         }
@@ -610,6 +622,71 @@ mod tests {
         assert_eq!(FakeSite::count(&fake.refreshes), 1);
         assert_eq!(FakeSite::count(&fake.refused_refreshes), 0);
         assert_eq!(FakeSite::count(&fake.mints), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_is_shared_only_with_callers_it_was_made_for() {
+        let fake = Arc::new(FakeSite::new(600, "s1"));
+        fake.sessions.lock().unwrap().insert("s2".into());
+        let tokens = Arc::new(RestTokens::default());
+        tokens
+            .get(&*fake, &site(), &jane("s1"), None, || 0)
+            .await
+            .unwrap();
+        fake.hanging.store(true, Ordering::SeqCst);
+        let ask = |credential: Credential, min_ttl: u64| {
+            let (fake, tokens) = (Arc::clone(&fake), Arc::clone(&tokens));
+            tokio::spawn(async move {
+                tokens
+                    .get(&*fake, &site(), &credential, Some(min_ttl), || 100)
+                    .await
+                    .map(|t| t.access_token)
+            })
+        };
+        // 500 s left: one caller wants 550 and waits on the site; one behind it wants 60 and
+        // one is jane signed in again (a new session).
+        let longer = ask(jane("s1"), 550);
+        let content = ask(jane("s1"), 60);
+        let new_session = ask(jane("s2"), 60);
+        assert!(longer.await.unwrap().is_err());
+        assert_eq!(content.await.unwrap().unwrap().expose(), "at-0");
+        assert!(new_session.await.unwrap().is_err());
+        assert_eq!(
+            FakeSite::count(&fake.hung_calls),
+            2,
+            "the new session's mint was its own call"
+        );
+    }
+
+    #[tokio::test]
+    async fn following_events_that_were_missed_drops_everything() {
+        let fake = FakeSite::new(600, "s1");
+        let tokens = RestTokens::default();
+        let other = Site::parse("https://b.example.com").unwrap();
+        tokens
+            .get(&fake, &site(), &jane("s1"), None, || 0)
+            .await
+            .unwrap();
+        tokens
+            .get(&fake, &other, &jane("s1"), None, || 0)
+            .await
+            .unwrap();
+        let (sender, events) = broadcast::channel(1);
+        for site in [site(), other] {
+            sender
+                .send(SessionEvent {
+                    event: EventKind::Renewed,
+                    site,
+                    login: Some("jane".into()),
+                    expires_at: None,
+                    message: None,
+                })
+                .unwrap();
+        }
+        drop(sender);
+        // One of the two was missed: what it said is unknown, so nothing is kept.
+        tokens.follow(events).await;
+        assert!(tokens.slots.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
