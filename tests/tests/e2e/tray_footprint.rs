@@ -31,27 +31,26 @@ fn gl_driver_libraries(pid: u32) -> Vec<String> {
 /// there to be found.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_in_the_tray_loads_no_opengl_driver() {
+    let (loaded, log) = gl_driver_of_an_idle_app(&[]).await;
+    assert_eq!(
+        loaded,
+        Vec::<String>::new(),
+        "the idle app mapped an OpenGL driver\n{log}"
+    );
+    let (loaded, log) = gl_driver_of_an_idle_app(&[("GDK_GL", Path::new(""))]).await;
+    assert_ne!(
+        loaded,
+        Vec::<String>::new(),
+        "with GDK_GL set by the person, GTK loads its driver as usual\n{log}"
+    );
+}
+
+/// The OpenGL driver libraries of the app started in the tray with `env`, and its log.
+async fn gl_driver_of_an_idle_app(env: &[(&str, &Path)]) -> (Vec<String>, String) {
     let profile = Profile::new();
-    let app = profile.spawn_app(&["--background"]);
+    let app = profile.spawn_app_with(&["--background"], env);
     // GTK is up before the socket is served.
     profile.wait_for_app().await;
     let pid = app.pid().expect("the app runs");
-    assert_eq!(
-        gl_driver_libraries(pid),
-        Vec::<String>::new(),
-        "the idle app mapped an OpenGL driver\n{}",
-        app.log()
-    );
-    drop(app);
-
-    let profile = Profile::new();
-    let app = profile.spawn_app_with(&["--background"], &[("GDK_GL", Path::new(""))]);
-    profile.wait_for_app().await;
-    let pid = app.pid().expect("the app runs");
-    assert_ne!(
-        gl_driver_libraries(pid),
-        Vec::<String>::new(),
-        "with GDK_GL set by the person, GTK loads its driver as usual\n{}",
-        app.log()
-    );
+    (gl_driver_libraries(pid), app.log())
 }
