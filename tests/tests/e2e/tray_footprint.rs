@@ -27,30 +27,45 @@ fn gl_driver_libraries(pid: u32) -> Vec<String> {
 
 /// GTK loads the OpenGL driver when it starts unless told not to, and the tray draws nothing
 /// with it: under Xvfb that is Mesa's software driver and libLLVM, about 30 MiB of the idle app.
-/// Someone who sets `GDK_GL` keeps their choice, which also shows what the check looks for is
-/// there to be found.
+/// The app starts over as itself to tell it, and still shows its own name in `ps`. Someone who
+/// sets `GDK_GL` keeps their choice, which also shows what the check looks for is there.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_in_the_tray_loads_no_opengl_driver() {
-    let (loaded, log) = gl_driver_of_an_idle_app(&[]).await;
+    let app = idle_app(&[]).await;
     assert_eq!(
-        loaded,
+        app.gl_driver,
         Vec::<String>::new(),
-        "the idle app mapped an OpenGL driver\n{log}"
+        "the idle app mapped an OpenGL driver\n{}",
+        app.log
     );
-    let (loaded, log) = gl_driver_of_an_idle_app(&[("GDK_GL", Path::new(""))]).await;
+    // `comm` keeps 15 bytes of the name.
+    assert_eq!(app.name, "fpt-login-deskt", "{}", app.log);
+    let app = idle_app(&[("GDK_GL", Path::new(""))]).await;
     assert_ne!(
-        loaded,
+        app.gl_driver,
         Vec::<String>::new(),
-        "with GDK_GL set by the person, GTK loads its driver as usual\n{log}"
+        "with GDK_GL set by the person, GTK loads its driver as usual\n{}",
+        app.log
     );
 }
 
-/// The OpenGL driver libraries of the app started in the tray with `env`, and its log.
-async fn gl_driver_of_an_idle_app(env: &[(&str, &Path)]) -> (Vec<String>, String) {
+/// What the app started in the tray with `env` has loaded, its process name and its log.
+struct IdleApp {
+    gl_driver: Vec<String>,
+    name: String,
+    log: String,
+}
+
+async fn idle_app(env: &[(&str, &Path)]) -> IdleApp {
     let profile = Profile::new();
     let app = profile.spawn_app_with(&["--background"], env);
     // GTK is up before the socket is served.
     profile.wait_for_app().await;
     let pid = app.pid().expect("the app runs");
-    (gl_driver_libraries(pid), app.log())
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    IdleApp {
+        gl_driver: gl_driver_libraries(pid),
+        name: name.trim().to_owned(),
+        log: app.log(),
+    }
 }
