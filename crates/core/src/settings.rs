@@ -389,6 +389,22 @@ impl SettingsFile {
         Ok((settings, result))
     }
 
+    /// Runs `f` holding the lock every [`SettingsFile::update`] holds, writing nothing: for work
+    /// that must not interleave with a writer in any process.
+    pub fn locked<R>(&self, f: impl FnOnce() -> R) -> Result<R, SettingsError> {
+        let write_err = |source| SettingsError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        fs::create_dir_all(dir).map_err(write_err)?;
+        let lock = self.lock_file().map_err(write_err)?;
+        lock.lock().map_err(write_err)?;
+        let result = f();
+        drop(lock);
+        Ok(result)
+    }
+
     fn lock_file(&self) -> io::Result<File> {
         let mut name = self.path.file_name().unwrap_or_default().to_owned();
         name.push(".lock");

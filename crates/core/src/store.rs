@@ -109,8 +109,16 @@ impl fmt::Display for Entry {
 pub trait TokenStore: Send + Sync + fmt::Debug {
     fn save(&self, entry: &Entry, secret: &Secret) -> Result<(), StoreError>;
 
-    /// The secret of `entry`, or `None` when there is none.
+    /// The secret of `entry`, or `None` when there is none. Reads only: never writes.
     fn load(&self, entry: &Entry) -> Result<Option<Secret>, StoreError>;
+
+    /// [`TokenStore::load`], and when `entry` has no secret, the one an earlier release kept
+    /// for it under another name, moved to the current one. Call it holding the lock every
+    /// writer holds (the settings lock): a sign-in storing the entry meanwhile would otherwise
+    /// be overwritten with the old secret.
+    fn load_moving_legacy(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        self.load(entry)
+    }
 
     /// Removes the secret; returns whether there was one.
     fn delete(&self, entry: &Entry) -> Result<bool, StoreError>;
@@ -295,12 +303,15 @@ impl<K: Keyring> TokenStore for KeyringStore<K> {
 
     fn load(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
         let account = account_name(entry);
-        if let Some(secret) = self
-            .keyring
+        self.keyring
             .get(&self.service, &account)
-            .map_err(|e| StoreError::from_keyring(&account, e))?
-        {
-            return Ok(Some(Secret::new(secret)));
+            .map(|found| found.map(Secret::new))
+            .map_err(|e| StoreError::from_keyring(&account, e))
+    }
+
+    fn load_moving_legacy(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        if let Some(secret) = self.load(entry)? {
+            return Ok(Some(secret));
         }
         let Some(old) = self.legacy(entry) else {
             return Ok(None);
@@ -495,7 +506,13 @@ mod tests {
         let keyring = MapKeyring::with(&[("fpt-login", old, "old token")]);
         let store = KeyringStore::with_keyring(keyring.clone(), &own_profile());
         let jane = Entry::person(&site(), "jane");
-        assert_eq!(store.load(&jane).unwrap().unwrap().expose(), "old token");
+        // A plain read never writes: moving is for a caller holding the writers' lock.
+        assert_eq!(store.load(&jane).unwrap(), None);
+        assert_eq!(keyring.entries(), [pair("fpt-login", old)]);
+        assert_eq!(
+            store.load_moving_legacy(&jane).unwrap().unwrap().expose(),
+            "old token"
+        );
         assert_eq!(
             keyring.entries(),
             [pair("fpt-login", "person jane @ https://a.example.com")],
@@ -503,7 +520,7 @@ mod tests {
         );
         // Signing out then leaves nothing behind to come back.
         assert!(store.delete(&jane).unwrap());
-        assert_eq!(store.load(&jane).unwrap(), None);
+        assert_eq!(store.load_moving_legacy(&jane).unwrap(), None);
         assert!(keyring.entries().is_empty());
     }
 
@@ -531,7 +548,7 @@ mod tests {
         let keyring = MapKeyring::with(&[("fpt-login", old, "the person's own")]);
         let second = KeyringStore::with_keyring(keyring.clone(), &Paths::under("/tmp/p2".into()));
         let jane = Entry::person(&site(), "jane");
-        assert_eq!(second.load(&jane).unwrap(), None);
+        assert_eq!(second.load_moving_legacy(&jane).unwrap(), None);
         second.save(&jane, &Secret::new("second")).unwrap();
         assert!(second.delete(&jane).unwrap());
         assert_eq!(keyring.entries(), [pair("fpt-login", old)]);
@@ -543,7 +560,9 @@ mod tests {
         let keyring = MapKeyring::with(&[("fpt-login", old, "a script's key")]);
         let store = KeyringStore::with_keyring(keyring.clone(), &own_profile());
         assert_eq!(
-            store.load(&Entry::person(&site(), "script x")).unwrap(),
+            store
+                .load_moving_legacy(&Entry::person(&site(), "script x"))
+                .unwrap(),
             None
         );
         assert_eq!(
@@ -563,7 +582,7 @@ mod tests {
         let jane = Entry::person(&site(), "jane");
         store.save(&jane, &Secret::new("jane's")).unwrap();
         let lookalike = Entry::person(&site(), "person jane");
-        assert_eq!(store.load(&lookalike).unwrap(), None);
+        assert_eq!(store.load_moving_legacy(&lookalike).unwrap(), None);
         store.save(&lookalike, &Secret::new("theirs")).unwrap();
         assert!(store.delete(&lookalike).unwrap());
         assert_eq!(store.load(&jane).unwrap().unwrap().expose(), "jane's");

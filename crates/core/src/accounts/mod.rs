@@ -356,7 +356,15 @@ impl Accounts {
 
     /// The token of `login` on `site`, whoever the site's default user is.
     pub fn token(&self, site: &Site, login: &str) -> Result<Option<Secret>, AccountsError> {
-        Ok(self.tokens.get(&Entry::person(site, login))?)
+        let entry = Entry::person(site, login);
+        if let Some(token) = self.tokens.get(&entry)? {
+            return Ok(Some(token));
+        }
+        // An earlier release's name is moved under the writers' lock, so a sign-in in another
+        // process cannot store a new token between reading the old one and writing it back.
+        Ok(self
+            .settings
+            .locked(|| self.tokens.get_moving_legacy(&entry))??)
     }
 
     /// The record of `login` on `site`, if signed in there.
@@ -528,8 +536,82 @@ impl Accounts {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::store::{Keyring, KeyringStore, MemoryStore};
+
+    /// A keyring in memory that counts its writes made while another writer could have taken
+    /// the settings lock.
+    #[derive(Debug, Clone)]
+    struct LockWatchingKeyring {
+        entries: Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), String>>>,
+        lock: std::path::PathBuf,
+        unlocked_writes: Arc<AtomicUsize>,
+    }
+
+    impl Keyring for LockWatchingKeyring {
+        fn get(&self, service: &str, account: &str) -> Result<Option<String>, keyring::Error> {
+            let key = (service.to_owned(), account.to_owned());
+            Ok(self.entries.lock().unwrap().get(&key).cloned())
+        }
+
+        fn set(&self, service: &str, account: &str, secret: &str) -> Result<(), keyring::Error> {
+            // Another process opens the lock file itself: its own open file, its own lock.
+            let held = std::fs::File::open(&self.lock)
+                .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
+            if !held {
+                self.unlocked_writes.fetch_add(1, Ordering::SeqCst);
+            }
+            let key = (service.to_owned(), account.to_owned());
+            self.entries.lock().unwrap().insert(key, secret.to_owned());
+            Ok(())
+        }
+
+        fn remove(&self, service: &str, account: &str) -> Result<bool, keyring::Error> {
+            let key = (service.to_owned(), account.to_owned());
+            Ok(self.entries.lock().unwrap().remove(&key).is_some())
+        }
+    }
+
+    #[test]
+    fn a_token_moves_from_its_old_name_only_under_the_writers_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            profile: None,
+            ..Paths::under(tmp.path().to_path_buf())
+        };
+        let mut lock = paths.settings_file().into_os_string();
+        lock.push(".lock");
+        let keyring = LockWatchingKeyring {
+            entries: Arc::default(),
+            lock: lock.into(),
+            unlocked_writes: Arc::default(),
+        };
+        let site = Site::parse("https://a.example.com").unwrap();
+        keyring
+            .set("fpt-login", "jane @ https://a.example.com", "old token")
+            .unwrap();
+        keyring.unlocked_writes.store(0, Ordering::SeqCst);
+        let store = KeyringStore::with_keyring(keyring.clone(), &paths);
+        let accounts = Accounts::with_store(&paths, Box::new(store));
+        let token = accounts.token(&site, "jane").unwrap().unwrap();
+        assert_eq!(token.expose(), "old token");
+        assert_eq!(
+            keyring.unlocked_writes.load(Ordering::SeqCst),
+            0,
+            "a sign-in in another process could have stored a token the move then overwrote"
+        );
+        let names: Vec<String> = keyring
+            .entries
+            .lock()
+            .unwrap()
+            .keys()
+            .map(|(_, account)| account.clone())
+            .collect();
+        assert_eq!(names, ["person jane @ https://a.example.com"]);
+    }
 
     fn accounts() -> (tempfile::TempDir, Accounts) {
         let tmp = tempfile::tempdir().unwrap();

@@ -47,6 +47,20 @@ impl Tokens {
         Ok(secret)
     }
 
+    /// [`Tokens::get`], moving a secret an earlier release kept under another name to the
+    /// current one; only with the settings lock held (see [`TokenStore::load_moving_legacy`]).
+    pub fn get_moving_legacy(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        let mut cache = self.cache();
+        if let Some(secret) = cache.get(entry) {
+            return Ok(Some(secret.clone()));
+        }
+        let secret = self.store.load_moving_legacy(entry)?;
+        if let Some(secret) = &secret {
+            cache.insert(entry.clone(), secret.clone());
+        }
+        Ok(secret)
+    }
+
     /// Stores `secret`; the cache serves it from the moment the store has it.
     pub fn put(&self, entry: &Entry, secret: &Secret) -> Result<(), StoreError> {
         let mut cache = self.cache();
