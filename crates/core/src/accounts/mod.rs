@@ -180,8 +180,7 @@ impl Accounts {
             }
         }
         let token = self
-            .tokens
-            .get(&Entry::person(&site, &login))?
+            .token(&site, &login)?
             .ok_or_else(|| required(format!("the keyring holds no token for {login} on {site}")))?;
         Ok(UserInfo {
             site: site.clone(),
