@@ -367,9 +367,7 @@ impl SettingsFile {
             source,
         };
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        fs::create_dir_all(dir).map_err(write_err)?;
-        let lock = self.lock_file().map_err(write_err)?;
-        lock.lock().map_err(write_err)?;
+        let lock = self.take_lock()?;
 
         let mut settings = self.load()?;
         let result = change(&mut settings);
@@ -392,6 +390,14 @@ impl SettingsFile {
     /// Runs `f` holding the lock every [`SettingsFile::update`] holds, writing nothing: for work
     /// that must not interleave with a writer in any process.
     pub fn locked<R>(&self, f: impl FnOnce() -> R) -> Result<R, SettingsError> {
+        let lock = self.take_lock()?;
+        let result = f();
+        drop(lock);
+        Ok(result)
+    }
+
+    /// Waits for the writers' lock and holds it until the file is dropped.
+    fn take_lock(&self) -> Result<File, SettingsError> {
         let write_err = |source| SettingsError::Write {
             path: self.path.clone(),
             source,
@@ -400,9 +406,7 @@ impl SettingsFile {
         fs::create_dir_all(dir).map_err(write_err)?;
         let lock = self.lock_file().map_err(write_err)?;
         lock.lock().map_err(write_err)?;
-        let result = f();
-        drop(lock);
-        Ok(result)
+        Ok(lock)
     }
 
     fn lock_file(&self) -> io::Result<File> {

@@ -31,30 +31,30 @@ impl Tokens {
     }
 
     pub fn get(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
-        // Script keys are written by `fpt-login script add` in its own process, straight to
-        // the store, even while the app runs: a cached key would outlive its replacement.
-        if matches!(entry.owner, Owner::Script(_)) {
-            return self.store.load(entry);
-        }
-        let mut cache = self.cache();
-        if let Some(secret) = cache.get(entry) {
-            return Ok(Some(secret.clone()));
-        }
-        let secret = self.store.load(entry)?;
-        if let Some(secret) = &secret {
-            cache.insert(entry.clone(), secret.clone());
-        }
-        Ok(secret)
+        self.read(entry, |store, entry| store.load(entry))
     }
 
     /// [`Tokens::get`], moving a secret an earlier release kept under another name to the
     /// current one; only with the settings lock held (see [`TokenStore::load_moving_legacy`]).
     pub fn get_moving_legacy(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        self.read(entry, |store, entry| store.load_moving_legacy(entry))
+    }
+
+    fn read(
+        &self,
+        entry: &Entry,
+        load: impl FnOnce(&dyn TokenStore, &Entry) -> Result<Option<Secret>, StoreError>,
+    ) -> Result<Option<Secret>, StoreError> {
+        // Script keys are written by `fpt-login script add` in its own process, straight to
+        // the store, even while the app runs: a cached key would outlive its replacement.
+        if matches!(entry.owner, Owner::Script(_)) {
+            return load(&*self.store, entry);
+        }
         let mut cache = self.cache();
         if let Some(secret) = cache.get(entry) {
             return Ok(Some(secret.clone()));
         }
-        let secret = self.store.load_moving_legacy(entry)?;
+        let secret = load(&*self.store, entry)?;
         if let Some(secret) = &secret {
             cache.insert(entry.clone(), secret.clone());
         }
