@@ -120,6 +120,11 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         self.load(entry)
     }
 
+    /// The secret an earlier release kept for `entry` under another name, read only.
+    fn load_legacy(&self, _entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        Ok(None)
+    }
+
     /// Removes the secret; returns whether there was one.
     fn delete(&self, entry: &Entry) -> Result<bool, StoreError>;
 
@@ -309,23 +314,25 @@ impl<K: Keyring> TokenStore for KeyringStore<K> {
             .map_err(|e| StoreError::from_keyring(&account, e))
     }
 
+    fn load_legacy(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        let Some(old) = self.legacy(entry) else {
+            return Ok(None);
+        };
+        self.keyring
+            .get(SERVICE, &old)
+            .map(|found| found.map(Secret::new))
+            .map_err(|e| StoreError::from_keyring(&old, e))
+    }
+
     fn load_moving_legacy(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
         if let Some(secret) = self.load(entry)? {
             return Ok(Some(secret));
         }
-        let Some(old) = self.legacy(entry) else {
-            return Ok(None);
-        };
-        let Some(secret) = self
-            .keyring
-            .get(SERVICE, &old)
-            .map_err(|e| StoreError::from_keyring(&old, e))?
-        else {
+        let Some(secret) = self.load_legacy(entry)? else {
             return Ok(None);
         };
         // Moved, not copied: the new entry is written before the old one goes, so a failure
         // in between leaves the token in one place or both, never in none.
-        let secret = Secret::new(secret);
         self.save(entry, &secret)?;
         Ok(Some(secret))
     }

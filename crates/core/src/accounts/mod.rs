@@ -359,11 +359,23 @@ impl Accounts {
         if let Some(token) = self.tokens.get(&entry)? {
             return Ok(Some(token));
         }
+        let Some(old) = self.tokens.legacy(&entry)? else {
+            return Ok(None);
+        };
         // An earlier release's name is moved under the writers' lock, so a sign-in in another
         // process cannot store a new token between reading the old one and writing it back.
-        Ok(self
+        match self
             .settings
-            .locked(|| self.tokens.get_moving_legacy(&entry))??)
+            .locked(|| self.tokens.get_moving_legacy(&entry))
+        {
+            Ok(moved) => Ok(moved?),
+            // A config folder nobody may write to (a read-only home) takes no lock: the token
+            // is still handed out, and moved another time.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot move {login}'s token on {site} to its new keyring name now");
+                Ok(Some(old))
+            }
+        }
     }
 
     /// The record of `login` on `site`, if signed in there.
@@ -572,6 +584,34 @@ mod tests {
             let key = (service.to_owned(), account.to_owned());
             Ok(self.entries.lock().unwrap().remove(&key).is_some())
         }
+    }
+
+    #[test]
+    fn a_token_that_is_nowhere_needs_no_lock_and_an_old_one_no_writable_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            profile: None,
+            ..Paths::under(tmp.path().to_path_buf())
+        };
+        // Nothing can open the lock file: as in a read-only config folder.
+        let mut lock = paths.settings_file().into_os_string();
+        lock.push(".lock");
+        std::fs::create_dir_all(&lock).unwrap();
+        let keyring = LockWatchingKeyring {
+            entries: Arc::default(),
+            lock: lock.into(),
+            unlocked_writes: Arc::default(),
+        };
+        let store = KeyringStore::with_keyring(keyring.clone(), &paths);
+        let accounts = Accounts::with_store(&paths, Box::new(store));
+        let site = Site::parse("https://a.example.com").unwrap();
+        assert!(accounts.token(&site, "jane").unwrap().is_none());
+        keyring
+            .set("fpt-login", "jane @ https://a.example.com", "old token")
+            .unwrap();
+        let token = accounts.token(&site, "jane").unwrap().unwrap();
+        assert_eq!(token.expose(), "old token", "handed out, not moved");
+        assert_eq!(keyring.entries.lock().unwrap().len(), 1);
     }
 
     #[test]

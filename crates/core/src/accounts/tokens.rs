@@ -40,6 +40,12 @@ impl Tokens {
         self.read(entry, |store, entry| store.load_moving_legacy(entry))
     }
 
+    /// The secret an earlier release kept for `entry` under another name, read only and not
+    /// cached: whether there is anything to move.
+    pub fn legacy(&self, entry: &Entry) -> Result<Option<Secret>, StoreError> {
+        self.store.load_legacy(entry)
+    }
+
     fn read(
         &self,
         entry: &Entry,
