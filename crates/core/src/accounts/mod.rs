@@ -586,17 +586,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_token_that_is_nowhere_needs_no_lock_and_an_old_one_no_writable_folder() {
+    /// The person's own profile in a new folder, over a [`LockWatchingKeyring`].
+    fn own_profile_accounts() -> (tempfile::TempDir, LockWatchingKeyring, Accounts) {
         let tmp = tempfile::tempdir().unwrap();
         let paths = Paths {
             profile: None,
             ..Paths::under(tmp.path().to_path_buf())
         };
-        // Nothing can open the lock file: as in a read-only config folder.
         let mut lock = paths.settings_file().into_os_string();
         lock.push(".lock");
-        std::fs::create_dir_all(&lock).unwrap();
         let keyring = LockWatchingKeyring {
             entries: Arc::default(),
             lock: lock.into(),
@@ -604,6 +602,14 @@ mod tests {
         };
         let store = KeyringStore::with_keyring(keyring.clone(), &paths);
         let accounts = Accounts::with_store(&paths, Box::new(store));
+        (tmp, keyring, accounts)
+    }
+
+    #[test]
+    fn a_token_that_is_nowhere_needs_no_lock_and_an_old_one_no_writable_folder() {
+        let (_tmp, keyring, accounts) = own_profile_accounts();
+        // Nothing can open the lock file: as in a read-only config folder.
+        std::fs::create_dir_all(&keyring.lock).unwrap();
         let site = Site::parse("https://a.example.com").unwrap();
         assert!(accounts.token(&site, "jane").unwrap().is_none());
         keyring
@@ -616,25 +622,12 @@ mod tests {
 
     #[test]
     fn a_token_moves_from_its_old_name_only_under_the_writers_lock() {
-        let tmp = tempfile::tempdir().unwrap();
-        let paths = Paths {
-            profile: None,
-            ..Paths::under(tmp.path().to_path_buf())
-        };
-        let mut lock = paths.settings_file().into_os_string();
-        lock.push(".lock");
-        let keyring = LockWatchingKeyring {
-            entries: Arc::default(),
-            lock: lock.into(),
-            unlocked_writes: Arc::default(),
-        };
+        let (_tmp, keyring, accounts) = own_profile_accounts();
         let site = Site::parse("https://a.example.com").unwrap();
         keyring
             .set("fpt-login", "jane @ https://a.example.com", "old token")
             .unwrap();
         keyring.unlocked_writes.store(0, Ordering::SeqCst);
-        let store = KeyringStore::with_keyring(keyring.clone(), &paths);
-        let accounts = Accounts::with_store(&paths, Box::new(store));
         let token = accounts.token(&site, "jane").unwrap().unwrap();
         assert_eq!(token.expose(), "old token");
         assert_eq!(

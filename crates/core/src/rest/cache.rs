@@ -686,7 +686,18 @@ mod tests {
         drop(sender);
         // One of the two was missed: what it said is unknown, so nothing is kept.
         tokens.follow(events).await;
-        assert!(tokens.slots.lock().unwrap().is_empty());
+        assert!(held_sites(&tokens).is_empty());
+    }
+
+    /// The sites `tokens` holds anything for.
+    fn held_sites(tokens: &RestTokens) -> Vec<Site> {
+        tokens
+            .slots
+            .lock()
+            .unwrap()
+            .keys()
+            .map(|(site, _)| site.clone())
+            .collect()
     }
 
     #[tokio::test]
@@ -707,14 +718,7 @@ mod tests {
             tokens.get(&fake, &other, &jane, None, || 0).await.unwrap();
             tokens.heard(&event(EventKind::Renewed, &site));
             tokens.heard(&event(ending, &site));
-            let held: Vec<Site> = tokens
-                .slots
-                .lock()
-                .unwrap()
-                .keys()
-                .map(|(s, _)| s.clone())
-                .collect();
-            assert_eq!(held, vec![other.clone()], "{ending:?}");
+            assert_eq!(held_sites(&tokens), vec![other.clone()], "{ending:?}");
         }
     }
 
