@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use fpt_login_core::model::SignInState;
+use fpt_login_core::protocol::NewSession;
 use fpt_login_core::signin::{self, ApprovalPage, AslOptions, Ending, SiteClient};
 use fpt_login_core::{Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
@@ -69,21 +70,18 @@ pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
 /// (not when it is already storing the session the site approved: that one reports itself).
 pub fn cancel_asl<R: Runtime>(app: &AppHandle<R>) -> bool {
     let state = app.state::<AppState>();
-    let run = {
+    let site = {
         let mut current = state.asl.lock().expect("asl lock");
-        if !current.as_ref().is_some_and(AslRun::stop) {
-            return false;
+        match current.take_if(|run| run.stop()) {
+            Some(run) => run.site,
+            None => return false,
         }
-        current.take()
-    };
-    let Some(run) = run else {
-        return false;
     };
     state.report(
         app,
         status(
             SignInState::Cancelled,
-            &run.site,
+            &site,
             "Sign-in cancelled: the request was abandoned.",
         ),
     );
@@ -91,20 +89,20 @@ pub fn cancel_asl<R: Runtime>(app: &AppHandle<R>) -> bool {
 }
 
 async fn run<R: Runtime>(app: AppHandle<R>, site: Site, ending: Arc<Ending>) {
-    let outcome = approve_and_store(&app, &site, &ending).await;
+    let approved = approve(&app, &site, &ending).await;
+    // A failure before the approval was handed over is claimed here, so that a Cancel pressed
+    // meanwhile and this report never both speak; from the hand-over on, the run is ours to
+    // finish and report, whatever happens.
+    let outcome = match approved {
+        Ok(session) => store(&app, &site, session).await,
+        Err(_) if !ending.claim() => {
+            forget_run(&app, &ending);
+            return;
+        }
+        Err(e) => Err(e),
+    };
+    forget_run(&app, &ending);
     let state = app.state::<AppState>();
-    // Finished by itself: nothing is left for Cancel to stop. A newer run started meanwhile
-    // is not this one's to clear.
-    state
-        .asl
-        .lock()
-        .expect("asl lock")
-        .take_if(|current| Arc::ptr_eq(&current.ending, &ending));
-    // A session handed over was claimed by the flow; a failure is claimed here, so that a
-    // Cancel pressed meanwhile and this report never both speak.
-    if outcome.is_err() && !ending.claim() {
-        return;
-    }
     match outcome {
         Ok(login) => state.report(
             &app,
@@ -118,11 +116,22 @@ async fn run<R: Runtime>(app: AppHandle<R>, site: Site, ending: Arc<Ending>) {
     }
 }
 
-async fn approve_and_store<R: Runtime>(
+/// Finished by itself: nothing is left for Cancel to stop. A newer run started meanwhile is
+/// not this one's to clear.
+fn forget_run<R: Runtime>(app: &AppHandle<R>, ending: &Arc<Ending>) {
+    app.state::<AppState>()
+        .asl
+        .lock()
+        .expect("asl lock")
+        .take_if(|current| Arc::ptr_eq(&current.ending, ending));
+}
+
+/// Waits for the approval and checks it; a session returned has its `ending` claimed.
+async fn approve<R: Runtime>(
     app: &AppHandle<R>,
     site: &Site,
     ending: &Ending,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<NewSession> {
     let state = app.state::<AppState>();
     let api = SiteClient::new(site)?;
     let options = AslOptions {
@@ -147,9 +156,16 @@ async fn approve_and_store<R: Runtime>(
             },
         );
     };
-    let session = signin::app_session_launcher(&api, options, time::now(), ending, show).await?;
+    Ok(signin::app_session_launcher(&api, options, time::now(), ending, show).await?)
+}
+
+async fn store<R: Runtime>(
+    app: &AppHandle<R>,
+    site: &Site,
+    session: NewSession,
+) -> anyhow::Result<String> {
     let login = session.login.clone();
-    let accounts = Arc::clone(&state.accounts);
+    let accounts = Arc::clone(&app.state::<AppState>().accounts);
     let site = site.clone();
     tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &session))
         .await
