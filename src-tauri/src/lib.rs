@@ -310,23 +310,8 @@ fn start_parts<R: Runtime>(
 fn leave_gl_unloaded() {
     #[cfg(target_os = "linux")]
     if std::env::var_os("GDK_GL").is_none() {
-        use std::os::unix::process::CommandExt as _;
-        // The binary's own path, not /proc/self/exe: the process name (`ps`, system monitors)
-        // is the file name it was started from. A binary replaced by an upgrade meanwhile
-        // cannot start over, and carries on.
-        let failed: std::io::Result<()> = std::env::current_exe().and_then(|exe| {
-            let mut args = std::env::args_os();
-            let mut again = std::process::Command::new(exe);
-            if let Some(name) = args.next() {
-                again.arg0(name);
-            }
-            Err(again.args(args).env("GDK_GL", "disable").exec())
-        });
-        if let Err(e) = failed {
-            eprintln!(
-                "fpt-login-desktop: starting without OpenGL failed ({e}); carrying on with it"
-            );
-        }
+        let e = fpt_login_core::platform::process::restart_with_env("GDK_GL", "disable");
+        eprintln!("fpt-login-desktop: starting without OpenGL failed ({e}); carrying on with it");
     }
 }
 
