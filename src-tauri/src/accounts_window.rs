@@ -4,6 +4,8 @@
 
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime, WebviewUrl, WebviewWindowBuilder};
 
+use crate::state::overview;
+
 /// Label of the Accounts window (its capability names it).
 pub const ACCOUNTS_WINDOW: &str = "accounts";
 /// Event carrying a fresh `Overview` to the window after every change.
@@ -36,5 +38,5 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
     if app.get_webview_window(ACCOUNTS_WINDOW).is_none() {
         return;
     }
-    let _ = app.emit_to(ACCOUNTS_WINDOW, ACCOUNTS_EVENT, crate::overview(app));
+    let _ = app.emit_to(ACCOUNTS_WINDOW, ACCOUNTS_EVENT, overview(app));
 }

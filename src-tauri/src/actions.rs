@@ -9,7 +9,9 @@ use fpt_login_core::{Accounts, AccountsError, Site};
 use serde::Deserialize;
 use tauri::{AppHandle, Manager as _, Runtime};
 
-use crate::{AppState, accounts_window, login, show_main_window};
+use crate::sign_in_window::show_main_window;
+use crate::state::AppState;
+use crate::{accounts_window, login};
 
 /// One thing a person can ask for. The window sends these as JSON tagged by `action`
 /// (`{"action": "use", "site": …, "login": …}`); its sites are checked like typed input.

@@ -17,7 +17,7 @@ use tauri::{AppHandle, Manager as _, Runtime, State};
 
 use crate::actions::{self, Action};
 use crate::login::{self, WindowStep};
-use crate::{AppState, SignInStatus};
+use crate::state::{AppState, SignInStatus, overview};
 
 /// A command's failure as the window receives it: the sentence to show, as a JSON string.
 #[derive(Debug, Serialize)]
@@ -190,7 +190,7 @@ pub async fn sign_in_with_password<R: Runtime>(
 /// What the Accounts window shows: every site with its people, their sessions and the toggles.
 #[tauri::command]
 pub fn accounts_overview<R: Runtime>(app: AppHandle<R>) -> Overview {
-    crate::overview(&app)
+    overview(&app)
 }
 
 /// Does what the Accounts window asked, exactly as the tray menu would.

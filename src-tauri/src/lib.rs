@@ -3,13 +3,19 @@
 //! It owns what needs a desktop: the tray, the sign-in windows (the local `main` window and
 //! the remote web sign-in webview), the Accounts window, and serving the local socket for
 //! other programs.
+//!
+//! The root only wires the modules together: what they share is in `state` (and the work
+//! under way it keeps a place for, in `in_flight`), so that no module imports the root.
 
 mod accounts_window;
 mod actions;
 mod commands;
+mod in_flight;
 mod local_api;
 mod login;
 mod refresher;
+mod sign_in_window;
+mod state;
 mod tray;
 
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
@@ -17,7 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
-use fpt_login_core::accounts::Overview;
 use fpt_login_core::accounts::overview::LaunchWindow;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::paths::{self, Paths};
@@ -25,18 +30,13 @@ use fpt_login_core::platform::files;
 use fpt_login_core::platform::signals::QuitSignals;
 use fpt_login_core::site;
 use fpt_login_core::toolkit::ToolkitCache;
-use fpt_login_core::{Accounts, Site, time};
-use serde::Serialize;
-use tauri::{
-    AppHandle, Emitter as _, Manager as _, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder,
-};
+use fpt_login_core::{Accounts, Site};
+use tauri::{AppHandle, Manager as _, RunEvent, Runtime};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-/// Label of the local sign-in window.
-pub const MAIN_WINDOW: &str = "main";
-/// Event the main window listens to for sign-in progress.
-pub const SIGN_IN_EVENT: &str = "sign-in-status";
+use crate::sign_in_window::show_main_window;
+use crate::state::{AppState, SignInStatus, overview};
 
 /// Signs artists in to Flow Production Tracking and keeps them signed in from the tray.
 ///
@@ -72,91 +72,6 @@ struct Args {
     /// Write the manual page (fpt-login-desktop.1) into DIR and exit, for packaging.
     #[arg(long, value_name = "DIR", hide = true, exclusive = true)]
     man: Option<std::path::PathBuf>,
-}
-
-/// Progress of a sign-in, shown in the main window.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignInStatus {
-    pub state: SignInState,
-    pub site: String,
-    pub message: String,
-    /// The page to approve the sign-in on (App Session Launcher).
-    pub url: Option<String>,
-    /// When waiting stops (epoch seconds), for the countdown.
-    pub deadline: Option<i64>,
-}
-
-/// What the app's parts share.
-#[derive(Debug)]
-pub struct AppState {
-    pub paths: Paths,
-    pub accounts: Arc<Accounts>,
-    pub product: String,
-    /// Set when the start-up keyring probe failed: nothing can be stored until it is fixed.
-    pub keyring_error: Option<String>,
-    pub prefill_site: Mutex<Option<String>>,
-    pub last_status: Mutex<Option<SignInStatus>>,
-    /// Every status, for socket clients waiting for a sign-in to end.
-    pub statuses: broadcast::Sender<SignInStatus>,
-    /// The web sign-in whose window is open, if any.
-    pub web_attempt: Mutex<Option<Arc<login::Attempt>>>,
-    /// The App Session Launcher sign-in in progress.
-    pub asl: Mutex<Option<login::AslRun>>,
-    pub asl_timeout: Duration,
-    /// On the very first start, the sessions Toolkit's cache already holds (`login @ site`),
-    /// offered for import.
-    pub toolkit_offer: Mutex<Vec<String>>,
-    pub refresher: refresher::Refresher,
-    /// Asks the tray and the Accounts window to show the latest state, for changes that
-    /// announce no session event (settings, a change that failed).
-    pub redraws: broadcast::Sender<()>,
-}
-
-impl AppState {
-    /// Has the tray and the Accounts window show the latest state.
-    pub fn redraw(&self) {
-        // Nobody listening (still starting) is fine: they read the state when they start.
-        let _ = self.redraws.send(());
-    }
-
-    /// Records `status`, tells the main window, and shows the window when the user has to see
-    /// the outcome (a cancelled or failed sign-in).
-    pub fn report<R: Runtime>(&self, app: &AppHandle<R>, status: SignInStatus) {
-        tracing::info!(state = status.state.name(), site = %status.site, "sign-in: {}", status.message);
-        *self.last_status.lock().expect("status lock") = Some(status.clone());
-        let _ = self.statuses.send(status.clone());
-        if status.state.needs_a_look() {
-            show_main_window(app);
-        }
-        let _ = app.emit_to(MAIN_WINDOW, SIGN_IN_EVENT, status);
-    }
-}
-
-/// Opens (or brings forward) the local sign-in window.
-pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-        let _ = window.show();
-        let _ = window.set_focus();
-        return;
-    }
-    let built = WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
-        .title("FPT Login")
-        .inner_size(460.0, 500.0)
-        .resizable(false)
-        .build();
-    if let Err(e) = built {
-        tracing::error!(error = %e, "cannot open the sign-in window");
-    }
-}
-
-/// What the tray and the Accounts window show now.
-pub fn overview<R: Runtime>(app: &AppHandle<R>) -> Overview {
-    let state = app.state::<AppState>();
-    state
-        .accounts
-        .overview(state.keyring_error.as_deref(), time::now(), |site| {
-            state.refresher.clock_offset(site)
-        })
 }
 
 /// Whoever changes the accounts (a sign-in here, a logout over the socket, a renewal) or the
@@ -214,12 +129,12 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
         Err(e) => {
             // What was typed goes to the log and the window: never with a password in it.
             let shown = site::without_user_info(raw);
-            *state.prefill_site.lock().expect("prefill lock") = Some(shown.clone());
+            *state.prefill_site.lock().expect("prefill lock") = Some(shown);
             state.report(
                 app,
                 SignInStatus {
                     state: SignInState::Failed,
-                    site: shown,
+                    site: None,
                     message: e.to_string(),
                     url: None,
                     deadline: None,
@@ -310,23 +225,8 @@ fn start_parts<R: Runtime>(
 fn leave_gl_unloaded() {
     #[cfg(target_os = "linux")]
     if std::env::var_os("GDK_GL").is_none() {
-        use std::os::unix::process::CommandExt as _;
-        // The binary's own path, not /proc/self/exe: the process name (`ps`, system monitors)
-        // is the file name it was started from. A binary replaced by an upgrade meanwhile
-        // cannot start over, and carries on.
-        let failed: std::io::Result<()> = std::env::current_exe().and_then(|exe| {
-            let mut args = std::env::args_os();
-            let mut again = std::process::Command::new(exe);
-            if let Some(name) = args.next() {
-                again.arg0(name);
-            }
-            Err(again.args(args).env("GDK_GL", "disable").exec())
-        });
-        if let Err(e) = failed {
-            eprintln!(
-                "fpt-login-desktop: starting without OpenGL failed ({e}); carrying on with it"
-            );
-        }
+        let e = fpt_login_core::platform::process::restart_with_env("GDK_GL", "disable");
+        eprintln!("fpt-login-desktop: starting without OpenGL failed ({e}); carrying on with it");
     }
 }
 
@@ -386,7 +286,7 @@ pub fn run() {
         asl: Mutex::new(None),
         asl_timeout: Duration::from_secs(args.asl_timeout),
         toolkit_offer: Mutex::new(toolkit_offer),
-        refresher: refresher::Refresher::default(),
+        refresher: in_flight::Refresher::default(),
         redraws: broadcast::channel(16).0,
     };
 

@@ -15,7 +15,8 @@ use fpt_login_core::signin::{self, SignInError, SiteClient};
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::broadcast;
 
-use crate::{AppState, login, refresher};
+use crate::state::AppState;
+use crate::{login, refresher};
 
 /// Answers from the accounts, plus what needs the app's windows (`login`).
 struct AppHandler<R: Runtime> {
@@ -197,13 +198,12 @@ async fn sign_in<R: Runtime>(
         .await
         .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?
         .map_err(bad_request)?;
-    let site_text = site.to_string();
     loop {
         let status = statuses
             .recv()
             .await
             .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?;
-        if status.site != site_text || !status.state.is_final() {
+        if status.site.as_ref() != Some(&site) || !status.state.is_final() {
             continue;
         }
         return match status.state {

@@ -12,8 +12,7 @@
 //!   notification points at the tray's "Renew now"; nothing modal, nobody signed out.
 //! - One renewal per site at a time; callers that need a fresh session join it.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fpt_login_core::accounts::AccountsError;
@@ -26,16 +25,13 @@ use fpt_login_core::session::{self, Health};
 use fpt_login_core::settings::{SiteSettings, UserRecord};
 use fpt_login_core::{Secret, Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
-use tokio::sync::{Notify, OnceCell};
 
-use crate::AppState;
+use crate::in_flight::{Refresher, Renewal};
 use crate::login::{SilentRenewalError, forget_site_data, renew_silently};
+use crate::state::AppState;
 
 /// How soon the loop tries again when the settings file cannot be read.
 const SETTINGS_RETRY: Duration = Duration::from_secs(15);
-
-/// A renewal's result for everyone waiting on it: done, or why not.
-type Renewal = Result<(), String>;
 
 /// Why a renewal is attempted.
 #[derive(Debug, Clone)]
@@ -46,26 +42,7 @@ enum Trigger {
     Caller { min_ttl: Option<u64> },
 }
 
-#[derive(Debug, Default)]
-pub struct Refresher {
-    /// One renewal per site at a time; everyone who asks meanwhile gets its outcome.
-    inflight: Mutex<HashMap<Site, Arc<OnceCell<Renewal>>>>,
-    plans: Mutex<HashMap<Site, Plan>>,
-    /// Sites with a loop task (renewal or keep-alive) under way.
-    busy: Mutex<HashSet<Site>>,
-    wake: Notify,
-}
-
 impl Refresher {
-    /// How far `site`'s clock is ahead of ours (seconds), as far as the refresher has seen.
-    pub fn clock_offset(&self, site: &Site) -> i64 {
-        self.plans
-            .lock()
-            .expect("plans lock")
-            .get(site)
-            .map_or(0, Plan::clock_offset)
-    }
-
     fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
         f(self
             .plans

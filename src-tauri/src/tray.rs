@@ -11,6 +11,7 @@ use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Runtime};
 
 use crate::actions::{self, Action};
+use crate::state::overview;
 
 const TRAY_ID: &str = "fpt-login";
 
@@ -103,7 +104,7 @@ fn default_submenu<R: Runtime>(
 
 fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String, Actions)> {
     let mut actions = Actions::new();
-    let view = crate::overview(app);
+    let view = overview(app);
     let menu = Menu::new(app)?;
     menu.append(&item(app, "headline", &view.headline, false)?)?;
     for (site, person, why) in view.needing_attention() {

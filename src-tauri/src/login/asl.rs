@@ -14,15 +14,8 @@ use fpt_login_core::{Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
 
 use super::status;
-use crate::{AppState, SignInStatus};
-
-/// The App Session Launcher sign-in in progress, so that Cancel can stop it.
-#[derive(Debug)]
-pub struct AslRun {
-    site: Site,
-    ending: Arc<Ending>,
-    task: tauri::async_runtime::JoinHandle<()>,
-}
+use crate::in_flight::AslRun;
+use crate::state::{AppState, SignInStatus};
 
 impl AslRun {
     /// Stops the run unless its flow already claimed the ending (it is storing the session);

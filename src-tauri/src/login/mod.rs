@@ -6,11 +6,10 @@ mod asl;
 mod password;
 mod web;
 
-pub use asl::{AslRun, cancel_asl, start_asl};
+pub use asl::{cancel_asl, start_asl};
 pub use password::{WindowStep, sign_in_with_password};
 pub use web::{
-    Attempt, SilentRenewalError, forget_site_data, open_web_sign_in, remove_stale_site_data,
-    renew_silently,
+    SilentRenewalError, forget_site_data, open_web_sign_in, remove_stale_site_data, renew_silently,
 };
 
 pub use fpt_login_core::signin::{IdentityHints, renew_url};
@@ -19,13 +18,13 @@ use fpt_login_core::Site;
 use fpt_login_core::model::{Method, SignInState};
 use tauri::{AppHandle, Runtime};
 
-use crate::{AppState, SignInStatus};
+use crate::state::{AppState, SignInStatus};
 
 /// A status line for `site`.
 fn status(state: SignInState, site: &Site, message: impl Into<String>) -> SignInStatus {
     SignInStatus {
         state,
-        site: site.to_string(),
+        site: Some(site.clone()),
         message: message.into(),
         url: None,
         deadline: None,

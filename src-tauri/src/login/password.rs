@@ -12,7 +12,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime};
 
 use super::status;
-use crate::AppState;
+use crate::state::AppState;
 
 /// What the sign-in window does next.
 #[derive(Debug, Clone, Serialize)]

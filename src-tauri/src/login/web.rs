@@ -24,20 +24,11 @@ use tauri::{
 use url::Url;
 
 use super::{renew_url, status};
-use crate::AppState;
+use crate::in_flight::Attempt;
+use crate::state::AppState;
 
 /// Label of the remote sign-in window. No capability names it.
 pub const WEB_SIGN_IN_WINDOW: &str = "web-sign-in";
-
-/// One web sign-in, from opening the window to its outcome.
-#[derive(Debug)]
-pub struct Attempt {
-    site: Site,
-    /// Claimed once the outcome is decided (landed, failed, or the window closed); closing the
-    /// window after it landed is not a cancellation.
-    ending: Ending,
-    navigations: NavigationGuard,
-}
 
 impl Attempt {
     /// Claims the outcome; only the first caller gets `true`.

@@ -444,7 +444,8 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
     result.unwrap_or_else(|e| Response::Error(e.to_error_info()))
 }
 
-#[cfg(test)]
+// The tests talk to the server over a Unix socket.
+#[cfg(all(test, unix))]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -338,8 +338,6 @@ fn update(path: &Path, change: impl FnOnce(&mut Hash)) -> Result<(), ToolkitErro
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
-
     use super::*;
 
     fn site(url: &str) -> Site {
@@ -378,9 +376,14 @@ mod tests {
             fs::read_to_string(tmp.path().join("mystudio/authentication.yml")).unwrap(),
             "current_user: jdoe\nrecent_users:\n- jdoe\nusers:\n- login: jdoe\n  session_token: 0123abcd\n"
         );
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&tmp.path().join("mystudio")), 0o700);
-        assert_eq!(mode(&tmp.path().join("mystudio/authentication.yml")), 0o600);
+        // Modes are what Unix has to keep the token from others.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&tmp.path().join("mystudio")), 0o700);
+            assert_eq!(mode(&tmp.path().join("mystudio/authentication.yml")), 0o600);
+        }
     }
 
     #[test]
