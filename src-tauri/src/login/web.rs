@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Context as _;
 use fpt_login_core::landing::{self, Cookie, WebSession};
+use fpt_login_core::method::Pick;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::network::{Network, NetworkError};
 use fpt_login_core::paths::Paths;
@@ -37,6 +38,8 @@ pub struct Attempt {
     /// window after it landed is not a cancellation.
     ending: Ending,
     navigations: NavigationGuard,
+    /// How the web sign-in was picked: remembered once it is stored.
+    pick: Pick,
 }
 
 impl Attempt {
@@ -66,9 +69,9 @@ fn reuse_open_window<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Si
 }
 
 /// Opens the web sign-in for `site`, replacing one already open for another site.
-pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
+pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site, pick: Pick) {
     let state = app.state::<AppState>();
-    if super::keyring_unusable(app, &state, site) {
+    if super::refused_without_keyring(app, &state, site) {
         return;
     }
     if reuse_open_window(app, &state, site) {
@@ -78,6 +81,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         site: site.clone(),
         ending: Ending::default(),
         navigations: NavigationGuard::new(site),
+        pick,
     });
     *state.web_attempt.lock().expect("attempt lock") = Some(Arc::clone(&attempt));
     let url = renew_url(site, &state.product, &super::IdentityHints::from_env());
@@ -379,6 +383,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     }
     let app = window.app_handle().clone();
     let site = attempt.site.clone();
+    let pick = attempt.pick;
     let session = match read_session(window, &site, url) {
         Ok(session) => session,
         Err(e) => {
@@ -390,7 +395,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     tauri::async_runtime::spawn(async move {
         let accounts = Arc::clone(&app.state::<AppState>().accounts);
         let login = session.login.clone();
-        match store_web_sign_in(accounts, &site, session).await {
+        match store_web_sign_in(accounts, &site, session, pick).await {
             Ok(()) => {
                 let state = app.state::<AppState>();
                 state.report(
@@ -446,11 +451,12 @@ async fn store_web_sign_in(
     accounts: Arc<Accounts>,
     site: &Site,
     session: WebSession,
+    pick: Pick,
 ) -> anyhow::Result<()> {
     let api = SiteClient::new(site)?;
     let new_session = signin::complete_web_sign_in(&api, session).await?;
     let site = site.clone();
-    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &new_session))
+    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &new_session, pick))
         .await
         .context("storing the session stopped unexpectedly")??;
     Ok(())
