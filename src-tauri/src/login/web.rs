@@ -431,13 +431,8 @@ fn read_session<R: Runtime>(
         .map(|c| Cookie {
             name: c.name().to_owned(),
             value: Secret::new(c.value()),
-            // WebKitGTK keeps a domain cookie's domain with a leading dot and a host-only
-            // cookie's as the bare host; one without a domain is host-only for the page.
-            domain: c.domain().map_or_else(
-                || url.host_str().unwrap_or_default().to_owned(),
-                str::to_owned,
-            ),
-            path: c.path().unwrap_or("/").to_owned(),
+            domain: c.domain().map(str::to_owned),
+            path: c.path().map(str::to_owned),
             http_only: c.http_only().unwrap_or(false),
             secure: c.secure().unwrap_or(false),
         })
