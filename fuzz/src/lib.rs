@@ -70,7 +70,8 @@ pub fn is_one_folder(name: &str) -> bool {
 
 /// A landing URL and the cookie jar: first line the site (a default one when it does not
 /// parse), second line the URL the webview reached, then one cookie a line as
-/// `name<TAB>value<TAB>domain<TAB>flags<TAB>path` (`h` in flags: HttpOnly, `s`: Secure).
+/// `name<TAB>value<TAB>domain<TAB>flags<TAB>path` (`h` in flags: HttpOnly, `s`: Secure; an
+/// empty domain or path: none reported).
 pub fn landing(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut lines = text.split('\n');
@@ -93,11 +94,12 @@ pub fn landing(data: &[u8]) {
             let mut fields = line.split('\t');
             let mut field = || fields.next().unwrap_or_default().to_owned();
             let (name, value, domain, flags, path) = (field(), field(), field(), field(), field());
+            let reported = |s: String| Some(s).filter(|s| !s.is_empty());
             Cookie {
                 name,
                 value: Secret::new(value),
-                domain,
-                path,
+                domain: reported(domain),
+                path: reported(path),
                 http_only: flags.contains('h'),
                 secure: flags.contains('s'),
             }
@@ -113,7 +115,10 @@ pub fn landing(data: &[u8]) {
     assert!(
         cookies.iter().any(|c| c.name == SESSION_COOKIE
             && c.value == session.token
-            && c.domain.eq_ignore_ascii_case(site.host())
+            && c.domain
+                .as_deref()
+                .unwrap_or(reached.host_str().unwrap_or_default())
+                .eq_ignore_ascii_case(site.host())
             && c.http_only
             && (c.secure || !https)),
         "the token is not {site}'s own _session_id cookie"

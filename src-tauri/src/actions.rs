@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use fpt_login_core::model::Method;
+use fpt_login_core::method::Pick;
+use fpt_login_core::signin::{self, RenewNow};
 use fpt_login_core::site;
 use fpt_login_core::{Accounts, AccountsError, Site};
 use serde::Deserialize;
@@ -170,15 +171,17 @@ async fn blocking<R: Runtime>(
 /// "Renew now": the visible sign-in for the site, the way its person signed in.
 fn renew_now<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let state = app.state::<AppState>();
-    let settings = state.accounts.settings_file().load_shared().ok();
-    let method = settings
-        .as_deref()
-        .and_then(|s| s.current_session(site)?.1.method);
-    if method == Some(Method::Web) {
-        login::open_web_sign_in(app, site);
-    } else {
-        *state.prefill_site.lock().expect("prefill lock") = Some(site.to_string());
-        show_main_window(app);
+    let settings = state
+        .accounts
+        .settings_file()
+        .load_shared()
+        .unwrap_or_default();
+    match signin::renew_now(&settings, site) {
+        RenewNow::Web => login::open_web_sign_in(app, site, Pick::Offered),
+        RenewNow::Window => {
+            *state.prefill_site.lock().expect("prefill lock") = Some(site.to_string());
+            show_main_window(app);
+        }
     }
 }
 

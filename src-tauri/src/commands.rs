@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use fpt_login_core::accounts::Overview;
+use fpt_login_core::method::Pick;
 use fpt_login_core::model::Method;
 use fpt_login_core::protocol::NewSession;
 use fpt_login_core::signin::{self, ImportReport, SiteClient};
@@ -47,13 +48,7 @@ pub fn initial_state(state: State<'_, AppState>) -> InitialState {
     let settings = state.accounts.settings_file().load().unwrap_or_default();
     let prefill = state.prefill_site.lock().expect("prefill lock").clone();
     InitialState {
-        site: prefill.or_else(|| {
-            settings
-                .default_site
-                .as_ref()
-                .or(settings.recent_sites.first())
-                .map(ToString::to_string)
-        }),
+        site: signin::window_site(prefill, &settings),
         recent_sites: settings
             .recent_sites
             .iter()
@@ -81,10 +76,12 @@ pub async fn import_toolkit_sessions<R: Runtime>(
         |site: Site, session: NewSession| {
             let accounts = Arc::clone(accounts);
             async move {
-                tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &session))
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.to_string())
+                tauri::async_runtime::spawn_blocking(move || {
+                    accounts.sign_in(&site, &session, Pick::Offered)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
             }
         },
     )
@@ -147,18 +144,13 @@ pub fn start_sign_in<R: Runtime>(
     chosen: bool,
 ) -> Result<String, CommandError> {
     let site = Site::parse(&site)?;
-    if chosen {
-        remember(&app, &site, method);
-    }
-    login::start(&app, &site, method).map_err(CommandError)?;
+    login::start(&app, &site, method, pick(chosen)).map_err(CommandError)?;
     Ok(site.to_string())
 }
 
-fn remember<R: Runtime>(app: &AppHandle<R>, site: &Site, method: Method) {
-    let accounts = &app.state::<AppState>().accounts;
-    if let Err(e) = accounts.remember_method(site, method) {
-        tracing::warn!(error = %e, "cannot remember the sign-in method");
-    }
+/// How the window's method was picked: `chosen` among the other ways in, or the default.
+fn pick(chosen: bool) -> Pick {
+    if chosen { Pick::Chosen } else { Pick::Offered }
 }
 
 /// Cancels the App Session Launcher sign-in in progress.
@@ -179,12 +171,15 @@ pub async fn sign_in_with_password<R: Runtime>(
 ) -> Result<WindowStep, CommandError> {
     let site = Site::parse(&site)?;
     let password = Secret::new(password);
-    let outcome =
-        login::sign_in_with_password(&app, &site, &login, &password, code.as_deref()).await;
-    if chosen && matches!(outcome, WindowStep::SignedIn { .. }) {
-        remember(&app, &site, Method::Credentials);
-    }
-    Ok(outcome)
+    Ok(login::sign_in_with_password(
+        &app,
+        &site,
+        &login,
+        &password,
+        code.as_deref(),
+        pick(chosen),
+    )
+    .await)
 }
 
 /// What the Accounts window shows: every site with its people, their sessions and the toggles.

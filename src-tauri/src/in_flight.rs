@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use fpt_login_core::Site;
+use fpt_login_core::method::Pick;
 use fpt_login_core::renewal::Plan;
 use fpt_login_core::signin::{Ending, NavigationGuard};
 use tokio::sync::{Notify, OnceCell};
@@ -21,6 +22,8 @@ pub struct Attempt {
     /// window after it landed is not a cancellation.
     pub(crate) ending: Ending,
     pub(crate) navigations: NavigationGuard,
+    /// How the web sign-in was picked: remembered once it is stored.
+    pub(crate) pick: Pick,
 }
 
 /// The App Session Launcher sign-in in progress, so that Cancel can stop it.

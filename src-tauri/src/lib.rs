@@ -29,7 +29,6 @@ use fpt_login_core::paths::{self, Paths};
 use fpt_login_core::platform::files;
 use fpt_login_core::platform::signals::QuitSignals;
 use fpt_login_core::site;
-use fpt_login_core::toolkit::ToolkitCache;
 use fpt_login_core::{Accounts, Site};
 use tauri::{AppHandle, Manager as _, RunEvent, Runtime};
 use tokio::sync::broadcast;
@@ -125,7 +124,7 @@ fn handle_args<R: Runtime>(app: &AppHandle<R>, args: &Args) {
         return;
     };
     match Site::parse(raw) {
-        Ok(site) => login::open_web_sign_in(app, &site),
+        Ok(site) => login::open_web_sign_in(app, &site, fpt_login_core::method::Pick::Offered),
         Err(e) => {
             // What was typed goes to the log and the window: never with a password in it.
             let shown = site::without_user_info(raw);
@@ -165,19 +164,6 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-}
-
-/// The sessions Toolkit's cache holds (`login @ site`), offered for import on a first start.
-fn toolkit_sessions() -> Vec<String> {
-    ToolkitCache::locate()
-        .and_then(|cache| cache.sessions())
-        .map(|found| {
-            found
-                .iter()
-                .map(|s| format!("{} @ {}", s.login, s.site))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// `--man DIR`: writes the manual page without starting GTK, then exits.
@@ -249,18 +235,14 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    let first_start = !paths.settings_file().exists();
+    // Before anything writes the settings: their absence is what makes this a first start.
+    let toolkit_offer = fpt_login_core::signin::toolkit_offer(&paths);
     let accounts = Arc::new(Accounts::new(&paths));
     login::remove_stale_site_data(&paths, &accounts);
     // Data an older version left readable by others is tightened before any webview opens.
     if let Err(e) = files::make_tree_private(&paths.webview_root()) {
         tracing::warn!(error = %e, "cannot make the web sign-in data private");
     }
-    let toolkit_offer = if first_start {
-        toolkit_sessions()
-    } else {
-        Vec::new()
-    };
     // Fail loudly, not later: a token that silently does not persist is worse than no app.
     let keyring_error = accounts.probe_store().err().map(|e| {
         tracing::error!("{e}");

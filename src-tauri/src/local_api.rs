@@ -5,13 +5,14 @@ use std::sync::Arc;
 use fpt_login_core::Secret;
 use fpt_login_core::Site;
 use fpt_login_core::local_api::{self, AccountsHandler, Handler, RestFailure};
+use fpt_login_core::method::Pick;
 use fpt_login_core::model::{Method, SignInState};
 use fpt_login_core::protocol::{
     Credentials, ErrorInfo, ErrorKind, Request, Response, SessionEvent,
 };
 use fpt_login_core::rest::{Credential, RestTokenError};
 use fpt_login_core::session::{self, Health};
-use fpt_login_core::signin::{self, SignInError, SiteClient};
+use fpt_login_core::signin::{self, Choice, SignInError};
 use tauri::{AppHandle, Manager as _, Runtime};
 use tokio::sync::broadcast;
 
@@ -170,28 +171,26 @@ async fn sign_in<R: Runtime>(
 ) -> Result<Response, ErrorInfo> {
     let state = app.state::<AppState>();
     let bad_request = |message: String| ErrorInfo::new(ErrorKind::BadRequest, message);
-    let failed = |e: SignInError| ErrorInfo::new(ErrorKind::SignInFailed, e.to_string());
-    let default_site = state
-        .accounts
-        .settings_file()
-        .load_shared()
-        .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?
-        .default_site
-        .clone();
-    let site = signin::resolve_site(site.as_ref(), default_site.as_ref())
-        .map_err(|e| bad_request(e.to_string()))?;
-    let saved = state.accounts.saved_method(&site).ok().flatten();
-    let api = SiteClient::new(&site).map_err(|e| failed(e.into()))?;
-    let method = signin::resolve_method(&api, method, saved)
+    let Choice { site, method, .. } = signin::choose(&state.accounts, site.as_ref(), method)
         .await
-        .map_err(failed)?;
+        .map_err(|e| {
+            let kind = match e {
+                SignInError::NoSite => ErrorKind::BadRequest,
+                SignInError::Settings(_) => ErrorKind::Internal,
+                _ => ErrorKind::SignInFailed,
+            };
+            ErrorInfo::new(kind, e.to_string())
+        })?;
     // Listen before starting, so that a quick outcome is not missed.
     let mut statuses = state.statuses.subscribe();
     let starter = app.clone();
     let start_site = site.clone();
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     app.run_on_main_thread(move || {
-        let _ = started_tx.send(login::start(&starter, &start_site, method));
+        // Clients pick the method themselves (`fpt-login login` asks for the one it resolved)
+        // and remember their own choice.
+        let started = login::start(&starter, &start_site, method, Pick::Offered);
+        let _ = started_tx.send(started);
     })
     .map_err(|e| ErrorInfo::new(ErrorKind::Internal, e.to_string()))?;
     started_rx

@@ -7,7 +7,7 @@ use std::time::Duration;
 use fpt_login_core::local_api::ClientError;
 use fpt_login_core::model::Method;
 use fpt_login_core::protocol::{NewSession, Request, Response, UserInfo};
-use fpt_login_core::signin::{self, AslOptions, PasswordOutcome, SiteApi, SiteClient};
+use fpt_login_core::signin::{self, AslOptions, Choice, PasswordOutcome, SiteApi, SiteClient};
 use fpt_login_core::{Secret, Site, time};
 
 use crate::args::LoginArgs;
@@ -25,19 +25,14 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 pub fn login(args: &LoginArgs, verbose: bool) -> Result<(), Failure> {
     let mut backend = Backend::open(verbose)?;
-    let default_site = match &args.site {
-        Some(_) => None,
-        None => match backend.request(&Request::Status)? {
-            Response::Status(status) => status.default_site,
-            other => return Err(unexpected(&other)),
-        },
-    };
-    let site = signin::resolve_site(args.site.as_ref(), default_site.as_ref())?;
     let rt = runtime()?;
     let accounts = Backend::accounts()?;
-    let api = SiteClient::new(&site).map_err(Failure::failed)?;
-    let saved = accounts.saved_method(&site).map_err(Failure::failed)?;
-    let method = rt.block_on(signin::resolve_method(&api, args.method, saved))?;
+    let Choice {
+        site,
+        api,
+        method,
+        pick,
+    } = rt.block_on(signin::choose(&accounts, args.site.as_ref(), args.method))?;
     eprintln!("Signing in to {site} ({}).", method.label());
     let user = match method {
         Method::Web => web(&mut backend, &site, args.timeout)?,
@@ -50,10 +45,9 @@ pub fn login(args: &LoginArgs, verbose: bool) -> Result<(), Failure> {
             store(&mut backend, site.clone(), session)?
         }
     };
-    if args.method.is_some() {
-        // An explicit choice is remembered, as tk-core does.
-        let _ = accounts.remember_method(&site, method);
-    }
+    // The session may have been stored by the app: the choice is remembered here, once
+    // signed in. Not remembering it costs a click next time, not the sign-in.
+    let _ = accounts.remember_method(&site, method, pick);
     if args.json {
         return print(&to_json(&user));
     }

@@ -34,12 +34,24 @@ pub struct Cookie {
     /// The domain as the webview reports it. libsoup keeps a cookie set with a `Domain`
     /// attribute as `.domain` and a host-only one as the bare host, but the `cookie` crate the
     /// webview hands cookies over in drops that dot, so a cookie for exactly the site's host
-    /// may be either kind. A leading dot, when present, still means a domain cookie.
-    pub domain: String,
-    /// The `Path` attribute; empty means `/`.
-    pub path: String,
+    /// may be either kind. A leading dot, when present, still means a domain cookie. None
+    /// (none reported) is host-only for the landing page's host.
+    pub domain: Option<String>,
+    /// The `Path` attribute. None (or not starting with `/`) is RFC 6265's default path, taken
+    /// as for a cookie the landing page's response set: that page's directory.
+    pub path: Option<String>,
     pub http_only: bool,
     pub secure: bool,
+}
+
+impl Cookie {
+    /// The domain, or for a cookie reported without one, the host of `url` (the landing
+    /// page), which it is host-only for.
+    fn domain_for<'a>(&'a self, url: &'a Url) -> &'a str {
+        self.domain
+            .as_deref()
+            .unwrap_or_else(|| url.host_str().unwrap_or_default())
+    }
 }
 
 /// What a finished web sign-in yields, before it is validated against the site.
@@ -123,27 +135,29 @@ fn sent_to<'a>(url: &Url, jar: &'a [Cookie]) -> Vec<Sent<'a>> {
     let url_host = url.host_str().unwrap_or_default();
     let mut store = cookie_store::CookieStore::default();
     for (index, cookie) in jar.iter().enumerate() {
-        let host = cookie.domain.strip_prefix('.').unwrap_or(&cookie.domain);
-        let domain_cookie = cookie.domain.starts_with('.') || !host.eq_ignore_ascii_case(url_host);
+        let domain = cookie.domain_for(url);
+        let host = domain.strip_prefix('.').unwrap_or(domain);
+        let domain_cookie = domain.starts_with('.') || !host.eq_ignore_ascii_case(url_host);
         // The value stays ours: the store only carries the index back to it.
         let mut raw = cookie_store::RawCookie::new(cookie.name.clone(), index.to_string());
-        raw.set_path(if cookie.path.is_empty() {
-            "/".to_owned()
-        } else {
-            cookie.path.clone()
-        });
+        // Without one, the store gives it the default path of the URL it was set from.
+        if let Some(path) = &cookie.path {
+            raw.set_path(path.clone());
+        }
         raw.set_http_only(cookie.http_only);
         raw.set_secure(cookie.secure);
         if domain_cookie {
             raw.set_domain(host.to_owned());
         }
-        // Where it could have been set from: its own host, over the landing page's scheme.
+        // Where it could have been set from: its own host, over the landing page's scheme,
+        // at the landing page's path (which gives a cookie without a path its default).
         let bracketed = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]")
         } else {
             host.to_owned()
         };
-        let Ok(origin) = Url::parse(&format!("{}://{bracketed}/", url.scheme())) else {
+        let set_from = format!("{}://{bracketed}{}", url.scheme(), url.path());
+        let Ok(origin) = Url::parse(&set_from) else {
             continue;
         };
         // A cookie the store refuses (a domain its host cannot set) is not one a browser keeps.
@@ -210,8 +224,12 @@ pub fn session_from_cookies(
                 .iter()
                 .filter(|c| c.name == SESSION_COOKIE)
                 .filter(|c| !ignored.iter().any(|s| std::ptr::eq(s.cookie, *c)))
-                .map(|c| c.domain.clone())
-                .chain(ignored.iter().map(|s| ignored_reason(s, https)))
+                .map(|c| c.domain_for(landing_url).to_owned())
+                .chain(
+                    ignored
+                        .iter()
+                        .map(|s| ignored_reason(s, landing_url, https)),
+                )
                 .collect();
             other_domains.sort();
             other_domains.dedup();
@@ -278,8 +296,8 @@ pub fn session_from_cookies(
 
 /// How the error names a `_session_id` the browser would send but that the site's own
 /// could not be.
-fn ignored_reason(sent: &Sent, https: bool) -> String {
-    let domain = &sent.cookie.domain;
+fn ignored_reason(sent: &Sent, url: &Url, https: bool) -> String {
+    let domain = sent.cookie.domain_for(url);
     if !sent.host_only {
         format!("{domain} (for every host under it)")
     } else if !sent.cookie.http_only {
@@ -287,7 +305,7 @@ fn ignored_reason(sent: &Sent, https: bool) -> String {
     } else if https && !sent.cookie.secure {
         format!("{domain} (not Secure)")
     } else {
-        domain.clone()
+        domain.to_owned()
     }
 }
 
@@ -316,8 +334,8 @@ mod tests {
         Cookie {
             name: name.into(),
             value: Secret::new(value),
-            domain: domain.into(),
-            path: "/".into(),
+            domain: Some(domain.into()),
+            path: Some("/".into()),
             http_only: name == SESSION_COOKIE,
             secure: true,
         }
@@ -515,7 +533,7 @@ mod tests {
     #[test]
     fn two_sessions_the_site_could_have_set_are_refused_not_guessed() {
         let mut deeper = cookie(SESSION_COOKIE, "token-two", HOST);
-        deeper.path = "/auth".into();
+        deeper.path = Some("/auth".into());
         let jar = jar_with(vec![cookie(SESSION_COOKIE, "token-one", HOST), deeper]);
         let e = session_from_cookies(&site(), &landing(), &jar).unwrap_err();
         assert!(
@@ -529,9 +547,42 @@ mod tests {
     #[test]
     fn a_session_for_another_path_is_not_the_landing_pages() {
         let mut elsewhere = cookie(SESSION_COOKIE, "t", HOST);
-        elsewhere.path = "/api".into();
+        elsewhere.path = Some("/api".into());
         let e = session_from_cookies(&site(), &landing(), &jar_with(vec![elsewhere])).unwrap_err();
         assert!(matches!(e, LandingError::NoSessionCookie { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_cookie_without_a_domain_is_host_only_for_the_landing_page() {
+        let jar: Vec<Cookie> = real_jar()
+            .into_iter()
+            .map(|mut c| {
+                if c.domain.as_deref() == Some(HOST) {
+                    c.domain = None;
+                }
+                c
+            })
+            .collect();
+        let s = session_from_cookies(&site(), &landing(), &jar).unwrap();
+        assert_eq!(s.token.expose(), "tok-123");
+        assert_eq!(s.login, "jane.doe@studio.com");
+    }
+
+    #[test]
+    fn a_cookie_without_a_path_gets_the_landing_pages_directory() {
+        // The default path of `/auth/landing` is `/auth`: sent to the landing page, and two
+        // such sessions are still two.
+        let mut pathless = cookie(SESSION_COOKIE, "t", HOST);
+        pathless.path = None;
+        let s =
+            session_from_cookies(&site(), &landing(), &jar_with(vec![pathless.clone()])).unwrap();
+        assert_eq!(s.token.expose(), "t");
+        let jar = jar_with(vec![pathless, cookie(SESSION_COOKIE, "u", HOST)]);
+        let e = session_from_cookies(&site(), &landing(), &jar).unwrap_err();
+        assert!(
+            matches!(e, LandingError::TwoSessionCookies { count: 2, .. }),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -21,6 +21,37 @@ pub struct Offer {
     pub others: Vec<Method>,
 }
 
+/// How the way in of a sign-in was picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// By the person: `--method`, or another way in picked in the sign-in window.
+    Chosen,
+    /// The default offered for the site, taken as it was.
+    Offered,
+}
+
+impl Pick {
+    /// How `requested` (the method a caller asked for, if any) was picked.
+    pub fn of(requested: Option<Method>) -> Self {
+        if requested.is_some() {
+            Self::Chosen
+        } else {
+            Self::Offered
+        }
+    }
+}
+
+/// What to save as the site's choice once a sign-in with `used`, picked as `pick`, succeeded;
+/// `None` leaves the saved choice as it is. Only an explicit choice is saved, as tk-core does
+/// (protocol reference §2.3): saving a default taken would pin it after the site changes what
+/// it offers. A sign-in that failed or was cancelled saves nothing: call this on success only.
+pub fn to_remember(used: Method, pick: Pick) -> Option<Method> {
+    match pick {
+        Pick::Chosen => Some(used),
+        Pick::Offered => None,
+    }
+}
+
 /// The methods `info` says the site supports, in preference order.
 pub fn available(info: &SiteInfo) -> Vec<Method> {
     let sso_or_identity = matches!(
@@ -121,6 +152,16 @@ mod tests {
             Web
         );
         assert_eq!(offer(&site, None, Some("nonsense")).default, Web);
+    }
+
+    #[test]
+    fn only_a_method_the_person_chose_is_remembered() {
+        for used in PREFERENCE {
+            assert_eq!(to_remember(used, Pick::Chosen), Some(used));
+            assert_eq!(to_remember(used, Pick::Offered), None);
+        }
+        assert_eq!(Pick::of(Some(Web)), Pick::Chosen);
+        assert_eq!(Pick::of(None), Pick::Offered);
     }
 
     #[test]

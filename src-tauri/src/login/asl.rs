@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use fpt_login_core::method::Pick;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::protocol::NewSession;
 use fpt_login_core::signin::{self, ApprovalPage, AslOptions, Ending, SiteClient};
@@ -30,9 +31,9 @@ impl AslRun {
 }
 
 /// Starts an App Session Launcher sign-in for `site`, replacing one in progress.
-pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
+pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site, pick: Pick) {
     let state = app.state::<AppState>();
-    if super::keyring_unusable(app, &state, site) {
+    if super::refused_without_keyring(app, &state, site) {
         return;
     }
     state.report(
@@ -51,7 +52,8 @@ pub fn start_asl<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         previous.stop();
     }
     let ending = Arc::new(Ending::default());
-    let task = tauri::async_runtime::spawn(run(app.clone(), site.clone(), Arc::clone(&ending)));
+    let task =
+        tauri::async_runtime::spawn(run(app.clone(), site.clone(), pick, Arc::clone(&ending)));
     *current = Some(AslRun {
         site: site.clone(),
         ending,
@@ -81,13 +83,13 @@ pub fn cancel_asl<R: Runtime>(app: &AppHandle<R>) -> bool {
     true
 }
 
-async fn run<R: Runtime>(app: AppHandle<R>, site: Site, ending: Arc<Ending>) {
+async fn run<R: Runtime>(app: AppHandle<R>, site: Site, pick: Pick, ending: Arc<Ending>) {
     let approved = approve(&app, &site, &ending).await;
     // A failure before the approval was handed over is claimed here, so that a Cancel pressed
     // meanwhile and this report never both speak; from the hand-over on, the run is ours to
     // finish and report, whatever happens.
     let outcome = match approved {
-        Ok(session) => store(&app, &site, session).await,
+        Ok(session) => store(&app, &site, session, pick).await,
         Err(_) if !ending.claim() => {
             forget_run(&app, &ending);
             return;
@@ -156,11 +158,12 @@ async fn store<R: Runtime>(
     app: &AppHandle<R>,
     site: &Site,
     session: NewSession,
+    pick: Pick,
 ) -> anyhow::Result<String> {
     let login = session.login.clone();
     let accounts = Arc::clone(&app.state::<AppState>().accounts);
     let site = site.clone();
-    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &session))
+    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &session, pick))
         .await
         .context("storing the session stopped unexpectedly")??;
     Ok(login)

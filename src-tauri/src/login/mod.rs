@@ -15,6 +15,7 @@ pub use web::{
 pub use fpt_login_core::signin::{IdentityHints, renew_url};
 
 use fpt_login_core::Site;
+use fpt_login_core::method::Pick;
 use fpt_login_core::model::{Method, SignInState};
 use tauri::{AppHandle, Runtime};
 
@@ -31,32 +32,37 @@ fn status(state: SignInState, site: &Site, message: impl Into<String>) -> SignIn
     }
 }
 
-/// Reports a sign-in to `site` as failed when the keyring could not be used at start-up:
-/// nothing it signs in could be stored.
-fn keyring_unusable<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Site) -> bool {
-    let Some(error) = &state.keyring_error else {
+/// Why no sign-in can start: the keyring could not be used at start-up, so nothing signed in
+/// could be stored.
+fn keyring_unusable(state: &AppState) -> Option<String> {
+    let error = state.keyring_error.as_ref()?;
+    Some(format!("cannot sign in: {error}"))
+}
+
+/// Reports a sign-in to `site` as failed when [`keyring_unusable`]; returns whether it did.
+fn refused_without_keyring<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Site) -> bool {
+    let Some(message) = keyring_unusable(state) else {
         return false;
     };
-    state.report(
-        app,
-        status(
-            SignInState::Failed,
-            site,
-            format!("cannot sign in: {error}"),
-        ),
-    );
+    state.report(app, status(SignInState::Failed, site, message));
     true
 }
 
-/// Starts signing in to `site` with `method`.
-pub fn start<R: Runtime>(app: &AppHandle<R>, site: &Site, method: Method) -> Result<(), String> {
+/// Starts signing in to `site` with `method`, picked as `pick` (remembered once signed in if
+/// the person chose it).
+pub fn start<R: Runtime>(
+    app: &AppHandle<R>,
+    site: &Site,
+    method: Method,
+    pick: Pick,
+) -> Result<(), String> {
     match method {
         Method::Web => {
-            open_web_sign_in(app, site);
+            open_web_sign_in(app, site, pick);
             Ok(())
         }
         Method::AppSessionLauncher => {
-            start_asl(app, site);
+            start_asl(app, site, pick);
             Ok(())
         }
         Method::Credentials => Err(

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use fpt_login_core::method::Pick;
 use fpt_login_core::model::{Method, SignInState};
 use fpt_login_core::signin::{self, PasswordOutcome, SiteClient};
 use fpt_login_core::{Secret, Site};
@@ -42,12 +43,11 @@ pub async fn sign_in_with_password<R: Runtime>(
     login: &str,
     password: &Secret,
     code: Option<&str>,
+    pick: Pick,
 ) -> WindowStep {
     let state = app.state::<AppState>();
-    if let Some(error) = &state.keyring_error {
-        return WindowStep::Failed {
-            message: format!("cannot sign in: {error}"),
-        };
+    if let Some(message) = super::keyring_unusable(&state) {
+        return WindowStep::Failed { message };
     }
     let outcome = match SiteClient::new(site) {
         Ok(api) => signin::with_password(&api, login, password, code).await,
@@ -80,11 +80,12 @@ pub async fn sign_in_with_password<R: Runtime>(
     let login = session.login.clone();
     let accounts = Arc::clone(&state.accounts);
     let stored_site = site.clone();
-    let stored =
-        tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&stored_site, &session))
-            .await
-            .context("storing the session stopped unexpectedly")
-            .and_then(|r| Ok(r?));
+    let stored = tauri::async_runtime::spawn_blocking(move || {
+        accounts.sign_in(&stored_site, &session, pick)
+    })
+    .await
+    .context("storing the session stopped unexpectedly")
+    .and_then(|r| Ok(r?));
     match stored {
         Ok(()) => {
             let message = format!("Signed in to {site} as {login}.");

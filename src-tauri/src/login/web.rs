@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Context as _;
 use fpt_login_core::landing::{self, Cookie, WebSession};
+use fpt_login_core::method::Pick;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::network::{Network, NetworkError};
 use fpt_login_core::paths::Paths;
@@ -57,9 +58,9 @@ fn reuse_open_window<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Si
 }
 
 /// Opens the web sign-in for `site`, replacing one already open for another site.
-pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
+pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site, pick: Pick) {
     let state = app.state::<AppState>();
-    if super::keyring_unusable(app, &state, site) {
+    if super::refused_without_keyring(app, &state, site) {
         return;
     }
     if reuse_open_window(app, &state, site) {
@@ -69,6 +70,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site) {
         site: site.clone(),
         ending: Ending::default(),
         navigations: NavigationGuard::new(site),
+        pick,
     });
     *state.web_attempt.lock().expect("attempt lock") = Some(Arc::clone(&attempt));
     let url = renew_url(site, &state.product, &super::IdentityHints::from_env());
@@ -370,6 +372,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     }
     let app = window.app_handle().clone();
     let site = attempt.site.clone();
+    let pick = attempt.pick;
     let session = match read_session(window, &site, url) {
         Ok(session) => session,
         Err(e) => {
@@ -381,7 +384,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     tauri::async_runtime::spawn(async move {
         let accounts = Arc::clone(&app.state::<AppState>().accounts);
         let login = session.login.clone();
-        match store_web_sign_in(accounts, &site, session).await {
+        match store_web_sign_in(accounts, &site, session, pick).await {
             Ok(()) => {
                 let state = app.state::<AppState>();
                 state.report(
@@ -417,13 +420,8 @@ fn read_session<R: Runtime>(
         .map(|c| Cookie {
             name: c.name().to_owned(),
             value: Secret::new(c.value()),
-            // WebKitGTK keeps a domain cookie's domain with a leading dot and a host-only
-            // cookie's as the bare host; one without a domain is host-only for the page.
-            domain: c.domain().map_or_else(
-                || url.host_str().unwrap_or_default().to_owned(),
-                str::to_owned,
-            ),
-            path: c.path().unwrap_or("/").to_owned(),
+            domain: c.domain().map(str::to_owned),
+            path: c.path().map(str::to_owned),
             http_only: c.http_only().unwrap_or(false),
             secure: c.secure().unwrap_or(false),
         })
@@ -437,11 +435,12 @@ async fn store_web_sign_in(
     accounts: Arc<Accounts>,
     site: &Site,
     session: WebSession,
+    pick: Pick,
 ) -> anyhow::Result<()> {
     let api = SiteClient::new(site)?;
     let new_session = signin::complete_web_sign_in(&api, session).await?;
     let site = site.clone();
-    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &new_session))
+    tauri::async_runtime::spawn_blocking(move || accounts.sign_in(&site, &new_session, pick))
         .await
         .context("storing the session stopped unexpectedly")??;
     Ok(())

@@ -14,6 +14,7 @@ mod tokens;
 use tokio::sync::broadcast;
 
 use crate::events::{Change, Events};
+use crate::method::{self, Pick};
 use crate::model::{Method, SessionState};
 use crate::network::{self, NetworkError};
 use crate::paths::Paths;
@@ -83,6 +84,13 @@ fn site_or_default(settings: &Settings, site: Option<&Site>) -> Result<Site, Acc
             site: None,
             reason: "no site is signed in yet".to_owned(),
         })
+}
+
+/// Saves `used` as `site`'s choice when [`method::to_remember`] says so.
+fn remember(settings: &mut Settings, site: &Site, used: Method, pick: Pick) {
+    if let Some(method) = method::to_remember(used, pick) {
+        settings.sites.entry(site.clone()).or_default().method = Some(method);
+    }
 }
 
 /// The accounts known on this machine.
@@ -216,11 +224,18 @@ impl Accounts {
         .with_keyring_error(keyring_error)
     }
 
-    /// Stores a validated session as `site`'s current user and makes `site` the default.
+    /// Stores a validated session as `site`'s current user and makes `site` the default, and
+    /// remembers its method for the site when the person chose it (`pick`, see
+    /// [`method::to_remember`]) — in the same write, so only a stored sign-in is remembered.
     ///
     /// The same person signing in again is a renewal; anyone else is a new sign-in,
     /// announced as such, and the previous person keeps their own token.
-    pub fn sign_in(&self, site: &Site, session: &NewSession) -> Result<(), AccountsError> {
+    pub fn sign_in(
+        &self,
+        site: &Site,
+        session: &NewSession,
+        pick: Pick,
+    ) -> Result<(), AccountsError> {
         let login = &session.login;
         let entry = Entry::person(site, login);
         // The settings lock covers the keyring write too: a renewal or sign-out racing this
@@ -228,13 +243,9 @@ impl Accounts {
         // that is not there.
         let (written, replaced) = self.settings.update(|settings| {
             self.tokens.put(&entry, &session.token)?;
-            Ok::<_, StoreError>(records::record_session(
-                settings,
-                site,
-                session,
-                true,
-                time::now(),
-            ))
+            let replaced = records::record_session(settings, site, session, true, time::now());
+            remember(settings, site, session.method, pick);
+            Ok::<_, StoreError>(replaced)
         })?;
         let replaced = replaced?;
         self.stored(&written, site, session);
@@ -456,11 +467,18 @@ impl Accounts {
         Ok(settings.sites.get(site).and_then(|s| s.method))
     }
 
-    /// Remembers that the person chose `method` for `site`.
-    pub fn remember_method(&self, site: &Site, method: Method) -> Result<(), AccountsError> {
-        self.settings.update(|settings| {
-            settings.sites.entry(site.clone()).or_default().method = Some(method);
-        })?;
+    /// Remembers the method of a sign-in to `site` that succeeded and was stored elsewhere
+    /// (by the running app), when the person chose it (`pick`, see [`method::to_remember`]).
+    pub fn remember_method(
+        &self,
+        site: &Site,
+        used: Method,
+        pick: Pick,
+    ) -> Result<(), AccountsError> {
+        if method::to_remember(used, pick).is_some() {
+            self.settings
+                .update(|settings| remember(settings, site, used, pick))?;
+        }
         Ok(())
     }
 
@@ -586,6 +604,24 @@ mod tests {
         }
     }
 
+    /// A keyring that refuses every write.
+    #[derive(Debug)]
+    struct BrokenKeyring;
+
+    impl Keyring for BrokenKeyring {
+        fn get(&self, _: &str, _: &str) -> Result<Option<String>, keyring::Error> {
+            Ok(None)
+        }
+
+        fn set(&self, _: &str, _: &str, _: &str) -> Result<(), keyring::Error> {
+            Err(keyring::Error::PlatformFailure("no keyring here".into()))
+        }
+
+        fn remove(&self, _: &str, _: &str) -> Result<bool, keyring::Error> {
+            Ok(false)
+        }
+    }
+
     /// The person's own profile in a new folder, over a [`LockWatchingKeyring`].
     fn own_profile_accounts() -> (tempfile::TempDir, LockWatchingKeyring, Accounts) {
         let tmp = tempfile::tempdir().unwrap();
@@ -676,7 +712,9 @@ mod tests {
         let (_tmp, accounts) = accounts();
         let mut events = accounts.subscribe();
         let site = Site::parse("https://a.example.com").unwrap();
-        accounts.sign_in(&site, &session("jane", "one")).unwrap();
+        accounts
+            .sign_in(&site, &session("jane", "one"), Pick::Offered)
+            .unwrap();
         assert_eq!(token_of(&accounts.user(None, None).unwrap()), "one");
         let signed_in_at = accounts
             .record(&site, "jane")
@@ -709,10 +747,55 @@ mod tests {
     }
 
     #[test]
+    fn a_chosen_method_is_remembered_with_the_sign_in_and_an_offered_one_is_not() {
+        let (_tmp, accounts) = accounts();
+        let site = Site::parse("https://a.example.com").unwrap();
+        accounts
+            .remember_method(&site, Method::Credentials, Pick::Chosen)
+            .unwrap();
+        accounts
+            .sign_in(&site, &session("jane", "one"), Pick::Offered)
+            .unwrap();
+        assert_eq!(
+            accounts.saved_method(&site).unwrap(),
+            Some(Method::Credentials)
+        );
+        accounts
+            .sign_in(&site, &session("jane", "two"), Pick::Chosen)
+            .unwrap();
+        assert_eq!(accounts.saved_method(&site).unwrap(), Some(Method::Web));
+        accounts
+            .remember_method(&site, Method::AppSessionLauncher, Pick::Offered)
+            .unwrap();
+        assert_eq!(accounts.saved_method(&site).unwrap(), Some(Method::Web));
+    }
+
+    #[test]
+    fn a_sign_in_that_cannot_be_stored_does_not_change_the_saved_choice() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::under(tmp.path().to_path_buf());
+        let store = KeyringStore::with_keyring(BrokenKeyring, &paths);
+        let accounts = Accounts::with_store(&paths, Box::new(store));
+        let site = Site::parse("https://a.example.com").unwrap();
+        accounts
+            .remember_method(&site, Method::Credentials, Pick::Chosen)
+            .unwrap();
+        accounts
+            .sign_in(&site, &session("jane", "one"), Pick::Chosen)
+            .unwrap_err();
+        assert_eq!(
+            accounts.saved_method(&site).unwrap(),
+            Some(Method::Credentials)
+        );
+    }
+
+    #[test]
     fn an_unusable_session_is_refused_with_why() {
         let (_tmp, accounts) = accounts();
         let site = Site::parse("https://a.example.com").unwrap();
-        accounts.sign_in(&site, &session("jane", "one")).unwrap();
+        accounts
+            .sign_in(&site, &session("jane", "one"), Pick::Offered)
+            .unwrap();
         assert!(
             accounts
                 .mark(&site, "jane", SessionState::Expired, "the site ended it")

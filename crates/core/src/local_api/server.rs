@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use super::idle::{IdleConnections, Registration, Wait};
 use crate::accounts::Accounts;
+use crate::method::Pick;
 use crate::platform::transport::{Connection, Listener, WriteHalf};
 use crate::protocol::NewSession;
 use crate::protocol::{
@@ -410,8 +411,9 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
         Request::Use { site, login } => accounts
             .use_site(&site, login.as_deref())
             .map(Response::User),
+        // The client picked the method and remembers its own choice (`fpt-login login`).
         Request::StoreSession { site, session } => accounts
-            .sign_in(&site, &session)
+            .sign_in(&site, &session, Pick::Offered)
             .and_then(|()| accounts.user(Some(&site), None))
             .map(Response::User),
         Request::Subscribe => {

@@ -108,6 +108,7 @@ pub async fn complete(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::method::Pick;
     use crate::model::Method;
     use crate::paths::Paths;
     use crate::protocol::NewSession;
@@ -292,7 +293,7 @@ mod tests {
                 claims_expire_at: None,
                 session_expires_at: None,
             };
-            meanwhile.sign_in(&site, &joe).unwrap();
+            meanwhile.sign_in(&site, &joe, Pick::Offered).unwrap();
         });
         let landing = landing(
             &accounts,

@@ -20,18 +20,20 @@ pub use asl::{ApprovalPage, AslOptions, app_session_launcher};
 pub use ending::Ending;
 pub use password::{PasswordOutcome, with_password};
 pub use site_api::{SiteApi, SiteClient};
-pub use toolkit_import::{ImportReport, ImportResult, import_toolkit_sessions};
+pub use toolkit_import::{ImportReport, ImportResult, import_toolkit_sessions, toolkit_offer};
 pub use web::{
     IdentityHints, MAX_RENEW_VISITS, Navigation, NavigationGuard, complete_web_sign_in, origin,
     renew_url,
 };
 
+use crate::accounts::Accounts;
 use crate::api3::{Api3Error, SiteInfo};
 use crate::asl::AslError;
-use crate::method::{self, DEFAULT_METHOD_ENV, Offer};
+use crate::method::{self, DEFAULT_METHOD_ENV, Offer, Pick};
 use crate::model::Method;
 use crate::protocol::NewSession;
 use crate::secret::Secret;
+use crate::settings::{Settings, SettingsError};
 use crate::site::Site;
 
 /// Why a sign-in did not happen.
@@ -59,6 +61,8 @@ pub enum SignInError {
     },
     #[error("the sign-in to {site} was cancelled; nothing was stored")]
     Cancelled { site: Site },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
 }
 
 impl SignInError {
@@ -67,7 +71,7 @@ impl SignInError {
     /// these.
     pub fn needs_person(&self) -> bool {
         match self {
-            Self::NoSite | Self::ForeignApprovalPage { .. } => false,
+            Self::NoSite | Self::ForeignApprovalPage { .. } | Self::Settings(_) => false,
             Self::Site(e) => matches!(
                 e,
                 Api3Error::WrongPassword
@@ -82,6 +86,78 @@ impl SignInError {
             Self::WrongPerson { .. } | Self::Cancelled { .. } => true,
             Self::Launcher(e) => matches!(e, AslError::RejectedOrExpired | AslError::Disabled),
         }
+    }
+}
+
+/// Where and how a sign-in goes.
+#[derive(Debug)]
+pub struct Choice<A = SiteClient> {
+    pub site: Site,
+    /// The site's client, which the sign-in goes on with.
+    pub api: A,
+    pub method: Method,
+    /// Whether the person picked `method`: only then is it remembered once signed in.
+    pub pick: Pick,
+}
+
+/// The site (the one asked for, else the default site) and the way in (the one asked for,
+/// else the site's default, see [`resolve_method`]) of a sign-in.
+pub async fn choose(
+    accounts: &Accounts,
+    site: Option<&Site>,
+    method: Option<Method>,
+) -> Result<Choice, SignInError> {
+    let settings = accounts.settings_file().load_shared()?;
+    let env = std::env::var(DEFAULT_METHOD_ENV).ok();
+    choose_with(&settings, site, method, SiteClient::new, env.as_deref()).await
+}
+
+async fn choose_with<A: SiteApi>(
+    settings: &Settings,
+    site: Option<&Site>,
+    method: Option<Method>,
+    connect: impl FnOnce(&Site) -> Result<A, Api3Error>,
+    env_default: Option<&str>,
+) -> Result<Choice<A>, SignInError> {
+    let site = resolve_site(site, settings.default_site.as_ref())?;
+    let saved = settings.sites.get(&site).and_then(|s| s.method);
+    let api = connect(&site)?;
+    let chosen = resolve_method_with(&api, method, saved, env_default).await?;
+    Ok(Choice {
+        site,
+        api,
+        method: chosen,
+        pick: Pick::of(method),
+    })
+}
+
+/// The site the sign-in window opens with: the one asked for, else the default site, else the
+/// last one used.
+pub fn window_site(asked: Option<String>, settings: &Settings) -> Option<String> {
+    asked.or_else(|| {
+        settings
+            .default_site
+            .as_ref()
+            .or(settings.recent_sites.first())
+            .map(ToString::to_string)
+    })
+}
+
+/// Where "Renew now" takes the person: the way they signed in last time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenewNow {
+    /// Straight into the web sign-in: it needs nothing from the person but the site's pages.
+    Web,
+    /// The sign-in window for the site: the Launcher shows its approval page there, and a
+    /// password has to be typed (as does anything when the way in is not known).
+    Window,
+}
+
+/// Where "Renew now" for `site`'s current user goes.
+pub fn renew_now(settings: &Settings, site: &Site) -> RenewNow {
+    match settings.current_session(site).and_then(|(_, r)| r.method) {
+        Some(Method::Web) => RenewNow::Web,
+        _ => RenewNow::Window,
     }
 }
 
@@ -178,6 +254,81 @@ mod tests {
         let e = resolve_site(None, None).unwrap_err();
         assert!(matches!(e, SignInError::NoSite));
         assert!(e.to_string().contains("no default site"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn choosing_takes_the_default_site_and_its_saved_method() {
+        let (a, b) = (site("https://a.example.com"), site("https://b.example.com"));
+        let mut settings = Settings {
+            default_site: Some(a.clone()),
+            ..Settings::default()
+        };
+        settings.sites.entry(a.clone()).or_default().method = Some(Method::Credentials);
+        let connect = |s: &Site| Ok(FakeSite::sso_with_launcher().at(s.as_str()));
+        let c = choose_with(&settings, None, None, connect, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            (&c.site, c.method, c.pick),
+            (&a, Method::Credentials, Pick::Offered)
+        );
+        let c = choose_with(&settings, Some(&b), None, connect, None)
+            .await
+            .unwrap();
+        assert_eq!((&c.site, c.method), (&b, Method::AppSessionLauncher));
+        let c = choose_with(&settings, Some(&b), Some(Method::Web), connect, None)
+            .await
+            .unwrap();
+        assert_eq!((c.method, c.pick), (Method::Web, Pick::Chosen));
+        assert_eq!(c.api.calls("info"), 0);
+        let e = choose_with(&Settings::default(), None, None, connect, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SignInError::NoSite), "{e}");
+    }
+
+    #[test]
+    fn the_window_opens_with_the_site_asked_for_then_the_default_then_the_last_used() {
+        let (a, b) = (site("https://a.example.com"), site("https://b.example.com"));
+        let mut settings = Settings {
+            recent_sites: vec![b.clone(), a.clone()],
+            ..Settings::default()
+        };
+        assert_eq!(
+            window_site(Some("typed.example.com".into()), &settings).as_deref(),
+            Some("typed.example.com")
+        );
+        assert_eq!(window_site(None, &settings), Some(b.to_string()));
+        settings.default_site = Some(a.clone());
+        assert_eq!(window_site(None, &settings), Some(a.to_string()));
+        assert_eq!(window_site(None, &Settings::default()), None);
+    }
+
+    #[test]
+    fn renew_now_opens_the_web_sign_in_only_for_a_web_session() {
+        let s = site("https://a.example.com");
+        let with = |method: Option<Method>| {
+            let mut settings = Settings::default();
+            let site_settings = settings.sites.entry(s.clone()).or_default();
+            site_settings.current_user = Some("jane".to_owned());
+            site_settings.users.insert(
+                "jane".to_owned(),
+                crate::settings::UserRecord {
+                    method,
+                    ..Default::default()
+                },
+            );
+            settings
+        };
+        assert_eq!(renew_now(&with(Some(Method::Web)), &s), RenewNow::Web);
+        for other in [
+            Some(Method::AppSessionLauncher),
+            Some(Method::Credentials),
+            None,
+        ] {
+            assert_eq!(renew_now(&with(other), &s), RenewNow::Window, "{other:?}");
+        }
+        assert_eq!(renew_now(&Settings::default(), &s), RenewNow::Window);
     }
 
     #[tokio::test]

@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use super::{Expiry, SiteApi, validate};
 use crate::model::Method;
+use crate::paths::Paths;
 use crate::protocol::NewSession;
 use crate::site::Site;
-use crate::toolkit::CachedSession;
+use crate::toolkit::{CachedSession, ToolkitCache, ToolkitError};
 
 /// What happened to one session of Toolkit's cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,6 +42,31 @@ impl ImportReport {
             ImportResult::NotStored(why) => format!("could not store {who}: {why}"),
         }
     }
+}
+
+/// The sessions to offer to take over from Toolkit (`login @ site`, as the sign-in window lists
+/// them): on FPT Login's first start only — no settings file yet at `paths` — so that a person
+/// who already uses it is not asked again. Ask before anything writes the settings. A cache
+/// that cannot be read offers nothing.
+pub fn toolkit_offer(paths: &Paths) -> Vec<String> {
+    offer_on_first_start(paths, || ToolkitCache::locate()?.sessions())
+}
+
+fn offer_on_first_start(
+    paths: &Paths,
+    found: impl FnOnce() -> Result<Vec<CachedSession>, ToolkitError>,
+) -> Vec<String> {
+    if paths.settings_file().exists() {
+        return Vec::new();
+    }
+    found()
+        .map(|found| {
+            found
+                .iter()
+                .map(|s| format!("{} @ {}", s.login, s.site))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Confirms each of `found` with its site (`connect` gives the site's client) and hands the
@@ -95,6 +121,30 @@ mod tests {
     use super::super::fake::FakeSite;
     use super::*;
     use crate::secret::Secret;
+
+    #[test]
+    fn toolkit_sessions_are_offered_on_the_first_start_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = Paths::under(tmp.path().to_path_buf());
+        let found = || {
+            Ok(vec![
+                cached("https://a.example.com", "jane", "t1"),
+                cached("https://b.example.com", "joe", "t2"),
+            ])
+        };
+        assert_eq!(
+            offer_on_first_start(&paths, found),
+            [
+                "jane @ https://a.example.com",
+                "joe @ https://b.example.com"
+            ]
+        );
+        let unreadable = || Err(ToolkitError::NoRoot);
+        assert!(offer_on_first_start(&paths, unreadable).is_empty());
+        std::fs::create_dir_all(paths.settings_file().parent().unwrap()).unwrap();
+        std::fs::write(paths.settings_file(), "{}").unwrap();
+        assert!(offer_on_first_start(&paths, found).is_empty());
+    }
 
     fn cached(site: &str, login: &str, token: &str) -> CachedSession {
         CachedSession {
