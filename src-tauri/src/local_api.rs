@@ -1,16 +1,17 @@
 //! Serves the local socket for other programs (the CLI, the Python client, DCCs).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use fpt_login_core::Secret;
 use fpt_login_core::Site;
-use fpt_login_core::local_api::{self, AccountsHandler, Handler, RestFailure};
+use fpt_login_core::local_api::{
+    self, AccountsHandler, Handler, RefusalEffects, rest_token_failed,
+};
 use fpt_login_core::method::Pick;
 use fpt_login_core::model::{Method, SignInState};
-use fpt_login_core::protocol::{
-    Credentials, ErrorInfo, ErrorKind, Request, Response, SessionEvent,
-};
-use fpt_login_core::rest::{Credential, RestTokenError};
+use fpt_login_core::protocol::{ErrorInfo, ErrorKind, Request, Response, SessionEvent};
+use fpt_login_core::renewal::{Outcome, Plan};
 use fpt_login_core::session::{self, Health};
 use fpt_login_core::signin::{self, Choice, SignInError};
 use tauri::{AppHandle, Manager as _, Runtime};
@@ -68,98 +69,60 @@ impl<R: Runtime> AppHandler<R> {
 
     /// `get_rest_token`: minted from the user `get_user` hands out. A session the site will
     /// not mint from is gone: it is marked as such (and the person told) the way the
-    /// renewal code marks a session the site refused.
+    /// renewal code marks a session the site refused (core's rule, [`rest_token_failed`]).
     async fn rest_token(&self, site: Option<Site>, min_ttl: Option<u64>) -> Response {
         let user = self.user(site, None).await;
         match self.accounts.rest_token(user, min_ttl).await {
             Ok(info) => Response::RestToken(info),
-            Err(failure) => {
-                // The token endpoint refusing is no proof the session is gone (a site without
-                // the grant, a firewall's 403): the site's own answer about the session is.
-                if let RestFailure::Token(error) = &failure
-                    && let RestTokenError::CredentialRefused {
-                        site,
-                        credential: Credential::Session { login, token },
-                        source,
-                    } = error.as_ref()
-                    && let Health::Alive { .. } = self.ask_site_about(site, login, token).await
-                {
-                    return Response::Error(ErrorInfo::new(
-                        ErrorKind::Internal,
-                        format!(
-                            "{site} gives no REST API token for {login}'s session, which still works ({source})"
-                        ),
-                    ));
-                }
-                Response::Error(failure.to_error_info())
-            }
+            Err(failure) => Response::Error(rest_token_failed(self, &failure).await),
         }
     }
 
-    /// `session_refused`: a client's call was refused with the session it had. The app asks
-    /// the site about the current session itself (a client's word alone never marks one):
-    /// a working one is handed out, lapsed claims are renewed silently, and when nobody usable
-    /// is left the person gets the needs-attention notification. Never a window.
+    /// `session_refused`: a client's call was refused with the session it had; core's
+    /// [`local_api::session_refused`] decides what it means. Never a window.
     async fn session_refused(&self, site: Option<Site>) -> Response {
-        let state = self.app.state::<AppState>();
-        let user = match self.user(site.clone(), None).await {
-            Response::User(user) => user,
-            Response::Error(e) if e.kind == ErrorKind::SignInRequired => {
-                let settings = state.accounts.settings_file().load_shared().ok();
-                let resolved = settings
-                    .as_ref()
-                    .and_then(|s| s.resolve_site(site.as_ref()).cloned());
-                // Someone signed in whose session cannot be used: remind them, at most every
-                // few minutes however often clients ask. A site nobody signed in to stays quiet.
-                let login = resolved.as_ref().and_then(|site| {
-                    settings
-                        .as_ref()
-                        .and_then(|s| s.sites.get(site)?.current_user.clone())
-                });
-                if let (Some(site), Some(login)) = (resolved, login)
-                    && state.refresher.remind(&site)
-                {
-                    refresher::notify(&self.app, &site, &login);
-                }
-                return Response::Error(e);
-            }
-            other => return other,
-        };
-        let Credentials::Session {
-            login,
-            session_token,
-            ..
-        } = &user.credentials
-        else {
-            // A script's key does not lapse; the client tries it once more.
-            return Response::User(user);
-        };
-        match self.ask_site_about(&user.site, login, session_token).await {
-            Health::Alive { .. } => Response::User(user),
-            Health::Unreachable { reason } => Response::Error(ErrorInfo::new(
-                ErrorKind::Internal,
-                format!("cannot ask {} about the session: {reason}", user.site),
-            )),
-            // Lapsed claims are renewed now; an expired session is "sign in".
-            _ => self.user(Some(user.site.clone()), None).await,
-        }
+        local_api::session_refused(self, site, fpt_login_core::time::now()).await
+    }
+}
+
+/// What core's answers about refused sessions need: the renewal policy's `get_user`, the
+/// site, the refresher's plans and notifications.
+impl<R: Runtime> RefusalEffects for AppHandler<R> {
+    fn user(&self, site: Option<Site>) -> impl Future<Output = Response> + Send {
+        AppHandler::user(self, site, None)
     }
 
-    /// Asks the site about `login`'s session and records what only the site can say: lapsed
-    /// claims or an ended session (through the renewal code's one path, and only while that
-    /// token is still the stored one). A working or unreachable site changes nothing.
-    async fn ask_site_about(&self, site: &Site, login: &str, token: &Secret) -> Health {
-        let health = session::check(site, login, token).await;
-        if !matches!(health, Health::Alive { .. } | Health::Unreachable { .. }) {
-            self.app.state::<AppState>().refresher.refused(
-                &self.app,
-                site,
-                login,
-                token,
-                health.clone().into(),
-            );
-        }
-        health
+    fn check(
+        &self,
+        site: &Site,
+        login: &str,
+        token: &Secret,
+    ) -> impl Future<Output = Health> + Send {
+        session::check(site, login, token)
+    }
+
+    fn record(&self, site: &Site, login: &str, token: &Secret, outcome: Outcome) {
+        self.app
+            .state::<AppState>()
+            .refresher
+            .refused(&self.app, site, login, token, outcome);
+    }
+
+    fn settings(&self) -> Option<Arc<fpt_login_core::settings::Settings>> {
+        self.app
+            .state::<AppState>()
+            .accounts
+            .settings_file()
+            .load_shared()
+            .ok()
+    }
+
+    fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
+        self.app.state::<AppState>().refresher.with_plan(site, f)
+    }
+
+    fn notify(&self, site: &Site, login: &str) {
+        refresher::notify(&self.app, site, login);
     }
 }
 

@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fpt_login_core::accounts::AccountsError;
-use fpt_login_core::api3::{Api3, Api3Error};
+use fpt_login_core::api3::Api3;
 use fpt_login_core::protocol::{EventKind, SessionEvent};
 use fpt_login_core::renewal::{
-    Action, Config, Effects, ExpiryUpdate, Freshness, Generation, IDLE_WAKE, Landing, Outcome, Plan,
+    self, Action, Config, Effects, ExpiryUpdate, Freshness, Generation, IDLE_WAKE, Outcome, Plan,
 };
 use fpt_login_core::session::{self, Health};
 use fpt_login_core::settings::{SiteSettings, UserRecord};
@@ -27,7 +27,7 @@ use fpt_login_core::{Secret, Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
 
 use crate::in_flight::{Refresher, Renewal};
-use crate::login::{SilentRenewalError, forget_site_data, renew_silently};
+use crate::login::{forget_site_data, renew_silently};
 use crate::state::AppState;
 
 /// How soon the loop tries again when the settings file cannot be read.
@@ -43,7 +43,8 @@ enum Trigger {
 }
 
 impl Refresher {
-    fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
+    /// Runs `f` on `site`'s plan.
+    pub fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
         f(self
             .plans
             .lock()
@@ -91,34 +92,28 @@ impl Refresher {
         let Some(site) = settings.resolve_site(site).cloned() else {
             return Ok(());
         };
-        let decide = |sites: Option<&SiteSettings>| {
-            self.with_plan(&site, |plan| {
-                plan.for_caller(&site, sites, min_ttl, time::now())
-            })
+        let mut settings = Some(settings);
+        let decide = || {
+            // The first answer is on the settings just read, the second on what the renewal
+            // (or anyone else meanwhile) left.
+            let settings = match settings.take() {
+                Some(settings) => settings,
+                None => accounts.settings_file().load_shared()?,
+            };
+            Ok::<_, AccountsError>(self.with_plan(&site, |plan| {
+                plan.for_caller(&site, settings.sites.get(&site), min_ttl, time::now())
+            }))
         };
-        let required = |reason| AccountsError::SignInRequired {
-            site: Some(site.clone()),
-            reason,
-        };
-        let failure = match decide(settings.sites.get(&site)) {
-            Freshness::Serve => return Ok(()),
-            Freshness::Refuse { reason } => return Err(required(reason)),
-            Freshness::RenewFirst => self
-                .renew(app, &site, Trigger::Caller { min_ttl })
-                .await
-                .err(),
-        };
-        // Asked again on what the renewal (or anyone else meanwhile) left.
-        let settings = accounts.settings_file().load_shared()?;
-        match decide(settings.sites.get(&site)) {
-            Freshness::Serve => Ok(()),
-            Freshness::Refuse { reason } => Err(required(reason)),
-            Freshness::RenewFirst => {
-                Err(required(failure.unwrap_or_else(|| {
-                    format!("the session on {site} could not be renewed")
-                })))
-            }
-        }
+        Freshness::serve(
+            &site,
+            decide,
+            self.renew(app, &site, Trigger::Caller { min_ttl }),
+            |reason| AccountsError::SignInRequired {
+                site: Some(site.clone()),
+                reason,
+            },
+        )
+        .await
     }
 
     async fn attempt<R: Runtime>(
@@ -141,11 +136,7 @@ impl Refresher {
         let now = time::now();
         // Asked again inside the one renewal per site: another may just have finished.
         let decision = self.with_plan(site, |plan| match &trigger {
-            Trigger::Schedule(planned) if *planned != generation => Freshness::Serve,
-            Trigger::Schedule(_) => match plan.may_renew(login, record, now) {
-                Ok(()) => Freshness::RenewFirst,
-                Err(reason) => Freshness::Refuse { reason },
-            },
+            Trigger::Schedule(planned) => plan.for_schedule(planned, login, record, now),
             Trigger::Caller { min_ttl } => plan.for_caller(site, sites, *min_ttl, now),
         });
         match decision {
@@ -158,55 +149,51 @@ impl Refresher {
             Ok(api) => api.info().await.map(drop),
             Err(e) => Err(e),
         };
-        if let Err(
-            e @ (Api3Error::Network { .. } | Api3Error::Http { .. } | Api3Error::NotFpt { .. }),
-        ) = reachable
-        {
-            let reason = e.to_string();
-            let effects = self.report(
-                app,
-                site,
-                &generation,
-                Outcome::Unreachable {
-                    reason: reason.clone(),
-                },
-            );
-            tracing::warn!(
-                %site,
-                "cannot reach the site to renew ({reason}); trying again in {} s",
-                retry_in(&effects, now)
-            );
-            return Err(reason);
+        if let Some(reason) = reachable.err().as_ref().and_then(renewal::unreachable) {
+            return Err(self.unreachable(app, site, &generation, reason, now));
         }
         self.with_plan(site, |plan| plan.renewal_started(now));
         tracing::info!(%site, login, "renewing the session silently");
-        let outcome = match renew_silently(app, site, &generation, settings.renew_timeout()).await {
-            Ok(Landing::Renewed { .. }) => Outcome::Renewed,
+        let ended = renew_silently(app, site, &generation, settings.renew_timeout()).await;
+        let outcome = match Outcome::of_renewal(ended) {
             // A newer session is stored already; it is the one callers get.
-            Ok(Landing::Superseded) => return Ok(()),
-            Ok(Landing::NotExtended) => Outcome::NeedsPerson {
-                reason: "the identity provider did not extend the session".to_owned(),
-            },
-            Ok(Landing::SomeoneElse { login }) => Outcome::LandedAsSomeoneElse { login },
-            Err(SilentRenewalError::Watchdog(s)) => Outcome::NeedsPerson {
-                reason: format!(
-                    "the silent renewal did not finish within {s} s; the identity provider wants you to sign in again"
-                ),
-            },
-            Err(SilentRenewalError::Failed(e)) => Outcome::NeedsPerson {
-                reason: format!("the silent renewal failed: {e:#}"),
-            },
+            None => return Ok(()),
+            Some(Outcome::Renewed) => {
+                self.report(app, site, &generation, Outcome::Renewed);
+                tracing::info!(%site, login, "session renewed");
+                return Ok(());
+            }
+            Some(Outcome::Unreachable { reason }) => {
+                return Err(self.unreachable(app, site, &generation, reason, now));
+            }
+            Some(outcome) => outcome,
         };
-        let renewed = outcome == Outcome::Renewed;
         let effects = self.report(app, site, &generation, outcome);
-        if renewed {
-            tracing::info!(%site, login, "session renewed");
-            return Ok(());
-        }
         Err(effects.mark.map_or_else(
             || format!("the session of {login} on {site} was not renewed"),
             |mark| mark.reason,
         ))
+    }
+
+    /// Reports that a renewal could not reach the site, and why; returns why.
+    fn unreachable<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        site: &Site,
+        generation: &Generation,
+        reason: String,
+        now: i64,
+    ) -> String {
+        let outcome = Outcome::Unreachable {
+            reason: reason.clone(),
+        };
+        let effects = self.report(app, site, generation, outcome);
+        tracing::warn!(
+            %site,
+            "cannot reach the site to renew ({reason}); trying again in {} s",
+            retry_in(&effects, now)
+        );
+        reason
     }
 
     /// Tells the plan what a task found about `generation` and stores what the policy makes
@@ -258,10 +245,25 @@ impl Refresher {
         effects
     }
 
+    /// [`Self::report`] for what a call with `token` found, unless core's policy says it
+    /// concerns the stored session no more ([`Outcome::concerns`]).
+    fn report_about<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        site: &Site,
+        generation: &Generation,
+        token: &Secret,
+        outcome: Outcome,
+    ) -> Option<Effects> {
+        let accounts = &app.state::<AppState>().accounts;
+        let stored = accounts.token(site, &generation.login).ok().flatten();
+        outcome
+            .concerns(token, stored.as_ref())
+            .then(|| self.report(app, site, generation, outcome))
+    }
+
     /// Records what a call with `token`, `login`'s session on `site`, found (the site refused
-    /// it), through the same policy and notification as the refresher's own calls. Nothing is
-    /// recorded when that token is no longer the stored one: what the site said about it says
-    /// nothing about a newer session.
+    /// it), through the same policy and notification as the refresher's own calls.
     pub fn refused<R: Runtime>(
         &self,
         app: &AppHandle<R>,
@@ -271,21 +273,16 @@ impl Refresher {
         outcome: Outcome,
     ) {
         let accounts = &app.state::<AppState>().accounts;
-        if accounts.token(site, login).ok().flatten().as_ref() != Some(token) {
-            return;
-        }
         let Ok(Some(record)) = accounts.record(site, login) else {
             return;
         };
         let generation = Generation::of(login, &record);
-        self.report(app, site, &generation, outcome);
-        self.wake();
-    }
-
-    /// Whether a client's refused call should remind the person about `site` now (core's
-    /// gate: a retrying tool must not notify at every call).
-    pub fn remind(&self, site: &Site) -> bool {
-        self.with_plan(site, |plan| plan.remind(time::now()))
+        if self
+            .report_about(app, site, &generation, token, outcome)
+            .is_some()
+        {
+            self.wake();
+        }
     }
 
     /// Wakes the loop (a session changed, or a task finished).
@@ -448,21 +445,18 @@ async fn keep_alive<R: Runtime>(app: &AppHandle<R>, site: &Site, generation: &Ge
         }
     };
     let health = session::check(site, login, &token).await;
-    // A sign-in within the same second as the one checked has the same generation; what the
-    // site said about this token says nothing about another one.
-    if !matches!(health, Health::Alive { .. })
-        && state.accounts.token(site, login).ok().flatten().as_ref() != Some(&token)
-    {
-        return;
-    }
     let unreachable = match &health {
         Health::Unreachable { reason } => Some(reason.clone()),
         _ => None,
     };
     let now = time::now();
-    let effects = state
-        .refresher
-        .report(app, site, generation, Outcome::from(health));
+    let Some(effects) =
+        state
+            .refresher
+            .report_about(app, site, generation, &token, Outcome::from(health))
+    else {
+        return;
+    };
     if let Some(reason) = unreachable {
         tracing::warn!(
             %site,

@@ -16,9 +16,14 @@
 
 mod completion;
 
-pub use completion::{CompletionError, Landing, complete};
+pub use completion::{CompletionError, Landing, SilentRenewalError, complete};
 
+use std::future::Future;
+
+use crate::api3::Api3Error;
 use crate::model::{Method, SessionState};
+use crate::secret::Secret;
+use crate::session::Health;
 use crate::settings::{Settings, SiteSettings, UserRecord};
 use crate::site::Site;
 
@@ -143,6 +148,28 @@ impl From<crate::session::Health> for Outcome {
     }
 }
 
+impl Outcome {
+    /// Whether what a call with the token `used` found may be recorded, `stored` being the
+    /// token stored for that login now. A sign-in within the same second as the call has the
+    /// same [`Generation`]: what the site said against an older token says nothing about the
+    /// newer one. That it accepted one is news either way (its clock, its idle lifetime).
+    pub fn concerns(&self, used: &Secret, stored: Option<&Secret>) -> bool {
+        matches!(self, Self::KeptAlive { .. }) || stored == Some(used)
+    }
+}
+
+/// What the site's unauthenticated `info`, asked just before a silent renewal, failing with
+/// `error` means: a site that cannot be reached (sorted as a keep-alive's answer is, by
+/// [`Health::from_error`]) is not the IdP's fault, so no window that can only time out is
+/// opened; the reason is then recorded as [`Outcome::Unreachable`] and the plan backs off.
+/// `None`: the renewal goes ahead.
+pub fn unreachable(error: &Api3Error) -> Option<String> {
+    match Health::from_error(error) {
+        Health::Unreachable { reason } => Some(reason),
+        Health::Alive { .. } | Health::Expired { .. } | Health::ClaimsLapsed { .. } => None,
+    }
+}
+
 /// When the person hears about a new state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notify {
@@ -200,6 +227,35 @@ pub enum Freshness {
     RenewFirst,
     /// The session will not last that long and cannot be renewed now.
     Refuse { reason: String },
+}
+
+impl Freshness {
+    /// Serves a caller that needs `site`'s session good for a while: asks `decide` (the plan,
+    /// on what is stored when it is called), renews first when it says so (`renew`, awaited
+    /// only then; its error is why it failed), and asks again on what the renewal, or anyone
+    /// meanwhile, left. A session still wanting a renewal after one is refused with why the
+    /// renewal failed. `Err` comes from `decide`, or from `refuse` for a refusal.
+    pub async fn serve<E>(
+        site: &Site,
+        mut decide: impl FnMut() -> Result<Self, E>,
+        renew: impl Future<Output = Result<(), String>>,
+        refuse: impl Fn(String) -> E,
+    ) -> Result<(), E> {
+        let failure = match decide()? {
+            Self::Serve => return Ok(()),
+            Self::Refuse { reason } => return Err(refuse(reason)),
+            Self::RenewFirst => renew.await.err(),
+        };
+        match decide()? {
+            Self::Serve => Ok(()),
+            Self::Refuse { reason } => Err(refuse(reason)),
+            Self::RenewFirst => {
+                Err(refuse(failure.unwrap_or_else(|| {
+                    format!("the session on {site} could not be renewed")
+                })))
+            }
+        }
+    }
 }
 
 /// Doubling delays after network trouble.
@@ -500,6 +556,25 @@ impl Plan {
             other => (other, Notify::Always),
         };
         mark(Some(record), state, reason, notify)
+    }
+
+    /// Whether the renewal the schedule planned for `planned` is still to be tried, asked
+    /// again inside the one renewal per site: when another has just stored a new session
+    /// (`login`'s `record` now), that one is served as it is.
+    pub fn for_schedule(
+        &self,
+        planned: &Generation,
+        login: &str,
+        record: &UserRecord,
+        now: i64,
+    ) -> Freshness {
+        if *planned != Generation::of(login, record) {
+            return Freshness::Serve;
+        }
+        match self.may_renew(login, record, now) {
+            Ok(()) => Freshness::RenewFirst,
+            Err(reason) => Freshness::Refuse { reason },
+        }
     }
 
     /// Whether a silent renewal of `login`'s session may be tried now, or why not.

@@ -255,6 +255,13 @@ impl Settings {
     pub fn resolve_site<'a>(&'a self, site: Option<&'a Site>) -> Option<&'a Site> {
         site.or(self.default_site.as_ref())
     }
+
+    /// The site asked for (else the default site) and who is signed in to it as its current
+    /// user, if anyone.
+    pub fn current_user<'a>(&'a self, site: Option<&'a Site>) -> Option<(&'a Site, &'a str)> {
+        let site = self.resolve_site(site)?;
+        Some((site, self.sites.get(site)?.current_user.as_deref()?))
+    }
 }
 
 /// Moves `item` to the front of `list`, keeping at most [`RECENT_LIMIT`] entries.

@@ -15,7 +15,7 @@ use fpt_login_core::method::Pick;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::network::{Network, NetworkError};
 use fpt_login_core::paths::Paths;
-use fpt_login_core::renewal::{self, Generation, Landing};
+use fpt_login_core::renewal::{self, CompletionError, Generation, Landing, SilentRenewalError};
 use fpt_login_core::signin::{self, Ending, Navigation, NavigationGuard, SiteClient};
 use fpt_login_core::{Accounts, Secret, Site};
 use tauri::webview::{DownloadEvent, NewWindowResponse, PageLoadEvent};
@@ -187,19 +187,6 @@ fn site_webview<'a, R: Runtime>(
     Ok(builder)
 }
 
-/// Why a silent renewal did not renew.
-#[derive(Debug, thiserror::Error)]
-pub enum SilentRenewalError {
-    /// The IdP did not send the hidden page back to the site in time: it shows its form, is
-    /// too slow, or fails.
-    #[error(
-        "the sign-in page did not finish within {0} s (the identity provider may want you to sign in again)"
-    )]
-    Watchdog(u64),
-    #[error("{0:#}")]
-    Failed(anyhow::Error),
-}
-
 /// Reloads `<site>/auth/renew` in a hidden window with the site's cookie store; when it lands,
 /// core's renewal policy checks the new cookies and stores them only as the renewed session
 /// of the person being renewed (`renewing`). Gives up after `watchdog`.
@@ -256,7 +243,7 @@ pub async fn renew_silently<R: Runtime>(
             tracing::error!(error = %e, "cannot open the hidden renewal window");
         }
     })
-    .map_err(|e| SilentRenewalError::Failed(e.into()))?;
+    .map_err(|e| SilentRenewalError::Page(format!("{e:#}")))?;
     let outcome = tokio::time::timeout(watchdog, rx).await;
     let closer = app.clone();
     let _ = app.run_on_main_thread(move || {
@@ -267,17 +254,19 @@ pub async fn renew_silently<R: Runtime>(
     let session = match outcome {
         Err(_) => return Err(SilentRenewalError::Watchdog(watchdog.as_secs())),
         Ok(Err(_)) => {
-            return Err(SilentRenewalError::Failed(anyhow::anyhow!(
-                "the hidden renewal window closed before it finished"
-            )));
+            return Err(SilentRenewalError::Page(
+                "the hidden renewal window closed before it finished".to_owned(),
+            ));
         }
-        Ok(Ok(session)) => session.map_err(SilentRenewalError::Failed)?,
+        Ok(Ok(session)) => session.map_err(|e| SilentRenewalError::Page(format!("{e:#}")))?,
     };
     let accounts = Arc::clone(&app.state::<AppState>().accounts);
-    let api = SiteClient::new(site).map_err(|e| SilentRenewalError::Failed(e.into()))?;
-    renewal::complete(accounts, &api, renewing, session)
-        .await
-        .map_err(|e| SilentRenewalError::Failed(e.into()))
+    let api = SiteClient::new(site).map_err(|e| CompletionError::Check {
+        site: site.clone(),
+        login: renewing.login.clone(),
+        source: e.into(),
+    })?;
+    Ok(renewal::complete(accounts, &api, renewing, session).await?)
 }
 
 /// Removes `site`'s web sign-in data folder (the IdP and site cookies), so the next sign-in

@@ -7,10 +7,12 @@
 
 mod client;
 mod idle;
+mod refused;
 mod server;
 
 pub use crate::platform::transport::{BindError, Listener, bind};
 pub use client::{Client, ClientError};
+pub use refused::{RefusalEffects, ask_site, rest_token_failed, session_refused};
 pub use server::{
     AccountsHandler, Handler, IDLE_TIMEOUT, Limits, MAX_CONNECTIONS, RestFailure, WRITE_TIMEOUT,
     answer, serve, serve_with,

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use super::{Generation, extends, same_person};
+use super::{Generation, Outcome, extends, same_person};
 use crate::accounts::{Accounts, AccountsError};
 use crate::landing::WebSession;
+use crate::session::Health;
 use crate::signin::{self, SignInError, SiteApi};
 use crate::site::Site;
 
@@ -39,6 +40,65 @@ pub enum CompletionError {
     },
     #[error("storing the renewed session of {login} on {site} stopped unexpectedly")]
     Interrupted { site: Site, login: String },
+}
+
+impl CompletionError {
+    /// Whether the site could not be asked about the landed session (the same sorting as a
+    /// keep-alive's, [`Health::from_error`]): then nothing is known and the renewal is tried
+    /// again later. A site that refused the session, or says it is someone else's, needs
+    /// the person, as does a store that failed.
+    pub fn site_unreachable(&self) -> bool {
+        match self {
+            Self::Check { source, .. } => {
+                !source.needs_person()
+                    && matches!(source, SignInError::Site(e)
+                        if matches!(Health::from_error(e), Health::Unreachable { .. }))
+            }
+            Self::Accounts { .. } | Self::Interrupted { .. } => false,
+        }
+    }
+}
+
+/// Why a silent renewal stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SilentRenewalError {
+    /// The IdP did not send the hidden page back to the site in time: it shows its form, is
+    /// too slow, or fails.
+    #[error(
+        "the sign-in page did not finish within {0} s (the identity provider may want you to sign in again)"
+    )]
+    Watchdog(u64),
+    /// The hidden page could not be opened, or what it landed with could not be read.
+    #[error("{0}")]
+    Page(String),
+    /// What the page landed with could not be checked or stored.
+    #[error(transparent)]
+    Completion(#[from] CompletionError),
+}
+
+impl Outcome {
+    /// What the end of a silent renewal means for the session renewed; `None` when it says
+    /// nothing about it (a newer session is stored already, and it is the one callers get).
+    /// Only a site that could not be asked is retried after a back-off: network trouble
+    /// never needs the person.
+    pub fn of_renewal(ended: Result<Landing, SilentRenewalError>) -> Option<Self> {
+        let needs_person = |reason: String| Self::NeedsPerson { reason };
+        Some(match ended {
+            Ok(Landing::Renewed { .. }) => Self::Renewed,
+            Ok(Landing::Superseded) => return None,
+            Ok(Landing::NotExtended) => {
+                needs_person("the identity provider did not extend the session".to_owned())
+            }
+            Ok(Landing::SomeoneElse { login }) => Self::LandedAsSomeoneElse { login },
+            Err(SilentRenewalError::Watchdog(s)) => needs_person(format!(
+                "the silent renewal did not finish within {s} s; the identity provider wants you to sign in again"
+            )),
+            Err(SilentRenewalError::Completion(e)) if e.site_unreachable() => Self::Unreachable {
+                reason: e.to_string(),
+            },
+            Err(e) => needs_person(format!("the silent renewal failed: {e}")),
+        })
+    }
 }
 
 /// Checks what a silent renewal of `renewing` landed with and stores it as that person's
@@ -328,5 +388,96 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(landing, Landing::Superseded);
+    }
+
+    fn check_failed(source: impl Into<SignInError>) -> SilentRenewalError {
+        CompletionError::Check {
+            site: fake().site().clone(),
+            login: "jane".into(),
+            source: source.into(),
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_renewal_the_site_could_not_check_is_retried_not_put_to_the_person() {
+        let url = url::Url::parse("https://a.example.com/api3/json").unwrap();
+        for unreachable in [
+            crate::api3::Api3Error::Network {
+                url: url.clone(),
+                detail: "connection refused".into(),
+            },
+            crate::api3::Api3Error::Http {
+                url: url.clone(),
+                status: 503,
+            },
+            crate::api3::Api3Error::Fault {
+                url: url.clone(),
+                code: 1,
+                message: "boom".into(),
+            },
+        ] {
+            let outcome = Outcome::of_renewal(Err(check_failed(unreachable)));
+            assert!(
+                matches!(outcome, Some(Outcome::Unreachable { .. })),
+                "{outcome:?}"
+            );
+        }
+        for refused in [
+            check_failed(crate::api3::Api3Error::SessionExpired {
+                url: url.clone(),
+                message: "expired".into(),
+            }),
+            check_failed(crate::api3::Api3Error::ClaimsExpired { url }),
+            check_failed(crate::api3::Api3Error::UnknownUser {
+                login: "jane".into(),
+            }),
+            check_failed(SignInError::WrongPerson {
+                site: fake().site().clone(),
+                login: "joe".into(),
+                cookie_id: 42,
+            }),
+            SilentRenewalError::Completion(CompletionError::Interrupted {
+                site: fake().site().clone(),
+                login: "jane".into(),
+            }),
+            SilentRenewalError::Page("cannot read the cookies".into()),
+            SilentRenewalError::Watchdog(30),
+        ] {
+            let outcome = Outcome::of_renewal(Err(refused));
+            assert!(
+                matches!(outcome, Some(Outcome::NeedsPerson { .. })),
+                "{outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_landed_says_what_to_record() {
+        assert_eq!(
+            Outcome::of_renewal(Ok(Landing::Renewed {
+                claims_expire_at: Some(5000)
+            })),
+            Some(Outcome::Renewed)
+        );
+        assert_eq!(Outcome::of_renewal(Ok(Landing::Superseded)), None);
+        assert!(matches!(
+            Outcome::of_renewal(Ok(Landing::NotExtended)),
+            Some(Outcome::NeedsPerson { .. })
+        ));
+        assert_eq!(
+            Outcome::of_renewal(Ok(Landing::SomeoneElse {
+                login: "joe".into()
+            })),
+            Some(Outcome::LandedAsSomeoneElse {
+                login: "joe".into()
+            })
+        );
+        let Some(Outcome::NeedsPerson { reason }) =
+            Outcome::of_renewal(Err(SilentRenewalError::Watchdog(30)))
+        else {
+            panic!("the watchdog means the IdP wants its form");
+        };
+        assert!(reason.contains("within 30 s"), "{reason}");
     }
 }

@@ -885,3 +885,156 @@ fn clients_refused_again_and_again_remind_the_person_once_per_ten_minutes() {
     // A clock set back does not silence reminders for good.
     assert!(plan.remind(start - 10_000));
 }
+
+#[test]
+fn a_scheduled_renewal_for_a_session_replaced_meanwhile_serves_the_new_one() {
+    let record = web_record(START, Some(START + 3600));
+    let planned = Generation::of("artist", &record);
+    let plan = Plan::default();
+    assert_eq!(
+        plan.for_schedule(&planned, "artist", &record, START + 3300),
+        Freshness::RenewFirst
+    );
+    let renewed = web_record(START + 10, Some(START + 7200));
+    assert_eq!(
+        plan.for_schedule(&planned, "artist", &renewed, START + 3300),
+        Freshness::Serve
+    );
+    assert_eq!(
+        plan.for_schedule(&planned, "joe", &record, START + 3300),
+        Freshness::Serve
+    );
+    let mut password = record.clone();
+    password.method = Some(Method::Credentials);
+    assert!(matches!(
+        plan.for_schedule(&planned, "artist", &password, START + 3300),
+        Freshness::Refuse { .. }
+    ));
+}
+
+#[test]
+fn only_acceptance_is_recorded_about_a_token_no_longer_stored() {
+    let (used, newer) = (Secret::new("old"), Secret::new("new"));
+    let alive = Outcome::KeptAlive {
+        expires_at: None,
+        site_now: None,
+    };
+    let refused = [
+        Outcome::Expired {
+            reason: "102".into(),
+        },
+        Outcome::ClaimsLapsed {
+            reason: "302".into(),
+        },
+        Outcome::Unreachable {
+            reason: "503".into(),
+        },
+    ];
+    assert!(alive.concerns(&used, Some(&newer)));
+    assert!(alive.concerns(&used, None));
+    for outcome in refused {
+        assert!(outcome.concerns(&used, Some(&used)), "{outcome:?}");
+        assert!(!outcome.concerns(&used, Some(&newer)), "{outcome:?}");
+        assert!(!outcome.concerns(&used, None), "{outcome:?}");
+    }
+}
+
+#[test]
+fn a_site_whose_info_fails_in_any_way_is_not_renewed_against() {
+    let url = url::Url::parse("https://studio.example.com/api3/json").unwrap();
+    for error in [
+        Api3Error::Network {
+            url: url.clone(),
+            detail: "connection refused".into(),
+        },
+        Api3Error::NotFpt {
+            url: url.clone(),
+            detail: "answers HTTP 503".into(),
+        },
+        // Not "unreachable" for the refresher before; `Health` has always said so.
+        Api3Error::Fault {
+            url: url.clone(),
+            code: 1,
+            message: "maintenance".into(),
+        },
+        Api3Error::Redirect {
+            url: url.clone(),
+            location: "/maintenance".into(),
+        },
+    ] {
+        assert_eq!(unreachable(&error), Some(error.to_string()));
+    }
+    // Lapsed claims are what the renewal is for.
+    assert_eq!(unreachable(&Api3Error::ClaimsExpired { url }), None);
+}
+
+/// Runs [`Freshness::serve`] with the plan answering `answers` in turn and a renewal that
+/// ends with `renewal`; returns the result and how many renewals ran.
+fn serve_with(answers: [Freshness; 2], renewal: Result<(), String>) -> (Result<(), String>, usize) {
+    let mut answers = answers.into_iter();
+    let renewals = std::cell::Cell::new(0);
+    let renew = async {
+        renewals.set(renewals.get() + 1);
+        renewal
+    };
+    let result = block_on(Freshness::serve(
+        &site_name(),
+        || Ok::<_, String>(answers.next().expect("asked at most twice")),
+        renew,
+        |reason| reason,
+    ));
+    (result, renewals.get())
+}
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn a_caller_is_renewed_for_asked_again_and_refused_with_why_the_renewal_failed() {
+    let refuse = |reason: &str| Freshness::Refuse {
+        reason: reason.into(),
+    };
+    assert_eq!(
+        serve_with([Freshness::Serve, refuse("unused")], Err("unused".into())),
+        (Ok(()), 0)
+    );
+    assert_eq!(
+        serve_with([refuse("short"), Freshness::Serve], Ok(())),
+        (Err("short".into()), 0)
+    );
+    assert_eq!(
+        serve_with([Freshness::RenewFirst, Freshness::Serve], Ok(())),
+        (Ok(()), 1)
+    );
+    // Someone else renewed meanwhile: the failure of this one does not matter.
+    assert_eq!(
+        serve_with(
+            [Freshness::RenewFirst, Freshness::Serve],
+            Err("watchdog".into())
+        ),
+        (Ok(()), 1)
+    );
+    assert_eq!(
+        serve_with(
+            [Freshness::RenewFirst, refuse("renewed 1s ago")],
+            Err("watchdog".into())
+        ),
+        (Err("renewed 1s ago".into()), 1)
+    );
+    assert_eq!(
+        serve_with(
+            [Freshness::RenewFirst, Freshness::RenewFirst],
+            Err("watchdog".into())
+        ),
+        (Err("watchdog".into()), 1)
+    );
+    let (result, _) = serve_with([Freshness::RenewFirst, Freshness::RenewFirst], Ok(()));
+    assert_eq!(
+        result,
+        Err("the session on https://studio.example.com could not be renewed".into())
+    );
+}
