@@ -22,8 +22,9 @@ pub struct Attempt {
     /// window after it landed is not a cancellation.
     pub(crate) ending: Ending,
     pub(crate) navigations: NavigationGuard,
-    /// How the web sign-in was picked: remembered once it is stored.
-    pub(crate) pick: Pick,
+    /// How the web sign-in was picked: remembered once it is stored. A second request that
+    /// brings the open window forward can make it the person's choice.
+    pub(crate) pick: Mutex<Pick>,
 }
 
 /// The App Session Launcher sign-in in progress, so that Cancel can stop it.

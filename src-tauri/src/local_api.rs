@@ -47,12 +47,7 @@ impl<R: Runtime> Handler for AppHandler<R> {
 impl<R: Runtime> AppHandler<R> {
     /// `get_user`: the current user of `site`, renewed first when the policy says so.
     async fn user(&self, site: Option<Site>, min_ttl: Option<u64>) -> Response {
-        let state = self.app.state::<AppState>();
-        match state
-            .refresher
-            .ensure_fresh(&self.app, site.as_ref(), min_ttl)
-            .await
-        {
+        match refresher::ensure_fresh(&self.app, site.as_ref(), min_ttl).await {
             Err(e) => Response::Error(e.to_error_info()),
             // The renewal policy judged `min_ttl` (on the site's clock); the store answers who
             // is signed in.
@@ -81,7 +76,7 @@ impl<R: Runtime> AppHandler<R> {
     /// `session_refused`: a client's call was refused with the session it had; core's
     /// [`local_api::session_refused`] decides what it means. Never a window.
     async fn session_refused(&self, site: Option<Site>) -> Response {
-        local_api::session_refused(self, site, fpt_login_core::time::now()).await
+        local_api::session_refused(self, site, fpt_login_core::time::now).await
     }
 }
 
@@ -102,10 +97,7 @@ impl<R: Runtime> RefusalEffects for AppHandler<R> {
     }
 
     fn record(&self, site: &Site, login: &str, token: &Secret, outcome: Outcome) {
-        self.app
-            .state::<AppState>()
-            .refresher
-            .refused(&self.app, site, login, token, outcome);
+        refresher::refused(&self.app, site, login, token, outcome);
     }
 
     fn settings(&self) -> Option<Arc<fpt_login_core::settings::Settings>> {
@@ -118,7 +110,7 @@ impl<R: Runtime> RefusalEffects for AppHandler<R> {
     }
 
     fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
-        self.app.state::<AppState>().refresher.with_plan(site, f)
+        refresher::with_plan(&self.app, site, f)
     }
 
     fn notify(&self, site: &Site, login: &str) {

@@ -44,7 +44,7 @@ enum Trigger {
 
 impl Refresher {
     /// Runs `f` on `site`'s plan.
-    pub fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
+    fn with_plan<T>(&self, site: &Site, f: impl FnOnce(&mut Plan) -> T) -> T {
         f(self
             .plans
             .lock()
@@ -81,7 +81,7 @@ impl Refresher {
     /// For a caller about to hand out `site`'s (or the default site's) session: renews first
     /// when the policy says so, and says why not when the session cannot be served for
     /// `min_ttl` more seconds. `Ok` means the store answers (with `min_ttl` already judged).
-    pub async fn ensure_fresh<R: Runtime>(
+    async fn ensure_fresh<R: Runtime>(
         &self,
         app: &AppHandle<R>,
         site: Option<&Site>,
@@ -264,7 +264,7 @@ impl Refresher {
 
     /// Records what a call with `token`, `login`'s session on `site`, found (the site refused
     /// it), through the same policy and notification as the refresher's own calls.
-    pub fn refused<R: Runtime>(
+    fn refused<R: Runtime>(
         &self,
         app: &AppHandle<R>,
         site: &Site,
@@ -286,9 +286,44 @@ impl Refresher {
     }
 
     /// Wakes the loop (a session changed, or a task finished).
-    pub fn wake(&self) {
+    fn wake(&self) {
         self.wake.notify_one();
     }
+}
+
+/// For a caller about to hand out `site`'s (or the default site's) session: renews first when
+/// the policy says so (see [`Refresher::ensure_fresh`]).
+pub async fn ensure_fresh<R: Runtime>(
+    app: &AppHandle<R>,
+    site: Option<&Site>,
+    min_ttl: Option<u64>,
+) -> Result<(), AccountsError> {
+    app.state::<AppState>()
+        .refresher
+        .ensure_fresh(app, site, min_ttl)
+        .await
+}
+
+/// Records what a client's call with `token` found (see [`Refresher::refused`]).
+pub fn refused<R: Runtime>(
+    app: &AppHandle<R>,
+    site: &Site,
+    login: &str,
+    token: &Secret,
+    outcome: Outcome,
+) {
+    app.state::<AppState>()
+        .refresher
+        .refused(app, site, login, token, outcome);
+}
+
+/// Runs `f` on `site`'s renewal plan.
+pub fn with_plan<R: Runtime, T>(
+    app: &AppHandle<R>,
+    site: &Site,
+    f: impl FnOnce(&mut Plan) -> T,
+) -> T {
+    app.state::<AppState>().refresher.with_plan(site, f)
 }
 
 /// Seconds until the retry the effects planned, for the log.

@@ -39,6 +39,16 @@ impl Pick {
             Self::Offered
         }
     }
+
+    /// One sign-in asked for twice (the open window brought forward by a second request): the
+    /// person chose it if either request was their choice.
+    pub fn joined(self, other: Self) -> Self {
+        if self == Self::Chosen || other == Self::Chosen {
+            Self::Chosen
+        } else {
+            Self::Offered
+        }
+    }
 }
 
 /// What to save as the site's choice once a sign-in with `used`, picked as `pick`, succeeded;
@@ -99,6 +109,13 @@ mod tests {
             authentication_app_session_launcher_enabled: asl,
             ..SiteInfo::default()
         }
+    }
+
+    #[test]
+    fn a_sign_in_asked_for_again_by_choice_counts_as_chosen() {
+        assert_eq!(Pick::Offered.joined(Pick::Chosen), Pick::Chosen);
+        assert_eq!(Pick::Chosen.joined(Pick::Offered), Pick::Chosen);
+        assert_eq!(Pick::Offered.joined(Pick::Offered), Pick::Offered);
     }
 
     #[test]

@@ -23,7 +23,6 @@ use std::future::Future;
 use crate::api3::Api3Error;
 use crate::model::{Method, SessionState};
 use crate::secret::Secret;
-use crate::session::Health;
 use crate::settings::{Settings, SiteSettings, UserRecord};
 use crate::site::Site;
 
@@ -158,16 +157,24 @@ impl Outcome {
     }
 }
 
+/// Whether `error` says only that the site could not be reached (the network, an HTTP error
+/// status, or something that is not the site answering, such as a proxy's page) — nothing
+/// about the session or the person. Every other answer the site gave (a fault, a redirect, a
+/// refusal) is the site speaking: retrying on a timer would not change it, and only the person
+/// can.
+pub fn site_unreachable(error: &Api3Error) -> bool {
+    matches!(
+        error,
+        Api3Error::Network { .. } | Api3Error::Http { .. } | Api3Error::NotFpt { .. }
+    )
+}
+
 /// What the site's unauthenticated `info`, asked just before a silent renewal, failing with
-/// `error` means: a site that cannot be reached (sorted as a keep-alive's answer is, by
-/// [`Health::from_error`]) is not the IdP's fault, so no window that can only time out is
-/// opened; the reason is then recorded as [`Outcome::Unreachable`] and the plan backs off.
-/// `None`: the renewal goes ahead.
+/// `error` means: a site that cannot be reached ([`site_unreachable`]) is not the IdP's fault,
+/// so no window that can only time out is opened; the reason is then recorded as
+/// [`Outcome::Unreachable`] and the plan backs off. `None`: the renewal goes ahead.
 pub fn unreachable(error: &Api3Error) -> Option<String> {
-    match Health::from_error(error) {
-        Health::Unreachable { reason } => Some(reason),
-        Health::Alive { .. } | Health::Expired { .. } | Health::ClaimsLapsed { .. } => None,
-    }
+    site_unreachable(error).then(|| error.to_string())
 }
 
 /// When the person hears about a new state.

@@ -41,12 +41,20 @@ impl Attempt {
 /// Brings the open sign-in window forward when it is for `site` and still going (a second
 /// launch, `fpt-login login`), instead of making the person start over; otherwise closes it.
 /// Returns whether it was reused.
-fn reuse_open_window<R: Runtime>(app: &AppHandle<R>, state: &AppState, site: &Site) -> bool {
+fn reuse_open_window<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    site: &Site,
+    pick: Pick,
+) -> bool {
     let Some(window) = app.get_webview_window(WEB_SIGN_IN_WINDOW) else {
         return false;
     };
     let current = state.web_attempt.lock().expect("attempt lock").clone();
-    if current.is_some_and(|a| a.site == *site && !a.ending.is_claimed()) {
+    if let Some(attempt) = current.filter(|a| a.site == *site && !a.ending.is_claimed()) {
+        let mut picked = attempt.pick.lock().expect("pick lock");
+        *picked = picked.joined(pick);
+        drop(picked);
         let _ = window.show();
         let _ = window.set_focus();
         let message = format!("Sign in to {site} in the window that is open.");
@@ -63,14 +71,14 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site, pick: Pick)
     if super::refused_without_keyring(app, &state, site) {
         return;
     }
-    if reuse_open_window(app, &state, site) {
+    if reuse_open_window(app, &state, site, pick) {
         return;
     }
     let attempt = Arc::new(Attempt {
         site: site.clone(),
         ending: Ending::default(),
         navigations: NavigationGuard::new(site),
-        pick,
+        pick: std::sync::Mutex::new(pick),
     });
     *state.web_attempt.lock().expect("attempt lock") = Some(Arc::clone(&attempt));
     let url = renew_url(site, &state.product, &super::IdentityHints::from_env());
@@ -361,7 +369,7 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
     }
     let app = window.app_handle().clone();
     let site = attempt.site.clone();
-    let pick = attempt.pick;
+    let pick = *attempt.pick.lock().expect("pick lock");
     let session = match read_session(window, &site, url) {
         Ok(session) => session,
         Err(e) => {

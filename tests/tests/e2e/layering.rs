@@ -41,8 +41,31 @@ type Graph = BTreeMap<String, BTreeMap<String, String>>;
 ///   needs `test` (`cfg(test)`, `cfg(all(test, unix))`).
 ///
 /// A method call (`state.refresher.clock_offset()`) names no path and is not seen: an
-/// inherent impl must stay in the module that defines its type for the graph to be whole.
+/// inherent impl whose items other modules may call must stay in the module that defines its
+/// type for the graph to be whole ([`impls_away_from_their_type`] checks it).
 fn module_graph(root_file: &Path, read: &dyn Fn(&Path) -> Option<String>) -> Graph {
+    analyse(root_file, read).0
+}
+
+/// Inherent impls, written away from the module that defines their type, with an item other
+/// modules may call: `module: impl Type`.
+fn impls_away_from_their_type(
+    root_file: &Path,
+    read: &dyn Fn(&Path) -> Option<String>,
+) -> Vec<String> {
+    let info = analyse(root_file, read).1;
+    info.open_impls
+        .iter()
+        .filter(|(node, ty)| {
+            info.types
+                .get(ty)
+                .is_some_and(|defined| !defined.contains(node))
+        })
+        .map(|(node, ty)| format!("{node}: impl {ty}"))
+        .collect()
+}
+
+fn analyse(root_file: &Path, read: &dyn Fn(&Path) -> Option<String>) -> (Graph, CrateInfo) {
     let mut crate_info = CrateInfo::default();
     let mut refs = Vec::new();
     let mut files = vec![(root_file.to_path_buf(), Vec::new(), parent(root_file))];
@@ -78,7 +101,7 @@ fn module_graph(root_file: &Path, read: &dyn Fn(&Path) -> Option<String>) -> Gra
             }
         }
     }
-    graph
+    (graph, crate_info)
 }
 
 fn parent(file: &Path) -> PathBuf {
@@ -96,6 +119,11 @@ struct CrateInfo {
     uses: BTreeMap<String, Vec<String>>,
     /// The paths of its glob `use` lines (`pub use x::*`).
     globs: Vec<Vec<String>>,
+    /// Type name → the top-level modules (or the root) that define a type of that name.
+    types: BTreeMap<String, BTreeSet<String>>,
+    /// `(node, type)` of each inherent impl with a method or constant callable from outside
+    /// the module it is written in.
+    open_impls: Vec<(String, String)>,
 }
 
 impl CrateInfo {
@@ -367,6 +395,42 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         if test_only(attrs) {
             return;
         }
+        let type_name = match item {
+            syn::Item::Enum(i) => Some(&i.ident),
+            syn::Item::Struct(i) => Some(&i.ident),
+            syn::Item::Type(i) => Some(&i.ident),
+            syn::Item::Union(i) => Some(&i.ident),
+            _ => None,
+        };
+        if let Some(name) = type_name {
+            let node = self.node();
+            self.crate_info
+                .types
+                .entry(name.to_string())
+                .or_default()
+                .insert(node);
+        }
+        if let syn::Item::Impl(i) = item
+            && i.trait_.is_none()
+            && let syn::Type::Path(ty) = &*i.self_ty
+            && let Some(last) = ty.path.segments.last()
+        {
+            let open = i.items.iter().any(|item| match item {
+                syn::ImplItem::Fn(f) => {
+                    !matches!(f.vis, syn::Visibility::Inherited) && !test_only(&f.attrs)
+                }
+                syn::ImplItem::Const(c) => {
+                    !matches!(c.vis, syn::Visibility::Inherited) && !test_only(&c.attrs)
+                }
+                _ => false,
+            });
+            if open {
+                let node = self.node();
+                self.crate_info
+                    .open_impls
+                    .push((node, last.ident.to_string()));
+            }
+        }
         if self.in_root() {
             let name = match item {
                 syn::Item::Const(i) => Some(&i.ident),
@@ -605,6 +669,42 @@ fn no_crate_has_an_import_cycle_between_its_modules() {
         "modules import each other in a loop:\n{}",
         loops.join("\n")
     );
+}
+
+#[test]
+fn methods_other_modules_call_live_with_their_type() {
+    let mut away = Vec::new();
+    for dir in ["crates/core", "crates/cli", "src-tauri", "tests"] {
+        for root in crate_roots(&source(dir)) {
+            for found in
+                impls_away_from_their_type(&root, &|path| std::fs::read_to_string(path).ok())
+            {
+                away.push(format!("{dir}: {found}"));
+            }
+        }
+    }
+    assert!(
+        away.is_empty(),
+        "methods callable from other modules, written away from their type (a call to them \
+         is a dependency the cycle check cannot see):\n{}",
+        away.join("\n")
+    );
+}
+
+#[test]
+fn the_impl_check_finds_public_methods_away_from_their_type() {
+    let sources: BTreeMap<PathBuf, String> = [
+        ("src/lib.rs", "mod a; mod b; mod c;"),
+        ("src/a.rs", "pub struct Slot; pub struct Kept;"),
+        ("src/b.rs", "use crate::a::{Slot, Kept}; impl Slot { pub fn go(&self) {} } impl Kept { fn mine(&self) {} }"),
+        ("src/c.rs", "pub struct Own; impl Own { pub fn go(&self) {} }"),
+    ]
+    .into_iter()
+    .map(|(file, text)| (PathBuf::from(file), text.to_owned()))
+    .collect();
+    let away =
+        impls_away_from_their_type(Path::new("src/lib.rs"), &|path| sources.get(path).cloned());
+    assert_eq!(away, ["b: impl Slot"]);
 }
 
 /// The graph of a crate given as `(file, source)` pairs, the first being its root.

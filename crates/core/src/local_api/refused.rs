@@ -59,8 +59,14 @@ pub async fn ask_site(
 /// `session_refused`: a client's call was refused with the session it had. A working session
 /// is handed out, lapsed claims are renewed silently, and when nobody usable is left the
 /// person signed in is reminded, at most every few minutes however often clients ask (`now`
-/// is our clock). A site nobody signed in to stays quiet.
-pub async fn session_refused(app: &impl RefusalEffects, site: Option<Site>, now: i64) -> Response {
+/// reads our clock; it is read once the user is known, which can take a whole silent renewal:
+/// a time read before would let a call that waited remind again right after a later one did).
+/// A site nobody signed in to stays quiet.
+pub async fn session_refused(
+    app: &impl RefusalEffects,
+    site: Option<Site>,
+    now: impl FnOnce() -> i64 + Send,
+) -> Response {
     let user = match app.user(site.clone()).await {
         Response::User(user) => user,
         Response::Error(e) if e.kind == ErrorKind::SignInRequired => {
@@ -68,7 +74,7 @@ pub async fn session_refused(app: &impl RefusalEffects, site: Option<Site>, now:
             if let Some((site, login)) = settings
                 .as_deref()
                 .and_then(|s| s.current_user(site.as_ref()))
-                && app.with_plan(site, |plan| plan.remind(now))
+                && app.with_plan(site, |plan| plan.remind(now()))
             {
                 app.notify(site, login);
             }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use super::{Generation, Outcome, extends, same_person};
 use crate::accounts::{Accounts, AccountsError};
 use crate::landing::WebSession;
-use crate::session::Health;
 use crate::signin::{self, SignInError, SiteApi};
 use crate::site::Site;
 
@@ -43,16 +42,16 @@ pub enum CompletionError {
 }
 
 impl CompletionError {
-    /// Whether the site could not be asked about the landed session (the same sorting as a
-    /// keep-alive's, [`Health::from_error`]): then nothing is known and the renewal is tried
-    /// again later. A site that refused the session, or says it is someone else's, needs
-    /// the person, as does a store that failed.
+    /// Whether the site could not be asked about the landed session
+    /// ([`super::site_unreachable`]): then nothing is known and the renewal is tried again
+    /// later. Any answer the site gave (it refused the session, says it is someone else's,
+    /// a fault) needs the person, as does a store that failed: retrying on a timer would open
+    /// a hidden window each time for the same answer.
     pub fn site_unreachable(&self) -> bool {
         match self {
             Self::Check { source, .. } => {
                 !source.needs_person()
-                    && matches!(source, SignInError::Site(e)
-                        if matches!(Health::from_error(e), Health::Unreachable { .. }))
+                    && matches!(source, SignInError::Site(e) if super::site_unreachable(e))
             }
             Self::Accounts { .. } | Self::Interrupted { .. } => false,
         }
@@ -411,11 +410,6 @@ mod tests {
                 url: url.clone(),
                 status: 503,
             },
-            crate::api3::Api3Error::Fault {
-                url: url.clone(),
-                code: 1,
-                message: "boom".into(),
-            },
         ] {
             let outcome = Outcome::of_renewal(Err(check_failed(unreachable)));
             assert!(
@@ -424,6 +418,12 @@ mod tests {
             );
         }
         for refused in [
+            // The site answered: the same answer would come back at every retry.
+            check_failed(crate::api3::Api3Error::Fault {
+                url: url.clone(),
+                code: 1,
+                message: "boom".into(),
+            }),
             check_failed(crate::api3::Api3Error::SessionExpired {
                 url: url.clone(),
                 message: "expired".into(),

@@ -940,18 +940,27 @@ fn only_acceptance_is_recorded_about_a_token_no_longer_stored() {
 }
 
 #[test]
-fn a_site_whose_info_fails_in_any_way_is_not_renewed_against() {
+fn a_site_that_cannot_be_reached_is_not_renewed_against_but_one_that_answers_is() {
     let url = url::Url::parse("https://studio.example.com/api3/json").unwrap();
     for error in [
         Api3Error::Network {
             url: url.clone(),
             detail: "connection refused".into(),
         },
+        Api3Error::Http {
+            url: url.clone(),
+            status: 502,
+        },
         Api3Error::NotFpt {
             url: url.clone(),
-            detail: "answers HTTP 503".into(),
+            detail: "answers with a proxy's page".into(),
         },
-        // Not "unreachable" for the refresher before; `Health` has always said so.
+    ] {
+        assert_eq!(unreachable(&error), Some(error.to_string()));
+    }
+    // The site answered: the renewal goes ahead, and what it ends with needs the person (with
+    // the plan's slower retry), instead of a back-off that never tells anyone.
+    for answered in [
         Api3Error::Fault {
             url: url.clone(),
             code: 1,
@@ -961,11 +970,11 @@ fn a_site_whose_info_fails_in_any_way_is_not_renewed_against() {
             url: url.clone(),
             location: "/maintenance".into(),
         },
+        // Lapsed claims are what the renewal is for.
+        Api3Error::ClaimsExpired { url },
     ] {
-        assert_eq!(unreachable(&error), Some(error.to_string()));
+        assert_eq!(unreachable(&answered), None, "{answered}");
     }
-    // Lapsed claims are what the renewal is for.
-    assert_eq!(unreachable(&Api3Error::ClaimsExpired { url }), None);
 }
 
 /// Runs [`Freshness::serve`] with the plan answering `answers` in turn and a renewal that

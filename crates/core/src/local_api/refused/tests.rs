@@ -21,6 +21,8 @@ struct FakeApp {
     settings: Option<Arc<Settings>>,
     plan: Mutex<Plan>,
     notified: Mutex<Vec<(Site, String)>>,
+    /// `user` calls (and whatever else a test adds), in order.
+    calls: Mutex<Vec<&'static str>>,
 }
 
 impl FakeApp {
@@ -33,6 +35,7 @@ impl FakeApp {
             settings: None,
             plan: Mutex::default(),
             notified: Mutex::default(),
+            calls: Mutex::default(),
         }
     }
 
@@ -68,6 +71,7 @@ impl FakeApp {
 
 impl RefusalEffects for FakeApp {
     fn user(&self, _site: Option<Site>) -> impl Future<Output = Response> + Send {
+        self.calls.lock().unwrap().push("user");
         let answer = self
             .users
             .lock()
@@ -154,7 +158,7 @@ async fn the_person_signed_in_is_reminded_at_most_every_ten_minutes() {
     let app =
         FakeApp::new(alive(), std::iter::repeat_n(sign_in_required(), 3)).signed_in(Some("jane"));
     for now in [NOW, NOW + 5, NOW + 600] {
-        let answer = session_refused(&app, None, now).await;
+        let answer = session_refused(&app, None, || now).await;
         assert_eq!(kind(&answer), Some(ErrorKind::SignInRequired));
     }
     assert_eq!(
@@ -165,12 +169,24 @@ async fn the_person_signed_in_is_reminded_at_most_every_ten_minutes() {
 }
 
 #[tokio::test]
+async fn the_reminder_is_timed_when_the_user_is_known_not_when_the_call_came() {
+    let app = FakeApp::new(alive(), [sign_in_required()]).signed_in(Some("jane"));
+    let answer = session_refused(&app, None, || {
+        app.calls.lock().unwrap().push("clock");
+        NOW
+    })
+    .await;
+    assert_eq!(kind(&answer), Some(ErrorKind::SignInRequired));
+    assert_eq!(*app.calls.lock().unwrap(), ["user", "clock"]);
+}
+
+#[tokio::test]
 async fn a_site_nobody_signed_in_to_stays_quiet() {
     for app in [
         FakeApp::new(alive(), [sign_in_required()]).signed_in(None),
         FakeApp::new(alive(), [sign_in_required()]),
     ] {
-        session_refused(&app, None, NOW).await;
+        session_refused(&app, None, || NOW).await;
         assert_eq!(app.notified(), 0);
     }
     let app = FakeApp::new(
@@ -182,7 +198,7 @@ async fn a_site_nobody_signed_in_to_stays_quiet() {
     )
     .signed_in(Some("jane"));
     assert_eq!(
-        kind(&session_refused(&app, None, NOW).await),
+        kind(&session_refused(&app, None, || NOW).await),
         Some(ErrorKind::Internal)
     );
     assert_eq!(app.notified(), 0, "only a session that needs the person");
@@ -192,7 +208,7 @@ async fn a_site_nobody_signed_in_to_stays_quiet() {
 async fn a_working_session_is_handed_out_again_and_nothing_recorded() {
     let app = FakeApp::new(alive(), [jane()]);
     assert!(matches!(
-        session_refused(&app, None, NOW).await,
+        session_refused(&app, None, || NOW).await,
         Response::User(_)
     ));
     assert_eq!((app.checks(), app.recorded()), (1, vec![]));
@@ -202,7 +218,7 @@ async fn a_working_session_is_handed_out_again_and_nothing_recorded() {
 async fn a_scripts_key_is_handed_out_again_without_asking_the_site() {
     let app = FakeApp::new(expired(), [script()]);
     assert!(matches!(
-        session_refused(&app, None, NOW).await,
+        session_refused(&app, None, || NOW).await,
         Response::User(_)
     ));
     assert_eq!(app.checks(), 0);
@@ -214,7 +230,7 @@ async fn an_unreachable_site_is_an_internal_error_and_changes_nothing() {
         reason: "503".into(),
     };
     let app = FakeApp::new(unreachable, [jane()]);
-    let answer = session_refused(&app, None, NOW).await;
+    let answer = session_refused(&app, None, || NOW).await;
     let Response::Error(e) = answer else {
         panic!("not handed out");
     };
@@ -243,7 +259,7 @@ async fn what_only_the_site_can_say_is_recorded_and_the_user_asked_for_again() {
         ),
     ] {
         let app = FakeApp::new(health, [jane(), sign_in_required()]);
-        let answer = session_refused(&app, None, NOW).await;
+        let answer = session_refused(&app, None, || NOW).await;
         assert_eq!(kind(&answer), Some(ErrorKind::SignInRequired));
         assert_eq!(app.recorded(), [outcome]);
     }
