@@ -42,6 +42,7 @@ impl Pick {
 
     /// One sign-in asked for twice (the open window brought forward by a second request): the
     /// person chose it if either request was their choice.
+    #[must_use]
     pub fn joined(self, other: Self) -> Self {
         if self == Self::Chosen || other == Self::Chosen {
             Self::Chosen
