@@ -698,6 +698,14 @@ impl WebDriver {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The app WebKitWebDriver launched, once it runs.
+    pub fn app_pid(&self) -> Option<u32> {
+        let driver = self.child.id()?;
+        crate::process_tree::tree(driver)
+            .into_iter()
+            .find(|&pid| crate::process_tree::name(pid).starts_with("fpt-login-desk"))
+    }
 }
 
 impl Drop for WebDriver {

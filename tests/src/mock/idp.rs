@@ -197,11 +197,16 @@ async fn login(Extract(state): Extract<Arc<State>>, Form(form): Form<LoginForm>)
         );
     let mut response =
         post_back(&state, user.id, &form.request, &form.relay_state, false).into_response();
-    // Persistent, like real IdPs' "keep me signed in": it survives an app restart.
-    let max_age = state.config.idp_session_lifetime.as_secs();
+    // Persistent, like real IdPs' "keep me signed in", it survives an app restart; a session
+    // cookie lives as long as the browser's network side does.
+    let lifetime = if state.config.idp_cookie_persistent {
+        format!("; Max-Age={}", state.config.idp_session_lifetime.as_secs())
+    } else {
+        String::new()
+    };
     response.headers_mut().append(
         SET_COOKIE,
-        format!("{IDP_COOKIE}={session_id}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax")
+        format!("{IDP_COOKIE}={session_id}; Path=/{lifetime}; HttpOnly; SameSite=Lax")
             .parse()
             .expect("cookie is a header value"),
     );

@@ -105,6 +105,9 @@ pub struct MockConfig {
     pub claims_lifetime: Duration,
     /// The IdP remembers a signed-in browser for this long.
     pub idp_session_lifetime: Duration,
+    /// Whether the IdP's session cookie outlives the browser (`Max-Age`, "keep me signed in")
+    /// or is a session cookie, as most IdPs set it, that lives as long as the browser does.
+    pub idp_cookie_persistent: bool,
     /// `authentication_app_session_launcher_enabled`: the ASL endpoints answer 403 without it.
     pub asl_enabled: bool,
     /// `unified_login_flow_enabled`.
@@ -139,6 +142,7 @@ impl MockConfig {
             session_inactivity: Duration::from_secs(24 * 3600),
             claims_lifetime: Duration::from_secs(3600),
             idp_session_lifetime: Duration::from_secs(8 * 3600),
+            idp_cookie_persistent: true,
             asl_enabled: true,
             ulf_enabled: true,
             asl_request_lifetime: Duration::from_secs(305),
