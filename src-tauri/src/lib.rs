@@ -289,7 +289,7 @@ pub fn run() {
             Some(vec!["--background"]),
         ))
         .manage(state)
-        .manage(web_engine::WebEngine::default())
+        .manage(web_engine::WebEngine::for_this_run())
         .invoke_handler(tauri::generate_handler![
             commands::initial_state,
             commands::site_info,

@@ -8,19 +8,35 @@ use std::time::{Duration, Instant};
 
 use fpt_login_core::Site;
 use fpt_login_core::web_engine::{
-    EngineCookie, HelperIdle, Landed, MAX_PLACES_READ, SessionCookies,
+    EngineCookie, HELPER_GRACE, HelperIdle, Landed, MAX_PLACES_READ, SessionCookies,
 };
 use tauri::{AppHandle, Manager as _, Runtime, WebviewWindow};
 use url::Url;
 
 /// What the app keeps for the web engine (managed Tauri state).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WebEngine {
     pub session_cookies: SessionCookies,
     idle: Mutex<HelperIdle>,
 }
 
 impl WebEngine {
+    /// For this run of the app; whether automation drives it is read as Tauri's runtime reads
+    /// it (WebKitWebDriver starts the app with `TAURI_WEBVIEW_AUTOMATION=true`).
+    pub fn for_this_run() -> Self {
+        let driven_by_automation =
+            std::env::var("TAURI_WEBVIEW_AUTOMATION").as_deref() == Ok("true");
+        if driven_by_automation {
+            tracing::info!(
+                "driven by automation: the web engine's helpers are kept while no window is open"
+            );
+        }
+        Self {
+            session_cookies: SessionCookies::default(),
+            idle: Mutex::new(HelperIdle::new(HELPER_GRACE, driven_by_automation)),
+        }
+    }
+
     fn idle(&self) -> std::sync::MutexGuard<'_, HelperIdle> {
         self.idle.lock().expect("helper idle lock")
     }

@@ -221,26 +221,26 @@ impl SessionCookies {
 }
 
 /// When the web engine's helper processes may end: no window open, none closed in the last
-/// [`HELPER_GRACE`], and no window's cookies still being read.
+/// [`HELPER_GRACE`], and no window's cookies still being read; never while the app is driven
+/// by automation.
 #[derive(Debug)]
 pub struct HelperIdle {
     grace: Duration,
     last_closed: Option<Instant>,
     reading: usize,
-}
-
-impl Default for HelperIdle {
-    fn default() -> Self {
-        Self::new(HELPER_GRACE)
-    }
+    /// A WebDriver session drives the app: the driver ends its session when the engine's
+    /// network process goes away (it takes it for a crash), so ending the helpers would end
+    /// the session driving the app.
+    driven_by_automation: bool,
 }
 
 impl HelperIdle {
-    pub fn new(grace: Duration) -> Self {
+    pub fn new(grace: Duration, driven_by_automation: bool) -> Self {
         Self {
             grace,
             last_closed: None,
             reading: 0,
+            driven_by_automation,
         }
     }
 
@@ -263,7 +263,8 @@ impl HelperIdle {
 
     /// Whether the helpers may end at `now` with `windows_open` windows.
     pub fn may_end(&self, windows_open: usize, now: Instant) -> bool {
-        windows_open == 0
+        !self.driven_by_automation
+            && windows_open == 0
             && self.reading == 0
             && self
                 .last_closed
@@ -438,7 +439,7 @@ mod tests {
     #[test]
     fn helpers_end_only_after_the_grace_with_no_window_and_no_read_in_flight() {
         let start = Instant::now();
-        let mut idle = HelperIdle::new(Duration::from_secs(5));
+        let mut idle = HelperIdle::new(Duration::from_secs(5), false);
         assert!(
             !idle.may_end(0, start),
             "nothing was ever opened: nothing to end"
@@ -460,5 +461,14 @@ mod tests {
         let after_read = idle.read_done(later + Duration::from_secs(60));
         assert!(!idle.may_end(0, later + Duration::from_secs(61)));
         assert!(idle.may_end(0, after_read));
+    }
+
+    #[test]
+    fn helpers_never_end_while_automation_drives_the_app() {
+        let start = Instant::now();
+        let mut idle = HelperIdle::new(Duration::from_secs(5), true);
+        let ask_at = idle.window_closed(start);
+        assert!(!idle.may_end(0, ask_at));
+        assert!(!idle.may_end(0, ask_at + Duration::from_secs(3600)));
     }
 }
