@@ -103,6 +103,7 @@ async fn sso(
         return post_back(&state, user_id, &query.request, &query.relay_state, true)
             .into_response();
     }
+    AtomicCounters::bump(&state.counters.idp_forms_shown);
     login_form(
         &state,
         &query.request,

@@ -280,6 +280,8 @@ pub struct Counters {
     pub idp_failed_logins: u64,
     /// Passes through the IdP without the form (live IdP session).
     pub idp_silent_passes: u64,
+    /// Times the IdP's sign-in page answered with its form (not counting a failed login's).
+    pub idp_forms_shown: u64,
     /// Sessions the site created (landings, password logins, approved ASL requests).
     pub sessions_created: u64,
     /// `get_session_token` calls that handed out a token.
@@ -313,6 +315,7 @@ struct AtomicCounters {
     idp_logins: AtomicU64,
     idp_failed_logins: AtomicU64,
     idp_silent_passes: AtomicU64,
+    idp_forms_shown: AtomicU64,
     sessions_created: AtomicU64,
     password_logins: AtomicU64,
     asl_requests: AtomicU64,
@@ -340,6 +343,7 @@ impl AtomicCounters {
             idp_logins: get(&self.idp_logins),
             idp_failed_logins: get(&self.idp_failed_logins),
             idp_silent_passes: get(&self.idp_silent_passes),
+            idp_forms_shown: get(&self.idp_forms_shown),
             sessions_created: get(&self.sessions_created),
             password_logins: get(&self.password_logins),
             asl_requests: get(&self.asl_requests),
