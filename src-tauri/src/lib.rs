@@ -17,6 +17,7 @@ mod refresher;
 mod sign_in_window;
 mod state;
 mod tray;
+mod web_engine;
 
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::sync::{Arc, Mutex};
@@ -288,6 +289,7 @@ pub fn run() {
             Some(vec!["--background"]),
         ))
         .manage(state)
+        .manage(web_engine::WebEngine::for_this_run())
         .invoke_handler(tauri::generate_handler![
             commands::initial_state,
             commands::site_info,
@@ -317,6 +319,10 @@ pub fn run() {
         RunEvent::Exit => {
             let _ = std::fs::remove_file(app.state::<AppState>().paths.socket_file());
         }
+        RunEvent::WindowEvent {
+            event: tauri::WindowEvent::Destroyed,
+            ..
+        } => web_engine::window_closed(app),
         _ => {}
     });
 }

@@ -698,6 +698,14 @@ impl WebDriver {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The app WebKitWebDriver launched, once it runs.
+    pub fn app_pid(&self) -> Option<u32> {
+        let driver = self.child.id()?;
+        crate::process_tree::tree(driver)
+            .into_iter()
+            .find(|&pid| crate::process_tree::name(pid).starts_with("fpt-login-desk"))
+    }
 }
 
 impl Drop for WebDriver {
@@ -728,6 +736,57 @@ pub async fn close_window_like_a_person(title: &str, app_log: impl Fn() -> Strin
             log_tail(&app_log(), 30)
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A key a person presses, for [`type_like_a_person`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key<'a> {
+    /// Printable ASCII characters, one key each (with Shift where the character needs it).
+    Text(&'a str),
+    Tab,
+    Return,
+    /// Ctrl+A: what is typed next replaces what the field held.
+    SelectAll,
+}
+
+impl Key<'_> {
+    fn arg(self) -> String {
+        match self {
+            Key::Text(text) => format!("text:{text}"),
+            Key::Tab => "tab".to_owned(),
+            Key::Return => "return".to_owned(),
+            Key::SelectAll => "select-all".to_owned(),
+        }
+    }
+}
+
+/// Types `keys` into the X11 window whose title contains `title` as a person at the keyboard
+/// does (the window gets the input focus, the keys come through XTEST), retrying until the
+/// window exists.
+pub async fn type_like_a_person(title: &str, keys: &[Key<'_>], app_log: impl Fn() -> String) {
+    let script = workspace_root().join("tests/support/type_keys.py");
+    let args: Vec<String> = keys.iter().map(|k| k.arg()).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = command(python())
+            .arg(&script)
+            .arg(title)
+            .args(&args)
+            .output()
+            .await
+            .expect("python runs");
+        match out.status.code() {
+            Some(0) => return,
+            Some(1) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            _ => panic!(
+                "could not type into a window titled like {title:?}: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                log_tail(&app_log(), 30)
+            ),
+        }
     }
 }
 

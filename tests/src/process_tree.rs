@@ -45,6 +45,24 @@ pub fn tree(pid: u32) -> Vec<u32> {
     found
 }
 
+/// `comm` of `pid`: the first 15 bytes of its program name; empty once it ended.
+pub fn name(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The WebKit helper processes (`WebKitNetworkProcess`, `WebKitWebProcess`) among `pid`'s
+/// descendants, as `(pid, name)`.
+pub fn webkit_helpers(pid: u32) -> Vec<(u32, String)> {
+    tree(pid)
+        .into_iter()
+        .skip(1)
+        .map(|p| (p, name(p)))
+        .filter(|(_, name)| name.starts_with("WebKit"))
+        .collect()
+}
+
 /// Memory of `pid` and its descendants; processes that end meanwhile are left out.
 pub fn memory(pid: u32) -> Vec<Process> {
     tree(pid)

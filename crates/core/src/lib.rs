@@ -28,6 +28,7 @@ pub mod site;
 pub mod store;
 pub mod time;
 pub mod toolkit;
+pub mod web_engine;
 
 pub use accounts::{Accounts, AccountsError};
 pub use secret::Secret;

@@ -94,7 +94,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site, pick: Pick)
     let on_nav = Arc::clone(&attempt);
     let nav_app = app.clone();
     let on_load = Arc::clone(&attempt);
-    let builder = match site_webview(app, WEB_SIGN_IN_WINDOW, site, url) {
+    let builder = match site_webview(app, WEB_SIGN_IN_WINDOW, site) {
         Ok(builder) => builder,
         Err(e) => {
             attempt.finish();
@@ -140,6 +140,7 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site, pick: Pick)
             return;
         }
     };
+    crate::web_engine::load_with_carried_cookies(&window, site, url);
     let close_app = app.clone();
     window.on_window_event(move |event| {
         if matches!(event, WindowEvent::Destroyed) && attempt.finish() {
@@ -158,15 +159,16 @@ pub fn open_web_sign_in<R: Runtime>(app: &AppHandle<R>, site: &Site, pick: Pick)
 
 /// A window for `site`'s own web pages: its per-site cookie store (where the IdP session
 /// lives, so renewals can pass silently), the configured proxy, no IPC (no capability names
-/// these labels), no pop-ups.
+/// these labels), no pop-ups. It starts on the empty page:
+/// [`load_with_carried_cookies`](crate::web_engine::load_with_carried_cookies) sends it on.
 fn site_webview<'a, R: Runtime>(
     app: &'a AppHandle<R>,
     label: &str,
     site: &Site,
-    url: Url,
 ) -> Result<WebviewWindowBuilder<'a, R, AppHandle<R>>, NetworkError> {
     let state = app.state::<AppState>();
-    let mut builder = WebviewWindowBuilder::new(app, label, WebviewUrl::External(url))
+    let empty = Url::parse(signin::EMPTY_PAGE).expect("the empty page is a URL");
+    let mut builder = WebviewWindowBuilder::new(app, label, WebviewUrl::External(empty))
         .data_directory(state.paths.webview_dir(site))
         // Help and download links open new windows; the sign-in window stays the only one.
         .on_new_window(|url, _| {
@@ -217,7 +219,7 @@ pub async fn renew_silently<R: Runtime>(
     app.run_on_main_thread(move || {
         let load_site = open_site.clone();
         let guard = NavigationGuard::new(&open_site);
-        let builder = match site_webview(&opener, &open_label, &open_site, url) {
+        let builder = match site_webview(&opener, &open_label, &open_site) {
             Ok(builder) => builder,
             Err(e) => {
                 if let Some(tx) = tx.lock().expect("renewal channel lock").take() {
@@ -239,16 +241,26 @@ pub async fn renew_silently<R: Runtime>(
                 }
             })
             .on_page_load(move |window, payload| {
-                if payload.event() == PageLoadEvent::Finished
-                    && landing::is_landing(&load_site, payload.url())
-                    && let Some(tx) = tx.lock().expect("renewal channel lock").take()
+                if payload.event() != PageLoadEvent::Finished
+                    || !landing::is_landing(&load_site, payload.url())
                 {
-                    let _ = tx.send(read_session(&window, &load_site, payload.url()));
+                    return;
+                }
+                // Taken before the cookies are read: reading runs the main loop, which can call
+                // this again.
+                let sender = tx.lock().expect("renewal channel lock").take();
+                if let Some(tx) = sender {
+                    let landed = read_session(&window, &load_site, payload.url()).map(|session| {
+                        let carry = crate::web_engine::carry_session_cookies(&window, &load_site);
+                        (session, carry)
+                    });
+                    let _ = tx.send(landed);
                 }
             })
             .build();
-        if let Err(e) = built {
-            tracing::error!(error = %e, "cannot open the hidden renewal window");
+        match built {
+            Ok(window) => crate::web_engine::load_with_carried_cookies(&window, &open_site, url),
+            Err(e) => tracing::error!(error = %e, "cannot open the hidden renewal window"),
         }
     })
     .map_err(|e| SilentRenewalError::Page(format!("{e:#}")))?;
@@ -266,15 +278,21 @@ pub async fn renew_silently<R: Runtime>(
                 "the hidden renewal window closed before it finished".to_owned(),
             ));
         }
-        Ok(Ok(session)) => session.map_err(|e| SilentRenewalError::Page(format!("{e:#}")))?,
+        Ok(Ok(landed)) => landed.map_err(|e| SilentRenewalError::Page(format!("{e:#}")))?,
     };
+    let (session, carry) = session;
     let accounts = Arc::clone(&app.state::<AppState>().accounts);
     let api = SiteClient::new(site).map_err(|e| CompletionError::Check {
         site: site.clone(),
         login: renewing.login.clone(),
         source: e.into(),
     })?;
-    Ok(renewal::complete(accounts, &api, renewing, session).await?)
+    let landing = renewal::complete(accounts, &api, renewing, session).await?;
+    // Only the stored person's session goes on to the next window.
+    if matches!(landing, Landing::Renewed { .. } | Landing::NotExtended) {
+        carry.keep(app).await;
+    }
+    Ok(landing)
 }
 
 /// Removes `site`'s web sign-in data folder (the IdP and site cookies), so the next sign-in
@@ -316,9 +334,11 @@ pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     if let Err(e) = state.accounts.web_data_cleared(site) {
         tracing::warn!(%site, error = %e, "cannot record that the site's web data is gone");
     }
-    let blank = Url::parse("about:blank").expect("about:blank is a URL");
+    app.state::<crate::web_engine::WebEngine>()
+        .session_cookies
+        .forget(site);
     let label = "forget-site-data";
-    let builder = match site_webview(app, label, site, blank) {
+    let builder = match site_webview(app, label, site) {
         Ok(builder) => builder,
         Err(e) => {
             tracing::warn!(%site, error = %e, "cannot clear the site's web data in memory");
@@ -377,12 +397,14 @@ fn landed<R: Runtime>(window: &WebviewWindow<R>, url: &Url, attempt: &Arc<Attemp
             return;
         }
     };
+    let carry = crate::web_engine::carry_session_cookies(window, &site);
     let window = window.clone();
     tauri::async_runtime::spawn(async move {
         let accounts = Arc::clone(&app.state::<AppState>().accounts);
         let login = session.login.clone();
         match store_web_sign_in(accounts, &site, session, pick).await {
             Ok(()) => {
+                carry.keep(&app).await;
                 let state = app.state::<AppState>();
                 state.report(
                     &app,

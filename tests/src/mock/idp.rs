@@ -22,7 +22,14 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/idp/sso", get(sso))
         .route("/idp/login", post(login))
         .route("/idp/help.pdf", get(help))
+        .route("/idp/ready", post(ready))
         .with_state(state)
+}
+
+/// The form page reports it has loaded (see [`login_form`]).
+async fn ready(Extract(state): Extract<Arc<State>>) -> StatusCode {
+    AtomicCounters::bump(&state.counters.idp_forms_ready);
+    StatusCode::NO_CONTENT
 }
 
 /// The help link real IdPs have next to their form: a file the browser would save.
@@ -103,6 +110,7 @@ async fn sso(
         return post_back(&state, user_id, &query.request, &query.relay_state, true)
             .into_response();
     }
+    AtomicCounters::bump(&state.counters.idp_forms_shown);
     login_form(
         &state,
         &query.request,
@@ -140,7 +148,9 @@ fn login_form(
              <label for=\"username\">Login</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{login}\" autofocus>\
              <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\">\
              <button id=\"sign-in\" type=\"submit\">Sign in</button></form>\
-             <p><a id=\"help\" href=\"/idp/help.pdf\">Trouble signing in? (PDF)</a></p>",
+             <p><a id=\"help\" href=\"/idp/help.pdf\">Trouble signing in? (PDF)</a></p>\
+             <script>addEventListener(\"load\", () => {{ document.getElementById(\"username\").focus(); \
+             fetch(\"/idp/ready\", {{ method: \"POST\" }}); }});</script>",
             request = html_escape(request),
             relay = html_escape(relay_state),
             login = html_escape(login),
@@ -197,11 +207,16 @@ async fn login(Extract(state): Extract<Arc<State>>, Form(form): Form<LoginForm>)
         );
     let mut response =
         post_back(&state, user.id, &form.request, &form.relay_state, false).into_response();
-    // Persistent, like real IdPs' "keep me signed in": it survives an app restart.
-    let max_age = state.config.idp_session_lifetime.as_secs();
+    // Persistent, like real IdPs' "keep me signed in", it survives an app restart; a session
+    // cookie lives as long as the browser's network side does.
+    let lifetime = if state.config.idp_cookie_persistent {
+        format!("; Max-Age={}", state.config.idp_session_lifetime.as_secs())
+    } else {
+        String::new()
+    };
     response.headers_mut().append(
         SET_COOKIE,
-        format!("{IDP_COOKIE}={session_id}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax")
+        format!("{IDP_COOKIE}={session_id}; Path=/{lifetime}; HttpOnly; SameSite=Lax")
             .parse()
             .expect("cookie is a header value"),
     );

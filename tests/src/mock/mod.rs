@@ -105,6 +105,9 @@ pub struct MockConfig {
     pub claims_lifetime: Duration,
     /// The IdP remembers a signed-in browser for this long.
     pub idp_session_lifetime: Duration,
+    /// Whether the IdP's session cookie outlives the browser (`Max-Age`, "keep me signed in")
+    /// or is a session cookie, as most IdPs set it, that lives as long as the browser does.
+    pub idp_cookie_persistent: bool,
     /// `authentication_app_session_launcher_enabled`: the ASL endpoints answer 403 without it.
     pub asl_enabled: bool,
     /// `unified_login_flow_enabled`.
@@ -139,6 +142,7 @@ impl MockConfig {
             session_inactivity: Duration::from_secs(24 * 3600),
             claims_lifetime: Duration::from_secs(3600),
             idp_session_lifetime: Duration::from_secs(8 * 3600),
+            idp_cookie_persistent: true,
             asl_enabled: true,
             ulf_enabled: true,
             asl_request_lifetime: Duration::from_secs(305),
@@ -276,6 +280,10 @@ pub struct Counters {
     pub idp_failed_logins: u64,
     /// Passes through the IdP without the form (live IdP session).
     pub idp_silent_passes: u64,
+    /// Times the IdP's sign-in page answered with its form (not counting a failed login's).
+    pub idp_forms_shown: u64,
+    /// Times a browser finished loading that form, its login field focused, ready for typing.
+    pub idp_forms_ready: u64,
     /// Sessions the site created (landings, password logins, approved ASL requests).
     pub sessions_created: u64,
     /// `get_session_token` calls that handed out a token.
@@ -309,6 +317,8 @@ struct AtomicCounters {
     idp_logins: AtomicU64,
     idp_failed_logins: AtomicU64,
     idp_silent_passes: AtomicU64,
+    idp_forms_shown: AtomicU64,
+    idp_forms_ready: AtomicU64,
     sessions_created: AtomicU64,
     password_logins: AtomicU64,
     asl_requests: AtomicU64,
@@ -336,6 +346,8 @@ impl AtomicCounters {
             idp_logins: get(&self.idp_logins),
             idp_failed_logins: get(&self.idp_failed_logins),
             idp_silent_passes: get(&self.idp_silent_passes),
+            idp_forms_shown: get(&self.idp_forms_shown),
+            idp_forms_ready: get(&self.idp_forms_ready),
             sessions_created: get(&self.sessions_created),
             password_logins: get(&self.password_logins),
             asl_requests: get(&self.asl_requests),

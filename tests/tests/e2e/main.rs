@@ -29,4 +29,5 @@ mod sites_and_users;
 mod socket_abuse;
 mod toolkit;
 mod tray_footprint;
+mod web_engine;
 mod web_sign_in;

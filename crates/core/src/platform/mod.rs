@@ -4,7 +4,8 @@
 //! - [`transport`]: the local channel's listener and streams, and who the peer is.
 //! - [`files`]: private folders and files, and a file's identity.
 //! - [`runtime`]: the per-user runtime folder, the current user, the machine's name.
-//! - [`process`]: running another program, or this one again, in this process's place.
+//! - [`process`]: running another program, or this one again, in this process's place;
+//!   ending helper processes this one started.
 //! - [`signals`]: the requests to quit that the desktop app honours.
 //!
 //! Each module states its contract in platform-neutral terms and implements it in a

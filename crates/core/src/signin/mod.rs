@@ -22,8 +22,8 @@ pub use password::{PasswordOutcome, with_password};
 pub use site_api::{SiteApi, SiteClient};
 pub use toolkit_import::{ImportReport, ImportResult, import_toolkit_sessions, toolkit_offer};
 pub use web::{
-    IdentityHints, MAX_RENEW_VISITS, Navigation, NavigationGuard, complete_web_sign_in, origin,
-    renew_url,
+    EMPTY_PAGE, IdentityHints, MAX_RENEW_VISITS, Navigation, NavigationGuard, complete_web_sign_in,
+    origin, renew_url,
 };
 
 use crate::accounts::Accounts;

@@ -115,6 +115,11 @@ impl NavigationGuard {
     /// Only the web, and on an https site only https: a plain-http page in the middle of the
     /// sign-in could be read or changed by anyone on the network.
     pub fn check(&self, url: &Url) -> Navigation {
+        // Every window starts empty and loads the sign-in once the cookies it carries are in
+        // (`web_engine`); the empty page has nothing in it.
+        if url.as_str() == EMPTY_PAGE {
+            return Navigation::Allow;
+        }
         match url.scheme() {
             "https" => {}
             "http" if self.site.is_http() => {}
@@ -151,6 +156,9 @@ impl NavigationGuard {
         }
     }
 }
+
+/// The page a webview starts on before it is sent anywhere.
+pub const EMPTY_PAGE: &str = "about:blank";
 
 /// `scheme://host[:port]` of `url`, for logs: paths and queries can hold tokens.
 pub fn origin(url: &Url) -> String {
@@ -214,12 +222,16 @@ mod tests {
             "file:///etc/passwd",
             "javascript:alert(1)",
             "smb://share/x",
+            "about:srcdoc",
+            "about:blank#x",
+            "data:text/html,<form>",
         ] {
             let Navigation::Refuse(why) = guard.check(&url(refused)) else {
                 panic!("{refused} was followed");
             };
             assert!(!why.contains("secret") && !why.contains("/login"), "{why}");
         }
+        assert_eq!(guard.check(&url(EMPTY_PAGE)), Navigation::Allow);
         let local = NavigationGuard::new(&Site::parse("http://127.0.0.1:8090").unwrap());
         assert_eq!(
             local.check(&url("http://127.0.0.2:8091/idp")),

@@ -1,0 +1,474 @@
+//! What the desktop app keeps for its web engine between windows, and when the engine's helper
+//! processes may end.
+//!
+//! WebKit runs the network side of every webview in a helper process (`WebKitNetworkProcess`)
+//! that stays alive after the last window closes and holds 30–40 MiB for nothing, with no API to
+//! end it. The app ends it once no window has been open for [`HELPER_GRACE`] ([`HelperIdle`]),
+//! and WebKit starts a new one with the next window. What that process held in memory only — the
+//! session cookies (no expiry) of the sign-in pages: the site's `_session_id`, and most identity
+//! providers' own session — would be lost with it, turning every silent renewal into a new
+//! session or a prompt. So those cookies are carried here ([`SessionCookies`]): taken from the
+//! window that landed, handed to the next window for the same site before it loads anything,
+//! in memory only (never on disk), and gone with the site's sign-out. Cookies with an expiry
+//! live in the engine's own per-site store and are left to it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::{Secret, Site};
+
+/// How long the app waits after the last window closed before it ends the engine's helpers:
+/// a sign-in that closes one window and opens the next, or a renewal right after a sign-in,
+/// keeps the running helper.
+pub const HELPER_GRACE: Duration = Duration::from_secs(5);
+
+/// Browsers keep at most 4096 bytes of name and value per cookie (RFC 6265 §6.1); a larger one
+/// did not come from a page the engine accepted it from.
+const MAX_COOKIE_BYTES: usize = 4096;
+/// At most this many cookies, and bytes of them, per site: a sign-in sets a handful; an IdP
+/// that sets thousands is not carried further than this.
+const MAX_COOKIES_PER_SITE: usize = 200;
+const MAX_BYTES_PER_SITE: usize = 256 * 1024;
+/// At most this many places (host and path) are asked for their cookies when a window lands,
+/// and at most this many cookies read: a page that sets thousands of cookies on as many paths
+/// must not keep the app's main thread busy.
+pub const MAX_PLACES_READ: usize = 64;
+pub const MAX_COOKIES_READ: usize = 4 * MAX_COOKIES_PER_SITE;
+
+/// The `SameSite` attribute of a cookie, as the engine keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    None,
+    Lax,
+    Strict,
+}
+
+/// A cookie as the engine's cookie manager gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineCookie {
+    pub name: String,
+    pub value: Secret,
+    /// As the engine keeps it: a leading dot marks a domain cookie, a bare host a host-only one
+    /// (the distinction is kept: a host-only cookie must not become a domain cookie).
+    pub domain: String,
+    pub path: String,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: SameSite,
+    /// Whether it has an expiry (lives in the engine's store on disk) or ends with the engine.
+    pub persistent: bool,
+}
+
+impl EngineCookie {
+    fn bytes(&self) -> usize {
+        self.name
+            .len()
+            .saturating_add(self.value.expose().len())
+            .saturating_add(self.domain.len())
+            .saturating_add(self.path.len())
+    }
+
+    fn is_sane(&self) -> bool {
+        !self.name.is_empty()
+            && !self.domain.trim_start_matches('.').is_empty()
+            && self.path.starts_with('/')
+            && self.name.len().saturating_add(self.value.expose().len()) <= MAX_COOKIE_BYTES
+    }
+}
+
+/// What [`SessionCookies::keep`] kept of what it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Kept {
+    pub kept: usize,
+    /// Session cookies left out: malformed, too large, or over the site's limits.
+    pub refused: usize,
+}
+
+/// The session cookies of each site's last landed web sign-in or renewal, in memory.
+#[derive(Debug, Default)]
+pub struct SessionCookies {
+    sites: Mutex<Sites>,
+}
+
+#[derive(Debug, Default)]
+struct Sites {
+    kept: HashMap<Site, Carried>,
+    /// How many times each site was signed out of: cookies read before a sign-out are not
+    /// kept after it.
+    sign_outs: HashMap<Site, u64>,
+    /// How many times the engine's helpers were ended: its network process holds the kept
+    /// cookies until then.
+    engine: u64,
+}
+
+#[derive(Debug)]
+struct Carried {
+    cookies: Vec<EngineCookie>,
+    /// The engine that holds them (the one they were read from, or put into).
+    engine: u64,
+}
+
+/// Taken when a window lands, before its session is checked and stored; see
+/// [`SessionCookies::keep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Landed {
+    sign_outs: u64,
+}
+
+impl SessionCookies {
+    /// Marks the moment `site`'s window landed.
+    pub fn landed(&self, site: &Site) -> Landed {
+        let sites = self.sites.lock().expect("session cookies lock");
+        Landed {
+            sign_outs: sites.sign_outs.get(site).copied().unwrap_or(0),
+        }
+    }
+
+    /// Keeps the session cookies among `cookies` (read from `site`'s window when it `landed`)
+    /// as what the next window for `site` starts with, replacing what was kept before. Call it
+    /// once the landed session was stored: cookies of a session that was refused (someone
+    /// else, a stale renewal) are not carried. Nothing is kept when the site was signed out of
+    /// since it landed (`None`): a renewal finishing after a sign-out must not bring the
+    /// signed-out session back to the next sign-in. A cookie set twice for the same name,
+    /// domain and path is kept once, the later one.
+    pub fn keep(
+        &self,
+        site: &Site,
+        landed: Landed,
+        cookies: impl IntoIterator<Item = EngineCookie>,
+    ) -> Option<Kept> {
+        let mut outcome = Kept::default();
+        let mut carried: Vec<EngineCookie> = Vec::new();
+        let mut slots: HashMap<(String, String, String), usize> = HashMap::new();
+        for cookie in cookies
+            .into_iter()
+            .take(MAX_COOKIES_READ)
+            .filter(|c| !c.persistent)
+        {
+            if !cookie.is_sane() {
+                outcome.refused = outcome.refused.saturating_add(1);
+                continue;
+            }
+            let slot = (
+                cookie.name.clone(),
+                cookie.domain.clone(),
+                cookie.path.clone(),
+            );
+            if let Some(earlier) = slots.get(&slot).and_then(|&at| carried.get_mut(at)) {
+                *earlier = cookie;
+            } else {
+                slots.insert(slot, carried.len());
+                carried.push(cookie);
+            }
+        }
+        let mut bytes = 0usize;
+        let mut within = Vec::with_capacity(carried.len().min(MAX_COOKIES_PER_SITE));
+        for cookie in carried {
+            let total = bytes.saturating_add(cookie.bytes());
+            if within.len() >= MAX_COOKIES_PER_SITE || total > MAX_BYTES_PER_SITE {
+                outcome.refused = outcome.refused.saturating_add(1);
+                continue;
+            }
+            bytes = total;
+            within.push(cookie);
+        }
+        outcome.kept = within.len();
+        let mut sites = self.sites.lock().expect("session cookies lock");
+        if sites.sign_outs.get(site).copied().unwrap_or(0) != landed.sign_outs {
+            return None;
+        }
+        let engine = sites.engine;
+        sites.kept.insert(
+            site.clone(),
+            Carried {
+                cookies: within,
+                engine,
+            },
+        );
+        Some(outcome)
+    }
+
+    /// The session cookies a new window for `site` must be given: those kept, when the engine
+    /// that held them has ended since. A running engine has them already, maybe newer (an IdP
+    /// that rotated its session), and putting the kept ones back would roll them back. Once
+    /// handed out they count as held by the running engine.
+    pub fn to_put(&self, site: &Site) -> Vec<EngineCookie> {
+        let mut sites = self.sites.lock().expect("session cookies lock");
+        let engine = sites.engine;
+        match sites.kept.get_mut(site) {
+            Some(carried) if carried.engine != engine => {
+                carried.engine = engine;
+                carried.cookies.clone()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The engine's helpers ended: what they held is gone.
+    pub fn helpers_ended(&self) {
+        let mut sites = self.sites.lock().expect("session cookies lock");
+        sites.engine = sites.engine.wrapping_add(1);
+    }
+
+    /// Drops what was kept for `site` (its sign-out: the next sign-in starts clean).
+    pub fn forget(&self, site: &Site) {
+        let mut sites = self.sites.lock().expect("session cookies lock");
+        sites.kept.remove(site);
+        let sign_outs = sites.sign_outs.entry(site.clone()).or_default();
+        *sign_outs = sign_outs.wrapping_add(1);
+    }
+}
+
+/// When the web engine's helper processes may end: no window open, none closed in the last
+/// [`HELPER_GRACE`], and no window's cookies still being read; never while the app is driven
+/// by automation.
+#[derive(Debug)]
+pub struct HelperIdle {
+    grace: Duration,
+    last_closed: Option<Instant>,
+    reading: usize,
+    /// A WebDriver session drives the app: the driver ends its session when the engine's
+    /// network process goes away (it takes it for a crash), so ending the helpers would end
+    /// the session driving the app.
+    driven_by_automation: bool,
+}
+
+impl HelperIdle {
+    pub fn new(grace: Duration, driven_by_automation: bool) -> Self {
+        Self {
+            grace,
+            last_closed: None,
+            reading: 0,
+            driven_by_automation,
+        }
+    }
+
+    /// A window closed at `now`; returns when to ask [`Self::may_end`] again.
+    pub fn window_closed(&mut self, now: Instant) -> Instant {
+        self.last_closed = Some(now);
+        now.checked_add(self.grace).unwrap_or(now)
+    }
+
+    /// A window's cookies are being read for [`SessionCookies`]: the helper holding them must
+    /// not end before [`Self::read_done`].
+    pub fn reading(&mut self) {
+        self.reading = self.reading.saturating_add(1);
+    }
+
+    pub fn read_done(&mut self, now: Instant) -> Instant {
+        self.reading = self.reading.saturating_sub(1);
+        self.window_closed(now)
+    }
+
+    /// Whether the helpers may end at `now` with `windows_open` windows.
+    pub fn may_end(&self, windows_open: usize, now: Instant) -> bool {
+        !self.driven_by_automation
+            && windows_open == 0
+            && self.reading == 0
+            && self
+                .last_closed
+                .is_some_and(|closed| now.saturating_duration_since(closed) >= self.grace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Site {
+        "https://studio.example.com".parse().expect("a site")
+    }
+
+    impl SessionCookies {
+        /// What a window opened after the engine ended would be given.
+        fn for_site(&self, site: &Site) -> Vec<EngineCookie> {
+            self.helpers_ended();
+            self.to_put(site)
+        }
+    }
+
+    fn cookie(name: &str, value: &str, persistent: bool) -> EngineCookie {
+        EngineCookie {
+            name: name.to_owned(),
+            value: Secret::new(value),
+            domain: ".idp.example.com".to_owned(),
+            path: "/".to_owned(),
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            persistent,
+        }
+    }
+
+    #[test]
+    fn only_session_cookies_are_carried_and_the_latest_landing_replaces_the_last() {
+        let jar = SessionCookies::default();
+        let kept = jar.keep(
+            &site(),
+            jar.landed(&site()),
+            [cookie("sid", "a", false), cookie("remember", "b", true)],
+        );
+        assert_eq!(
+            kept,
+            Some(Kept {
+                kept: 1,
+                refused: 0
+            })
+        );
+        assert_eq!(jar.for_site(&site()), vec![cookie("sid", "a", false)]);
+
+        jar.keep(
+            &site(),
+            jar.landed(&site()),
+            [cookie("_session_id", "t", false)],
+        );
+        assert_eq!(
+            jar.for_site(&site()),
+            vec![cookie("_session_id", "t", false)]
+        );
+    }
+
+    #[test]
+    fn a_cookie_set_twice_is_carried_once_as_last_set_and_domain_and_host_cookies_stay_apart() {
+        let jar = SessionCookies::default();
+        let mut host_only = cookie("sid", "host", false);
+        host_only.domain = "idp.example.com".to_owned();
+        jar.keep(
+            &site(),
+            jar.landed(&site()),
+            [
+                cookie("sid", "old", false),
+                host_only.clone(),
+                cookie("sid", "new", false),
+            ],
+        );
+        assert_eq!(
+            jar.for_site(&site()),
+            vec![cookie("sid", "new", false), host_only]
+        );
+    }
+
+    #[test]
+    fn malformed_and_oversized_cookies_are_refused_and_a_site_is_capped() {
+        let jar = SessionCookies::default();
+        let mut no_domain = cookie("a", "1", false);
+        no_domain.domain = ".".to_owned();
+        let mut relative = cookie("b", "1", false);
+        relative.path = "x".to_owned();
+        let huge = cookie("c", &"v".repeat(MAX_COOKIE_BYTES), false);
+        let kept = jar.keep(
+            &site(),
+            jar.landed(&site()),
+            [cookie("", "1", false), no_domain, relative, huge],
+        );
+        assert_eq!(
+            kept,
+            Some(Kept {
+                kept: 0,
+                refused: 4
+            })
+        );
+
+        let many = (0..1000).map(|i| cookie(&format!("c{i}"), &"v".repeat(2000), false));
+        let kept = jar.keep(&site(), jar.landed(&site()), many).expect("kept");
+        assert!(kept.kept <= MAX_COOKIES_PER_SITE, "{kept:?}");
+        assert_eq!(
+            kept.kept.saturating_add(kept.refused),
+            MAX_COOKIES_READ,
+            "no more are read"
+        );
+        let bytes: usize = jar.for_site(&site()).iter().map(EngineCookie::bytes).sum();
+        assert!(bytes <= MAX_BYTES_PER_SITE, "{bytes}");
+    }
+
+    #[test]
+    fn sign_out_forgets_only_that_sites_cookies() {
+        let jar = SessionCookies::default();
+        let other: Site = "https://other.example.com".parse().expect("a site");
+        jar.keep(&site(), jar.landed(&site()), [cookie("sid", "a", false)]);
+        jar.keep(&other, jar.landed(&other), [cookie("sid", "b", false)]);
+        jar.forget(&site());
+        assert!(jar.for_site(&site()).is_empty());
+        assert_eq!(jar.for_site(&other), vec![cookie("sid", "b", false)]);
+    }
+
+    #[test]
+    fn a_window_that_landed_before_a_sign_out_brings_nothing_back_after_it() {
+        let jar = SessionCookies::default();
+        let renewing = jar.landed(&site());
+        let other: Site = "https://other.example.com".parse().expect("a site");
+        let elsewhere = jar.landed(&other);
+        jar.forget(&site());
+        assert_eq!(
+            jar.keep(&site(), renewing, [cookie("sid", "old", false)]),
+            None
+        );
+        assert!(jar.for_site(&site()).is_empty());
+        assert!(
+            jar.keep(&other, elsewhere, [cookie("sid", "b", false)])
+                .is_some(),
+            "another site's sign-out does not matter"
+        );
+        let signed_in_again = jar.landed(&site());
+        assert!(
+            jar.keep(&site(), signed_in_again, [cookie("sid", "new", false)])
+                .is_some()
+        );
+        assert_eq!(jar.for_site(&site()), vec![cookie("sid", "new", false)]);
+    }
+
+    #[test]
+    fn kept_cookies_go_only_to_a_window_of_a_new_engine_and_once() {
+        let jar = SessionCookies::default();
+        jar.keep(&site(), jar.landed(&site()), [cookie("sid", "a", false)]);
+        assert!(
+            jar.to_put(&site()).is_empty(),
+            "the running engine holds them, maybe newer"
+        );
+        jar.helpers_ended();
+        assert_eq!(jar.to_put(&site()), vec![cookie("sid", "a", false)]);
+        assert!(
+            jar.to_put(&site()).is_empty(),
+            "the new engine holds them now"
+        );
+        jar.helpers_ended();
+        assert_eq!(jar.to_put(&site()), vec![cookie("sid", "a", false)]);
+    }
+
+    #[test]
+    fn helpers_end_only_after_the_grace_with_no_window_and_no_read_in_flight() {
+        let start = Instant::now();
+        let mut idle = HelperIdle::new(Duration::from_secs(5), false);
+        assert!(
+            !idle.may_end(0, start),
+            "nothing was ever opened: nothing to end"
+        );
+
+        let ask_at = idle.window_closed(start);
+        assert_eq!(ask_at, start + Duration::from_secs(5));
+        assert!(!idle.may_end(0, start + Duration::from_secs(4)));
+        assert!(idle.may_end(0, ask_at));
+        assert!(!idle.may_end(1, ask_at), "a window opened meanwhile");
+
+        // A second window closing later postpones the end.
+        let later = idle.window_closed(start + Duration::from_secs(3));
+        assert!(!idle.may_end(0, ask_at));
+        assert!(idle.may_end(0, later));
+
+        idle.reading();
+        assert!(!idle.may_end(0, later + Duration::from_secs(60)));
+        let after_read = idle.read_done(later + Duration::from_secs(60));
+        assert!(!idle.may_end(0, later + Duration::from_secs(61)));
+        assert!(idle.may_end(0, after_read));
+    }
+
+    #[test]
+    fn helpers_never_end_while_automation_drives_the_app() {
+        let start = Instant::now();
+        let mut idle = HelperIdle::new(Duration::from_secs(5), true);
+        let ask_at = idle.window_closed(start);
+        assert!(!idle.may_end(0, ask_at));
+        assert!(!idle.may_end(0, ask_at + Duration::from_secs(3600)));
+    }
+}
