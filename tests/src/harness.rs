@@ -790,6 +790,43 @@ pub async fn type_like_a_person(title: &str, keys: &[Key<'_>], app_log: impl Fn(
     }
 }
 
+/// The title of `site`'s sign-in window while it shows the IdP: the window names the host the
+/// person types into.
+pub fn idp_window_title(site: &MockSite) -> String {
+    let idp = site
+        .idp_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let host = idp.split(':').next().unwrap_or(idp);
+    format!("Sign in to {} — {host}", site.url().trim_end_matches('/'))
+}
+
+/// Once the IdP's form has loaded for the `nth` time (it says so when its login field has the
+/// focus), types `login` and `password` into the app's window showing it and presses Return,
+/// as a person does — no automation drives the app.
+pub async fn type_idp_credentials(
+    site: &MockSite,
+    nth: u64,
+    login: &str,
+    password: &str,
+    app_log: impl Fn() -> String,
+) {
+    wait_for(
+        &format!("the IdP's form, shown and ready {nth} times"),
+        Duration::from_secs(90),
+        || async { (site.counters().idp_forms_ready >= nth).then_some(()) },
+    )
+    .await;
+    let keys = [
+        Key::SelectAll,
+        Key::Text(login),
+        Key::Tab,
+        Key::Text(password),
+        Key::Return,
+    ];
+    type_like_a_person(&idp_window_title(site), &keys, app_log).await;
+}
+
 /// The titles of the X11 windows a person can see now.
 pub async fn visible_windows() -> Vec<String> {
     let out = command(python())

@@ -29,7 +29,7 @@ use anyhow::{Context as _, bail, ensure};
 use fpt_login_core::local_api::Client;
 use fpt_login_core::paths::Paths;
 use fpt_login_core::protocol::{Request, Response};
-use fpt_login_tests::harness::{self, Profile, WebDriver, open_idp_form, submit_idp_form};
+use fpt_login_tests::harness::{self, Profile};
 use fpt_login_tests::mock::{MockConfig, MockSite, SiteKind};
 use fpt_login_tests::process_tree;
 use fpt_login_tests::socket_abuse::{Abuse, Load};
@@ -646,20 +646,18 @@ fn report_memory(what: &str, pid: u32) -> Vec<String> {
         .map(|p| p.name)
         .collect()
 }
-/// Signs in through the site's web sign-in in the app's webview, as a person would (WebDriver
-/// types into the IdP form), then measures the app once the window has closed: memory, WebKit
-/// processes left, and CPU over a minute of idling.
+/// Signs in through the site's web sign-in in the app's webview, as a person would (typing into
+/// the IdP's form under Xvfb; no automation drives the app, which would keep WebKit's helpers),
+/// then measures the app once the window has closed: memory, WebKit processes left, and CPU
+/// over a minute of idling.
 async fn web_sign_in_idle() -> anyhow::Result<()> {
     // An SSO site: the web sign-in goes through its IdP on another origin.
     let site = MockSite::start(MockConfig::saml2()).await?;
     let profile = Profile::new();
     // Info, as installed; the harness's default is trace.
-    let driver = WebDriver::start_with(&profile, |c| {
-        c.env("FPT_LOGIN_LOG", "info");
-    })
-    .await;
-    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
-    submit_idp_form(&browser, "artist", "sesame").await;
+    let info = std::path::Path::new("info");
+    let app = profile.spawn_app_with(&["--sign-in", site.url()], &[("FPT_LOGIN_LOG", info)]);
+    harness::type_idp_credentials(&site, 1, "artist", "sesame", || app.log()).await;
     harness::wait_for(
         "the web sign-in to hand out a token",
         Duration::from_secs(60),
@@ -677,10 +675,7 @@ async fn web_sign_in_idle() -> anyhow::Result<()> {
         .and_then(|p| u32::try_from(p).ok())
         .context("the app says its pid")?;
     settle().await;
-    let webkit = report_memory(
-        "after a web sign-in, 10 s after its window closed (app run by WebKitWebDriver)",
-        pid,
-    );
+    let webkit = report_memory("after a web sign-in, 10 s after its window closed", pid);
     if webkit.is_empty() {
         println!("WebKit processes alive with no window open: none");
     } else {
@@ -710,7 +705,7 @@ async fn web_sign_in_idle() -> anyhow::Result<()> {
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
-    drop(browser);
+    drop(app);
     Ok(())
 }
 

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    App, Key, Profile, WebDriver, open_idp_form, submit_idp_form, type_like_a_person,
-    visible_windows, wait_for,
+    App, Profile, WebDriver, open_idp_form, submit_idp_form, type_idp_credentials, visible_windows,
+    wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use fpt_login_tests::process_tree;
@@ -44,14 +44,6 @@ fn address(origin: &str) -> String {
         .to_owned()
 }
 
-/// The title of `site`'s sign-in window while it shows the IdP (the window names the host the
-/// person types into).
-fn idp_window_title(site: &MockSite) -> String {
-    let idp = address(site.idp_url());
-    let host = idp.split(':').next().unwrap_or(&idp);
-    format!("Sign in to {} — {host}", site.url().trim_end_matches('/'))
-}
-
 /// Waits until the app at `app` has no WebKit helper process.
 async fn no_webkit_helpers(app: u32, when: &str) {
     wait_for(&format!("no WebKit process {when}"), WAIT, || async {
@@ -60,32 +52,12 @@ async fn no_webkit_helpers(app: u32, when: &str) {
     .await;
 }
 
-/// Once the IdP has shown its form for the `nth` time, types the login and password into the
-/// window showing it and presses Return, as a person does.
-async fn type_credentials(site: &MockSite, nth: u64, app: &App) {
-    // The form's page says when it has loaded with its login field focused.
-    wait_for(
-        &format!("the IdP's form, shown and ready {nth} times"),
-        WAIT,
-        || async { (site.counters().idp_forms_ready >= nth).then_some(()) },
-    )
-    .await;
-    let keys = [
-        Key::SelectAll,
-        Key::Text("artist"),
-        Key::Tab,
-        Key::Text("sesame"),
-        Key::Return,
-    ];
-    type_like_a_person(&idp_window_title(site), &keys, || app.log()).await;
-}
-
 /// Starts the app on its own (no automation) signing in to `site`, signs in at the keyboard
 /// and waits for the user to be stored; returns the user and the app's process id.
 async fn sign_in_by_typing(profile: &Profile, site: &MockSite) -> (App, serde_json::Value, u32) {
     let app = profile.spawn_app(&["--sign-in", site.url()]);
     let pid = app.pid().expect("the app runs");
-    type_credentials(site, 1, &app).await;
+    type_idp_credentials(site, 1, "artist", "sesame", || app.log()).await;
     let user = profile.wait_for_token(&[], || app.log()).await;
     (app, user, pid)
 }
@@ -165,7 +137,7 @@ async fn after_a_sign_out_the_next_sign_in_asks_the_idp_again() {
 
     let mut login = profile.spawn_cli(&["login", "--site", site.url(), "--method", "web"]);
     tokio::select! {
-        () = type_credentials(&site, 2, &app) => {}
+        () = type_idp_credentials(&site, 2, "artist", "sesame", || app.log()) => {}
         ended = login.wait() => panic!(
             "the sign-in ended ({ended:?}) without the IdP's form: {:?}\n{}",
             site.counters(),
