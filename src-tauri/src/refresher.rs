@@ -27,7 +27,7 @@ use fpt_login_core::{Secret, Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
 
 use crate::in_flight::{Refresher, Renewal};
-use crate::login::{forget_site_data, renew_silently};
+use crate::login::{forget_site_data, forget_stale_site_data, renew_silently};
 use crate::state::AppState;
 
 /// How soon the loop tries again when the settings file cannot be read.
@@ -367,9 +367,17 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
                 () = tokio::time::sleep(wait) => {}
                 // Any change may move what is due; a sign-out also clears the site's web data.
                 event = events.recv() => {
-                    if let Ok(SessionEvent { event: EventKind::SignedOut, site, .. }) = event {
-                        let forget = app.clone();
-                        let _ = app.run_on_main_thread(move || forget_site_data(&forget, &site));
+                    let forget = app.clone();
+                    match event {
+                        Ok(SessionEvent { event: EventKind::SignedOut, site, .. }) => {
+                            let _ = app.run_on_main_thread(move || forget_site_data(&forget, &site));
+                        }
+                        // Sign-outs may be among the events missed; the accounts know which
+                        // sites' web data is left from one.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            let _ = app.run_on_main_thread(move || forget_stale_site_data(&forget));
+                        }
+                        _ => {}
                     }
                 }
                 () = refresher.wake.notified() => {}

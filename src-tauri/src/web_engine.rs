@@ -80,10 +80,12 @@ impl Carry {
     /// Keeps the cookies for the next window of the site, unless the site was signed out of
     /// since the window landed. Call once the landed session was stored.
     pub async fn keep<R: Runtime>(self, app: &AppHandle<R>) {
+        let engine = app.state::<WebEngine>();
         let Ok(Some(cookies)) = self.cookies.await else {
+            // What was kept is an older session's: it must not reach the next window.
+            engine.session_cookies.read_failed(&self.site, self.landed);
             return;
         };
-        let engine = app.state::<WebEngine>();
         let Some(kept) = engine
             .session_cookies
             .keep(&self.site, self.landed, cookies)
@@ -144,7 +146,10 @@ pub fn carry_session_cookies<R: Runtime>(window: &WebviewWindow<R>, site: &Site)
             Some(format!("https://{host}{path}"))
         })
         .collect();
-    places.sort_unstable();
+    // The site's own places first: a page that sets cookies in many places must not push out
+    // `_session_id`'s.
+    let own = format!("https://{}", site.host());
+    places.sort_unstable_by_key(|place| (!place.starts_with(&own), place.clone()));
     places.dedup();
     if places.len() > MAX_PLACES_READ {
         tracing::warn!(

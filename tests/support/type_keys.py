@@ -4,7 +4,8 @@ so they arrive as real key events, not as events sent to the window.
 
 Usage: type_keys.py TITLE KEY...
   KEY is `text:<characters>` (printable ASCII), `tab`, `return` or `select-all` (Ctrl+A).
-Exits 1, having typed nothing, when no window matches; 2 when a key cannot be typed.
+Exits 1, having typed nothing, when no window matches; 2 when a key cannot be typed; 3 when
+the window went away or lost the focus partway (some keys typed).
 """
 
 import sys
@@ -16,8 +17,14 @@ from Xlib.ext import xtest
 from close_window import title
 
 # Other programs' windows may take the focus while we type (GTK focuses a window it presents
-# when no window manager runs): the focus is given back before every key.
+# when no window manager runs): each key is pressed under a server grab, right after the focus
+# is given back and checked, so no other client can move it in between and a password never
+# lands in another window.
 PAUSE = 0.01
+
+
+class LostWindow(Exception):
+    pass
 
 
 def find(conn, wanted):
@@ -69,16 +76,40 @@ def strokes(conn, key):
     return presses
 
 
+def holds_focus(conn, window):
+    """Whether the focus is `window` or inside it."""
+    focus = conn.get_input_focus().focus
+    root = conn.screen().root.id
+    # PointerRoot and None come back as plain numbers.
+    while not isinstance(focus, int) and focus.id not in (X.NONE, root):
+        if focus.id == window.id:
+            return True
+        focus = focus.query_tree().parent
+    return False
+
+
 def press(conn, window, code, modifiers):
-    window.set_input_focus(X.RevertToParent, X.CurrentTime)
-    conn.sync()
-    for modifier in modifiers:
-        xtest.fake_input(conn, X.KeyPress, modifier)
-    xtest.fake_input(conn, X.KeyPress, code)
-    xtest.fake_input(conn, X.KeyRelease, code)
-    for modifier in reversed(modifiers):
-        xtest.fake_input(conn, X.KeyRelease, modifier)
-    conn.sync()
+    conn.grab_server()
+    try:
+        try:
+            # Requests with a reply: a window that is gone raises here.
+            if window.get_attributes().map_state != X.IsViewable:
+                raise LostWindow("the window is no longer shown")
+            window.set_input_focus(X.RevertToParent, X.CurrentTime)
+            if not holds_focus(conn, window):
+                raise LostWindow("the window did not take the focus")
+        except error.XError as e:
+            raise LostWindow("the window went away: %s" % e)
+        for modifier in modifiers:
+            xtest.fake_input(conn, X.KeyPress, modifier)
+        xtest.fake_input(conn, X.KeyPress, code)
+        xtest.fake_input(conn, X.KeyRelease, code)
+        for modifier in reversed(modifiers):
+            xtest.fake_input(conn, X.KeyRelease, modifier)
+        conn.sync()
+    finally:
+        conn.ungrab_server()
+        conn.sync()
     time.sleep(PAUSE)
 
 
@@ -101,9 +132,9 @@ def main():
     for code, modifiers in presses:
         try:
             press(conn, window, code, modifiers)
-        except error.XError as e:
-            print("the window went away while typing: %s" % e, file=sys.stderr)
-            return 1
+        except LostWindow as e:
+            print("stopped typing partway: %s" % e, file=sys.stderr)
+            return 3
     return 0
 
 

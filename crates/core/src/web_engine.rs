@@ -100,11 +100,16 @@ struct Sites {
     /// How many times the engine's helpers were ended: its network process holds the kept
     /// cookies until then.
     engine: u64,
+    /// How many windows of each site landed: what a later landing kept is never replaced by
+    /// what an earlier one read (a renewal of one person finishing after another's sign-in).
+    landings: HashMap<Site, u64>,
 }
 
 #[derive(Debug)]
 struct Carried {
     cookies: Vec<EngineCookie>,
+    /// The landing they were read at.
+    landing: u64,
     /// The engine that holds them (the one they were read from, or put into).
     engine: u64,
 }
@@ -114,14 +119,42 @@ struct Carried {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Landed {
     sign_outs: u64,
+    /// The engine that held the cookies when the window landed.
+    engine: u64,
+    landing: u64,
 }
 
 impl SessionCookies {
     /// Marks the moment `site`'s window landed.
     pub fn landed(&self, site: &Site) -> Landed {
-        let sites = self.sites.lock().expect("session cookies lock");
+        let mut sites = self.sites.lock().expect("session cookies lock");
+        let landing = sites.landings.entry(site.clone()).or_default();
+        *landing = landing.wrapping_add(1);
+        let landing = *landing;
         Landed {
             sign_outs: sites.sign_outs.get(site).copied().unwrap_or(0),
+            engine: sites.engine,
+            landing,
+        }
+    }
+
+    /// Whether what `landed` read may still be kept: no sign-out of the site since, and
+    /// nothing kept from a later landing.
+    fn may_keep(sites: &Sites, site: &Site, landed: Landed) -> bool {
+        sites.sign_outs.get(site).copied().unwrap_or(0) == landed.sign_outs
+            && sites
+                .kept
+                .get(site)
+                .is_none_or(|kept| kept.landing < landed.landing)
+    }
+
+    /// The cookies of the window that `landed` could not be read, though its session was
+    /// stored: what was kept before belongs to an older session (maybe someone else's) and
+    /// goes, unless a later landing replaced it already.
+    pub fn read_failed(&self, site: &Site, landed: Landed) {
+        let mut sites = self.sites.lock().expect("session cookies lock");
+        if Self::may_keep(&sites, site, landed) {
+            sites.kept.remove(site);
         }
     }
 
@@ -130,8 +163,9 @@ impl SessionCookies {
     /// once the landed session was stored: cookies of a session that was refused (someone
     /// else, a stale renewal) are not carried. Nothing is kept when the site was signed out of
     /// since it landed (`None`): a renewal finishing after a sign-out must not bring the
-    /// signed-out session back to the next sign-in. A cookie set twice for the same name,
-    /// domain and path is kept once, the later one.
+    /// signed-out session back to the next sign-in. Nor when what a later landing of the site
+    /// read was kept already: the last to land wins, not the last to finish checking. A cookie
+    /// set twice for the same name, domain and path is kept once, the later one.
     pub fn keep(
         &self,
         site: &Site,
@@ -175,15 +209,15 @@ impl SessionCookies {
         }
         outcome.kept = within.len();
         let mut sites = self.sites.lock().expect("session cookies lock");
-        if sites.sign_outs.get(site).copied().unwrap_or(0) != landed.sign_outs {
+        if !Self::may_keep(&sites, site, landed) {
             return None;
         }
-        let engine = sites.engine;
         sites.kept.insert(
             site.clone(),
             Carried {
                 cookies: within,
-                engine,
+                engine: landed.engine,
+                landing: landed.landing,
             },
         );
         Some(outcome)
@@ -433,6 +467,51 @@ mod tests {
             "the new engine holds them now"
         );
         jar.helpers_ended();
+        assert_eq!(jar.to_put(&site()), vec![cookie("sid", "a", false)]);
+    }
+
+    #[test]
+    fn the_last_window_to_land_wins_not_the_last_to_finish_checking() {
+        let jar = SessionCookies::default();
+        let renewing_jane = jar.landed(&site());
+        let signing_in_joe = jar.landed(&site());
+        assert!(
+            jar.keep(&site(), signing_in_joe, [cookie("sid", "joe", false)])
+                .is_some()
+        );
+        assert_eq!(
+            jar.keep(&site(), renewing_jane, [cookie("sid", "jane", false)]),
+            None,
+            "an earlier landing finishing later does not replace it"
+        );
+        assert_eq!(jar.for_site(&site()), vec![cookie("sid", "joe", false)]);
+    }
+
+    #[test]
+    fn a_window_whose_cookies_could_not_be_read_drops_the_older_ones() {
+        let jar = SessionCookies::default();
+        jar.keep(&site(), jar.landed(&site()), [cookie("sid", "jane", false)]);
+        let joe = jar.landed(&site());
+        jar.read_failed(&site(), joe);
+        assert!(
+            jar.for_site(&site()).is_empty(),
+            "jane's session is not carried to joe's next window"
+        );
+
+        let earlier = jar.landed(&site());
+        let later = jar.landed(&site());
+        jar.keep(&site(), later, [cookie("sid", "new", false)]);
+        jar.read_failed(&site(), earlier);
+        assert_eq!(jar.for_site(&site()), vec![cookie("sid", "new", false)]);
+    }
+
+    #[test]
+    fn cookies_read_before_the_helpers_ended_go_to_the_next_engine() {
+        let jar = SessionCookies::default();
+        let landed = jar.landed(&site());
+        // The site took a while to confirm the session; the helpers ended meanwhile.
+        jar.helpers_ended();
+        jar.keep(&site(), landed, [cookie("sid", "a", false)]);
         assert_eq!(jar.to_put(&site()), vec![cookie("sid", "a", false)]);
     }
 

@@ -8,7 +8,10 @@ mod web;
 
 pub use asl::{cancel_asl, start_asl};
 pub use password::{WindowStep, sign_in_with_password};
-pub use web::{forget_site_data, open_web_sign_in, remove_stale_site_data, renew_silently};
+pub use web::{
+    forget_site_data, forget_stale_site_data, open_web_sign_in, remove_stale_site_data,
+    renew_silently,
+};
 
 pub use fpt_login_core::signin::{IdentityHints, renew_url};
 

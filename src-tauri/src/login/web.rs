@@ -356,6 +356,21 @@ pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     }
 }
 
+/// Forgets what the web sign-ins of every site signed out of kept (for sign-outs whose event
+/// was missed). Call on the main thread.
+pub fn forget_stale_site_data<R: Runtime>(app: &AppHandle<R>) {
+    let stale = match app.state::<AppState>().accounts.sites_with_stale_web_data() {
+        Ok(stale) => stale,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell which sites' web data to clear");
+            return;
+        }
+    };
+    for site in stale {
+        forget_site_data(app, &site);
+    }
+}
+
 /// Follows a navigation only when core's guard allows it; a loop ends the sign-in.
 fn navigation_allowed<R: Runtime>(app: &AppHandle<R>, attempt: &Arc<Attempt>, url: &Url) -> bool {
     match attempt.navigations.check(url) {

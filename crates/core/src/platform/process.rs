@@ -65,10 +65,10 @@ mod linux {
         };
         let mut ended = Vec::new();
         for entry in std::fs::read_dir("/proc")? {
-            let Some(pid) = entry?
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<i32>().ok())
+            // An entry that cannot be read (a process that just ended) does not stop the scan.
+            let Some(pid) = entry
+                .ok()
+                .and_then(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
             else {
                 continue;
             };
