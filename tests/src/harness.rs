@@ -790,6 +790,15 @@ pub async fn type_like_a_person(title: &str, keys: &[Key<'_>], app_log: impl Fn(
     }
 }
 
+/// Seconds until `expires_at` (epoch seconds), on this machine's clock.
+pub fn seconds_left(expires_at: i64) -> i64 {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    expires_at.saturating_sub(i64::try_from(now).expect("a sane clock"))
+}
+
 /// The title of `site`'s sign-in window while it shows the IdP: the window names the host the
 /// person types into.
 pub fn idp_window_title(site: &MockSite) -> String {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, Watch, WebDriver, bin, open_idp_form, python, shown, submit_idp_form,
+    Profile, Watch, WebDriver, bin, open_idp_form, python, seconds_left, shown, submit_idp_form,
     switch_to_window, visible_windows, wait_for,
 };
 use fpt_login_tests::mock::{IdpMode, MockConfig, MockSite};
@@ -25,15 +25,6 @@ fn saml_site(claims_secs: u64) -> MockConfig {
 fn spawn_cli(profile: &Profile, args: &[&str]) -> tokio::task::JoinHandle<std::process::Output> {
     let child = profile.spawn_cli(args);
     tokio::spawn(async move { child.wait_with_output().await.expect("fpt-login runs") })
-}
-
-/// Seconds until `expires_at` (epoch seconds).
-fn seconds_left(expires_at: i64) -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
-    expires_at - i64::try_from(now).expect("a sane clock")
 }
 
 /// Signs `artist` in through the app's web sign-in, driven by WebDriver.

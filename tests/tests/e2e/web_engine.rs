@@ -9,22 +9,13 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    App, Profile, WebDriver, open_idp_form, submit_idp_form, type_idp_credentials, visible_windows,
-    wait_for,
+    App, Profile, WebDriver, open_idp_form, seconds_left, submit_idp_form, type_idp_credentials,
+    visible_windows, wait_for,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use fpt_login_tests::process_tree;
 
 const WAIT: Duration = Duration::from_secs(90);
-
-/// Seconds until `expires_at` (epoch seconds).
-fn seconds_left(expires_at: i64) -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
-    expires_at - i64::try_from(now).expect("a sane clock")
-}
 
 /// A site whose IdP keeps its session in a session cookie, as most do (and as the site keeps
 /// `_session_id`): both live only in WebKit's network process.
