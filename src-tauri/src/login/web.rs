@@ -308,21 +308,28 @@ pub fn remove_site_data(paths: &Paths, site: &Site) {
     }
 }
 
+/// The sites someone signed out of whose web data is still here; none when that cannot be
+/// told (said in the log).
+fn sites_with_stale_data(accounts: &Accounts) -> Vec<Site> {
+    accounts.sites_with_stale_web_data().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot tell which sites' web data to clear");
+        Vec::new()
+    })
+}
+
+/// Removes `site`'s web data folder and records that it is gone.
+fn clear_site_folder(paths: &Paths, accounts: &Accounts, site: &Site) {
+    remove_site_data(paths, site);
+    if let Err(e) = accounts.web_data_cleared(site) {
+        tracing::warn!(%site, error = %e, "cannot record that the site's web data is gone");
+    }
+}
+
 /// At start-up: the web data of sites someone signed out of while the app was not running
 /// (with the CLI) goes too.
 pub fn remove_stale_site_data(paths: &Paths, accounts: &Accounts) {
-    let stale = match accounts.sites_with_stale_web_data() {
-        Ok(stale) => stale,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot tell which sites' web data to clear");
-            return;
-        }
-    };
-    for site in stale {
-        remove_site_data(paths, &site);
-        if let Err(e) = accounts.web_data_cleared(&site) {
-            tracing::warn!(%site, error = %e, "cannot record that the site's web data is gone");
-        }
+    for site in sites_with_stale_data(accounts) {
+        clear_site_folder(paths, accounts, &site);
     }
 }
 
@@ -330,10 +337,7 @@ pub fn remove_stale_site_data(paths: &Paths, accounts: &Accounts) {
 /// holds in memory. Call on the main thread.
 pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
     let state = app.state::<AppState>();
-    remove_site_data(&state.paths, site);
-    if let Err(e) = state.accounts.web_data_cleared(site) {
-        tracing::warn!(%site, error = %e, "cannot record that the site's web data is gone");
-    }
+    clear_site_folder(&state.paths, &state.accounts, site);
     app.state::<crate::web_engine::WebEngine>()
         .session_cookies
         .forget(site);
@@ -359,14 +363,7 @@ pub fn forget_site_data<R: Runtime>(app: &AppHandle<R>, site: &Site) {
 /// Forgets what the web sign-ins of every site signed out of kept (for sign-outs whose event
 /// was missed). Call on the main thread.
 pub fn forget_stale_site_data<R: Runtime>(app: &AppHandle<R>) {
-    let stale = match app.state::<AppState>().accounts.sites_with_stale_web_data() {
-        Ok(stale) => stale,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot tell which sites' web data to clear");
-            return;
-        }
-    };
-    for site in stale {
+    for site in sites_with_stale_data(&app.state::<AppState>().accounts) {
         forget_site_data(app, &site);
     }
 }
