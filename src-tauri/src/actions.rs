@@ -1,79 +1,17 @@
-//! What a person can do from the tray menu or the Accounts window: one table of actions and
-//! one way to carry out each, whichever of the two asked.
+//! Carries out what a person asks for from the tray menu or the Accounts window: one way to
+//! do each of core's [`Action`]s, whichever of the two asked.
 
 use std::sync::Arc;
 
+use fpt_login_core::accounts::menu::Action;
 use fpt_login_core::method::Pick;
 use fpt_login_core::signin::{self, RenewNow};
-use fpt_login_core::site;
 use fpt_login_core::{Accounts, AccountsError, Site};
-use serde::Deserialize;
 use tauri::{AppHandle, Manager as _, Runtime};
 
 use crate::sign_in_window::show_main_window;
 use crate::state::AppState;
 use crate::{accounts_window, login};
-
-/// One thing a person can ask for. The window sends these as JSON tagged by `action`
-/// (`{"action": "use", "site": …, "login": …}`); its sites are checked like typed input.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
-    /// Opens the sign-in window.
-    SignIn,
-    /// Opens the Accounts window.
-    ShowAccounts,
-    /// Signs `login` (the site's current user when absent) out of `site` (the default site
-    /// when absent).
-    SignOut {
-        #[serde(default, deserialize_with = "site::deserialize_requested_opt")]
-        site: Option<Site>,
-        #[serde(default)]
-        login: Option<String>,
-    },
-    SignOutEverywhere,
-    /// The wanted value rather than a flip, so that a click on a view that was out of date
-    /// does what it showed.
-    SetKeepAlive {
-        on: bool,
-    },
-    SetToolkitFiles {
-        on: bool,
-    },
-    SetAutostart {
-        on: bool,
-    },
-    Quit,
-    /// The visible sign-in for a session that cannot be renewed silently.
-    RenewNow {
-        #[serde(deserialize_with = "site::deserialize_requested")]
-        site: Site,
-    },
-    /// Makes `site` the default and `login` its current user.
-    Use {
-        #[serde(deserialize_with = "site::deserialize_requested")]
-        site: Site,
-        login: String,
-    },
-}
-
-impl Action {
-    /// What the action does, for the log.
-    fn what(&self) -> &'static str {
-        match self {
-            Self::SignIn => "sign in",
-            Self::ShowAccounts => "show the accounts",
-            Self::SignOut { .. } => "sign out",
-            Self::SignOutEverywhere => "sign out everywhere",
-            Self::SetKeepAlive { .. } => "keep-alive",
-            Self::SetToolkitFiles { .. } => "Toolkit's session files",
-            Self::SetAutostart { .. } => "start at login",
-            Self::Quit => "quit",
-            Self::RenewNow { .. } => "renew now",
-            Self::Use { .. } => "switch the default",
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
@@ -203,45 +141,4 @@ pub fn apply_autostart<R: Runtime>(app: &AppHandle<R>) -> Result<(), ActionError
     .map_err(|e| ActionError::Autostart(e.to_string()))?;
     tracing::info!(autostart = wanted, "start at login");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn the_window_names_actions_as_json_and_its_sites_are_checked() {
-        let parse = |v: serde_json::Value| serde_json::from_value::<Action>(v);
-        let site = Site::parse("https://a.example.com").unwrap();
-        assert_eq!(
-            parse(json!({"action": "use", "site": "A.example.com", "login": "jane"})).unwrap(),
-            Action::Use {
-                site: site.clone(),
-                login: "jane".into()
-            }
-        );
-        assert_eq!(
-            parse(json!({"action": "sign_out", "site": "https://a.example.com", "login": "jane"}))
-                .unwrap(),
-            Action::SignOut {
-                site: Some(site),
-                login: Some("jane".into())
-            }
-        );
-        assert_eq!(
-            parse(json!({"action": "sign_out"})).unwrap(),
-            Action::SignOut {
-                site: None,
-                login: None
-            }
-        );
-        assert_eq!(
-            parse(json!({"action": "set_keep_alive", "on": false})).unwrap(),
-            Action::SetKeepAlive { on: false }
-        );
-        // Plain http only for this machine, as for any site typed or sent by a program.
-        assert!(parse(json!({"action": "renew_now", "site": "http://evil.example.com"})).is_err());
-        assert!(parse(json!({"action": "format_disk"})).is_err());
-    }
 }

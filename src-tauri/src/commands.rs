@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use fpt_login_core::accounts::Overview;
+use fpt_login_core::accounts::menu::Action;
 use fpt_login_core::method::Pick;
 use fpt_login_core::model::Method;
 use fpt_login_core::protocol::NewSession;
@@ -16,7 +17,7 @@ use fpt_login_core::{Secret, Site};
 use serde::Serialize;
 use tauri::{AppHandle, Manager as _, Runtime, State};
 
-use crate::actions::{self, Action};
+use crate::actions;
 use crate::login::{self, WindowStep};
 use crate::state::{AppState, SignInStatus, overview};
 

@@ -1,16 +1,16 @@
-//! The tray icon and its menu. Linux trays deliver no click events, so everything is in the
-//! menu, and the menu is rebuilt whenever who is signed in changes. What it shows is core's
-//! [`Overview`], as the Accounts window shows it; what it does is an [`Action`].
+//! The tray icon and its menu. The menu is core's [`tray_menu`] (made from the same overview
+//! the Accounts window shows), rebuilt whenever who is signed in changes; what an entry does
+//! is an [`Action`].
 
 use std::sync::{Mutex, PoisonError};
 
-use fpt_login_core::accounts::Overview;
+use fpt_login_core::accounts::menu::{Action, Entry, tray_menu};
 use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Runtime};
 
-use crate::actions::{self, Action};
+use crate::actions;
 use crate::state::overview;
 
 const TRAY_ID: &str = "fpt-login";
@@ -56,105 +56,61 @@ impl Actions {
     }
 }
 
-/// A plain menu entry; disabled ones are text lines.
-fn item<R: Runtime>(
+/// The menu items of core's menu `entries` (the tray menu's or a submenu's).
+fn items<R: Runtime>(
     app: &AppHandle<R>,
-    id: impl AsRef<str>,
-    text: impl AsRef<str>,
-    enabled: bool,
-) -> tauri::Result<MenuItem<R>> {
-    MenuItem::with_id(app, id.as_ref(), text, enabled, None::<&str>)
-}
-
-fn check<R: Runtime>(
-    app: &AppHandle<R>,
-    id: impl AsRef<str>,
-    text: impl AsRef<str>,
-    checked: bool,
-) -> tauri::Result<CheckMenuItem<R>> {
-    CheckMenuItem::with_id(app, id.as_ref(), text, true, checked, None::<&str>)
-}
-
-/// "Default site": every signed-in person on every site, the default one checked. Only worth
-/// showing with more than one.
-fn default_submenu<R: Runtime>(
-    app: &AppHandle<R>,
-    view: &Overview,
+    entries: Vec<Entry>,
     actions: &mut Actions,
-) -> tauri::Result<Option<Submenu<R>>> {
-    let people: Vec<_> = view
-        .sites
-        .iter()
-        .flat_map(|s| s.people.iter().map(move |p| (&s.site, p)))
-        .collect();
-    if people.len() < 2 {
-        return Ok(None);
-    }
-    let switch = Submenu::with_id(app, "default", "Default site", true)?;
-    for (site, person) in people {
-        let id = actions.id(Action::Use {
-            site: site.clone(),
-            login: person.login.clone(),
+) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
+    let mut made: Vec<Box<dyn IsMenuItem<R>>> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        made.push(match entry {
+            // Read, not clicked: the id need not be unique.
+            Entry::Text(text) => {
+                Box::new(MenuItem::with_id(app, "text", text, false, None::<&str>)?)
+            }
+            Entry::Item {
+                label,
+                action,
+                enabled,
+            } => {
+                let id = actions.id(action);
+                Box::new(MenuItem::with_id(app, id, label, enabled, None::<&str>)?)
+            }
+            Entry::Check {
+                label,
+                action,
+                checked,
+            } => {
+                let id = actions.id(action);
+                Box::new(CheckMenuItem::with_id(
+                    app,
+                    id,
+                    label,
+                    true,
+                    checked,
+                    None::<&str>,
+                )?)
+            }
+            Entry::Submenu { label, entries } => {
+                let inner = items(app, entries, actions)?;
+                Box::new(Submenu::with_items(app, label, true, &refs(&inner))?)
+            }
+            Entry::Separator => Box::new(PredefinedMenuItem::separator(app)?),
         });
-        let text = format!("{} @ {site}", person.login);
-        switch.append(&check(app, id, text, person.is_default)?)?;
     }
-    Ok(Some(switch))
+    Ok(made)
+}
+
+fn refs<R: Runtime>(items: &[Box<dyn IsMenuItem<R>>]) -> Vec<&dyn IsMenuItem<R>> {
+    items.iter().map(AsRef::as_ref).collect()
 }
 
 fn build_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<(Menu<R>, String, Actions)> {
     let mut actions = Actions::new();
     let view = overview(app);
-    let menu = Menu::new(app)?;
-    menu.append(&item(app, "headline", &view.headline, false)?)?;
-    for (site, person, why) in view.needing_attention() {
-        let text = format!("{} @ {site}: {why}", person.login);
-        menu.append(&item(app, "why", text, false)?)?;
-        let text = format!("Renew now ({site})…");
-        let id = actions.id(Action::RenewNow { site: site.clone() });
-        menu.append(&item(app, id, text, true)?)?;
-    }
-    if let Some(idle) = &view.idle_warning {
-        menu.append(&item(app, "idle", idle, false)?)?;
-    }
-    menu.append(&PredefinedMenuItem::separator(app)?)?;
-    if let Some(switch) = default_submenu(app, &view, &mut actions)? {
-        menu.append(&switch)?;
-    }
-    menu.append(&item(app, actions.id(Action::SignIn), "Sign in…", true)?)?;
-    let id = actions.id(Action::SignOut {
-        site: None,
-        login: None,
-    });
-    menu.append(&item(app, id, "Sign out", view.signed_in)?)?;
-    let id = actions.id(Action::SignOutEverywhere);
-    menu.append(&item(app, id, "Sign out everywhere", view.signed_in)?)?;
-    menu.append(&PredefinedMenuItem::separator(app)?)?;
-    // Each toggle asks for the opposite of what it shows.
-    let id = actions.id(Action::SetKeepAlive {
-        on: !view.keep_alive,
-    });
-    menu.append(&check(app, id, "Keep sessions alive", view.keep_alive)?)?;
-    let toolkit_text = "Keep Toolkit's session files up to date";
-    let id = actions.id(Action::SetToolkitFiles {
-        on: !view.toolkit_files,
-    });
-    menu.append(&check(app, id, toolkit_text, view.toolkit_files)?)?;
-    let id = actions.id(Action::SetAutostart {
-        on: !view.autostart,
-    });
-    menu.append(&check(app, id, "Start at login", view.autostart)?)?;
-    menu.append(&PredefinedMenuItem::separator(app)?)?;
-    menu.append(&item(
-        app,
-        actions.id(Action::ShowAccounts),
-        "Accounts…",
-        true,
-    )?)?;
-    // Which build this is, for bug reports ("About" would be a window for one line).
-    let version = concat!("FPT Login ", env!("FPT_LOGIN_VERSION"));
-    menu.append(&item(app, "version", version, false)?)?;
-    menu.append(&item(app, actions.id(Action::Quit), "Quit", true)?)?;
+    let entries = tray_menu(&view, env!("FPT_LOGIN_VERSION"));
+    let menu = Menu::with_items(app, &refs(&items(app, entries, &mut actions)?))?;
     Ok((menu, view.headline, actions))
 }
 
