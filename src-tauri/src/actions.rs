@@ -1,12 +1,13 @@
-//! Carries out what a person asks for from the tray menu or the Accounts window: one way to
-//! do each of core's [`Action`]s, whichever of the two asked.
+//! Carries out what a person asks for from the tray menu or the Accounts window: core's
+//! [`actions::perform`] changes the accounts, and this does what is left that needs the
+//! desktop (a window, the login item, quitting).
 
 use std::sync::Arc;
 
-use fpt_login_core::accounts::menu::Action;
+use fpt_login_core::AccountsError;
+use fpt_login_core::actions::{self, Action, Next};
 use fpt_login_core::method::Pick;
-use fpt_login_core::signin::{self, RenewNow};
-use fpt_login_core::{Accounts, AccountsError, Site};
+use fpt_login_core::signin::RenewNow;
 use tauri::{AppHandle, Manager as _, Runtime};
 
 use crate::sign_in_window::show_main_window;
@@ -38,89 +39,36 @@ pub async fn perform<R: Runtime>(app: &AppHandle<R>, action: Action) -> Result<(
 
 async fn run<R: Runtime>(app: &AppHandle<R>, action: Action) -> Result<(), ActionError> {
     let what = action.what();
-    match action {
-        Action::SignIn => show_main_window(app),
-        Action::ShowAccounts => accounts_window::show(app),
-        Action::Quit => app.exit(0),
-        Action::RenewNow { site } => renew_now(app, &site),
-        Action::SignOut { site, login } => {
-            blocking(app, what, move |a| {
-                a.sign_out(site.as_ref(), login.as_deref()).map(drop)
-            })
-            .await?;
-        }
-        Action::SignOutEverywhere => {
-            blocking(app, what, |a| a.sign_out_everywhere().map(drop)).await?;
-        }
-        Action::Use { site, login } => {
-            blocking(app, what, move |a| {
-                a.use_site(&site, Some(&login)).map(drop)
-            })
-            .await?;
-        }
-        Action::SetKeepAlive { on } => {
-            blocking(app, what, move |a| {
-                a.settings_file()
-                    .update(|s| s.keep_alive = Some(on))
-                    .map(drop)
-                    .map_err(Into::into)
-            })
-            .await?;
-        }
-        Action::SetToolkitFiles { on } => {
-            blocking(app, what, move |a| {
-                let written = a.set_toolkit_files(on)?;
-                tracing::info!(on, written, "Toolkit's session files");
-                Ok(())
-            })
-            .await?;
-        }
-        Action::SetAutostart { on } => {
-            // Writing the login item is file I/O too.
-            let app = app.clone();
-            tauri::async_runtime::spawn_blocking(move || {
-                let accounts = &app.state::<AppState>().accounts;
-                accounts
-                    .settings_file()
-                    .update(|s| s.autostart = on)
-                    .map_err(AccountsError::from)?;
-                apply_autostart(&app)
-            })
-            .await
-            .map_err(|_| ActionError::Interrupted(what))??;
-        }
-    }
-    Ok(())
-}
-
-/// Runs an accounts change on the blocking pool: the keyring blocks on D-Bus.
-async fn blocking<R: Runtime>(
-    app: &AppHandle<R>,
-    what: &'static str,
-    change: impl FnOnce(&Accounts) -> Result<(), AccountsError> + Send + 'static,
-) -> Result<(), ActionError> {
+    // The keyring blocks on D-Bus, and the login item is file I/O.
     let accounts = Arc::clone(&app.state::<AppState>().accounts);
-    tauri::async_runtime::spawn_blocking(move || change(&accounts))
+    let next = tauri::async_runtime::spawn_blocking(move || actions::perform(&accounts, action))
         .await
-        .map_err(|_| ActionError::Interrupted(what))?
-        .map_err(Into::into)
-}
-
-/// "Renew now": the visible sign-in for the site, the way its person signed in.
-fn renew_now<R: Runtime>(app: &AppHandle<R>, site: &Site) {
-    let state = app.state::<AppState>();
-    let settings = state
-        .accounts
-        .settings_file()
-        .load_shared()
-        .unwrap_or_default();
-    match signin::renew_now(&settings, site) {
-        RenewNow::Web => login::open_web_sign_in(app, site, Pick::Offered),
-        RenewNow::Window => {
+        .map_err(|_| ActionError::Interrupted(what))??;
+    match next {
+        Next::Done => {}
+        Next::ShowSignIn => show_main_window(app),
+        Next::ShowAccounts => accounts_window::show(app),
+        Next::Quit => app.exit(0),
+        Next::RenewNow {
+            site,
+            how: RenewNow::Web,
+        } => login::open_web_sign_in(app, &site, Pick::Offered),
+        Next::RenewNow {
+            site,
+            how: RenewNow::Window,
+        } => {
+            let state = app.state::<AppState>();
             *state.prefill_site.lock().expect("prefill lock") = Some(site.to_string());
             show_main_window(app);
         }
+        Next::ApplyAutostart => {
+            let app = app.clone();
+            tauri::async_runtime::spawn_blocking(move || apply_autostart(&app))
+                .await
+                .map_err(|_| ActionError::Interrupted(what))??;
+        }
     }
+    Ok(())
 }
 
 /// Makes the login item match the setting.

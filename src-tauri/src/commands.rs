@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use fpt_login_core::accounts::Overview;
-use fpt_login_core::accounts::menu::Action;
+use fpt_login_core::actions::Action;
 use fpt_login_core::method::Pick;
 use fpt_login_core::model::Method;
 use fpt_login_core::protocol::NewSession;

@@ -4,7 +4,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use fpt_login_core::accounts::menu::{Action, Entry, tray_menu};
+use fpt_login_core::actions::{Action, Entry, tray_menu};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;

@@ -6,6 +6,7 @@
 //! settings, and both ends of the local channel.
 
 pub mod accounts;
+pub mod actions;
 pub mod api3;
 pub mod asl;
 pub mod events;

@@ -6,7 +6,6 @@
 //! Order matters and is kept here only: a token is stored before the settings point at it,
 //! and removed before the settings forget it; events go out after both.
 
-pub mod menu;
 pub mod overview;
 mod records;
 mod scripts;

@@ -1,10 +1,11 @@
-//! What a person can do from the tray menu or the Accounts window ([`Action`]), and the tray
-//! menu itself as entries ([`tray_menu`]): one table of actions and one menu, whichever tray
-//! draws it.
+//! What a person can do from the tray menu or the Accounts window ([`Action`]), how each is
+//! carried out ([`perform`]), and the tray menu itself as entries ([`tray_menu`]): one table of
+//! actions and one menu, whichever tray draws it and whichever process shows the windows.
 
 use serde::Deserialize;
 
-use super::overview::Overview;
+use crate::accounts::{Accounts, AccountsError, Overview};
+use crate::signin::{self, RenewNow};
 use crate::site::{self, Site};
 
 /// One thing a person can ask for. The Accounts window sends these as JSON tagged by `action`
@@ -66,6 +67,64 @@ impl Action {
             Self::Use { .. } => "switch the default",
         }
     }
+}
+
+/// What is left to do once [`perform`] has changed the accounts and settings: what needs the
+/// desktop (a window, the login item, ending the app).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Done,
+    ShowSignIn,
+    ShowAccounts,
+    Quit,
+    /// "Renew now" for `site`: straight into the web sign-in, or the sign-in window with the
+    /// site filled in ([`signin::renew_now`]).
+    RenewNow {
+        site: Site,
+        how: RenewNow,
+    },
+    /// The start-at-login setting was written: the login item must follow it.
+    ApplyAutostart,
+}
+
+/// Carries out the part of `action` that is the accounts' and the settings', and says what is
+/// left for the desktop. Blocks (the keyring is reached over D-Bus): call it off the async
+/// threads.
+pub fn perform(accounts: &Accounts, action: Action) -> Result<Next, AccountsError> {
+    match action {
+        Action::SignIn => return Ok(Next::ShowSignIn),
+        Action::ShowAccounts => return Ok(Next::ShowAccounts),
+        Action::Quit => return Ok(Next::Quit),
+        Action::RenewNow { site } => {
+            // An unreadable settings file is no reason not to let the person sign in again.
+            let settings = accounts.settings_file().load_shared().unwrap_or_default();
+            let how = signin::renew_now(&settings, &site);
+            return Ok(Next::RenewNow { site, how });
+        }
+        Action::SignOut { site, login } => {
+            accounts.sign_out(site.as_ref(), login.as_deref())?;
+        }
+        Action::SignOutEverywhere => {
+            accounts.sign_out_everywhere()?;
+        }
+        Action::Use { site, login } => {
+            accounts.use_site(&site, Some(&login))?;
+        }
+        Action::SetKeepAlive { on } => {
+            accounts
+                .settings_file()
+                .update(|s| s.keep_alive = Some(on))?;
+        }
+        Action::SetToolkitFiles { on } => {
+            let written = accounts.set_toolkit_files(on)?;
+            tracing::info!(on, written, "Toolkit's session files");
+        }
+        Action::SetAutostart { on } => {
+            accounts.settings_file().update(|s| s.autostart = on)?;
+            return Ok(Next::ApplyAutostart);
+        }
+    }
+    Ok(Next::Done)
 }
 
 /// One entry of the tray menu.
@@ -201,6 +260,7 @@ fn default_submenu(view: &Overview) -> Option<Entry> {
 mod tests {
     use super::*;
     use crate::accounts::overview::{PersonView, SiteView};
+    use crate::model::Method;
     use crate::model::SessionState;
     use serde_json::json;
 
@@ -414,5 +474,95 @@ mod tests {
         // Plain http only for this machine, as for any site typed or sent by a program.
         assert!(parse(json!({"action": "renew_now", "site": "http://evil.example.com"})).is_err());
         assert!(parse(json!({"action": "format_disk"})).is_err());
+    }
+
+    fn signed_in(accounts: &Accounts, url: &str, login: &str, method: Method) -> Site {
+        let site = Site::parse(url).unwrap();
+        let session = crate::protocol::NewSession {
+            login: login.to_owned(),
+            token: crate::Secret::new("token"),
+            user_id: Some(1),
+            name: None,
+            method,
+            claims_expire_at: None,
+            session_expires_at: None,
+        };
+        accounts
+            .sign_in(&site, &session, crate::method::Pick::Offered)
+            .unwrap();
+        site
+    }
+
+    #[test]
+    fn performing_changes_the_accounts_and_leaves_the_windows_to_the_desktop() {
+        let tmp = tempfile::tempdir().unwrap();
+        let accounts = Accounts::in_memory(&crate::paths::Paths::under(tmp.path().into()));
+        let a = signed_in(&accounts, "https://a.example.com", "jane", Method::Web);
+        let b = signed_in(
+            &accounts,
+            "https://b.example.com",
+            "joe",
+            Method::Credentials,
+        );
+        let perform = |action| perform(&accounts, action).unwrap();
+
+        assert_eq!(perform(Action::SignIn), Next::ShowSignIn);
+        assert_eq!(perform(Action::ShowAccounts), Next::ShowAccounts);
+        assert_eq!(perform(Action::Quit), Next::Quit);
+        // "Renew now" goes back the way the person came in.
+        assert_eq!(
+            perform(Action::RenewNow { site: a.clone() }),
+            Next::RenewNow {
+                site: a.clone(),
+                how: RenewNow::Web
+            }
+        );
+        assert_eq!(
+            perform(Action::RenewNow { site: b.clone() }),
+            Next::RenewNow {
+                site: b.clone(),
+                how: RenewNow::Window
+            }
+        );
+
+        assert_eq!(
+            perform(Action::Use {
+                site: a.clone(),
+                login: "jane".to_owned()
+            }),
+            Next::Done
+        );
+        assert_eq!(
+            accounts.user(None, None).unwrap().site,
+            a,
+            "the default site"
+        );
+
+        assert_eq!(perform(Action::SetKeepAlive { on: false }), Next::Done);
+        assert!(
+            !accounts
+                .settings_file()
+                .load_shared()
+                .unwrap()
+                .keep_alive_enabled()
+        );
+        assert_eq!(
+            perform(Action::SetAutostart { on: true }),
+            Next::ApplyAutostart,
+            "the login item follows the setting"
+        );
+        assert!(accounts.settings_file().load_shared().unwrap().autostart);
+
+        assert_eq!(
+            perform(Action::SignOut {
+                site: Some(b.clone()),
+                login: None
+            }),
+            Next::Done
+        );
+        assert!(accounts.user(Some(&b), None).is_err(), "joe is signed out");
+        assert!(accounts.user(Some(&a), None).is_ok(), "jane is not");
+        assert_eq!(perform(Action::SignOutEverywhere), Next::Done);
+        assert!(accounts.user(Some(&a), None).is_err());
     }
 }
