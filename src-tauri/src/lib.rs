@@ -91,7 +91,7 @@ fn follow_changes<R: Runtime>(app: &AppHandle<R>) {
             if matches!(heard, Err(RecvError::Closed)) {
                 break;
             }
-            tray::refresh(&app);
+            tray::refresh(&app).await;
             accounts_window::update(&app);
         }
     });
@@ -190,7 +190,10 @@ fn start_parts<R: Runtime>(
     args: &Args,
 ) -> Result<(), Box<dyn std::error::Error>> {
     quit_on_signals(app)?;
-    tray::create(app)?;
+    // Desktops without a tray have the Accounts window: no reason not to start.
+    if let Err(e) = tray::create(app) {
+        tracing::error!(error = %e, "tray");
+    }
     follow_changes(app);
     // A login item that cannot be written is no reason not to start.
     if let Err(e) = actions::apply_autostart(app) {

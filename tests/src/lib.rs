@@ -7,3 +7,4 @@ pub mod mock;
 pub mod process_tree;
 pub mod proxy;
 pub mod socket_abuse;
+pub mod tray_host;

@@ -28,6 +28,7 @@ mod single_instance;
 mod sites_and_users;
 mod socket_abuse;
 mod toolkit;
+mod tray;
 mod tray_footprint;
 mod web_engine;
 mod web_sign_in;
