@@ -52,12 +52,13 @@ impl Calls {
 }
 
 /// A desktop whose silent renewals extend the claims by `lifetime` seconds from now, once
-/// `gate` lets them (a permit each).
+/// `gate` lets them (a permit each), or time out when `idp_wants_its_form`.
 struct FakeDesktop {
     accounts: Arc<Accounts>,
     clock: Clock,
     lifetime: i64,
     gate: Option<Semaphore>,
+    idp_wants_its_form: bool,
     calls: Arc<Calls>,
 }
 
@@ -72,6 +73,9 @@ impl Desktop for FakeDesktop {
         self.calls.renewal_started.notify_one();
         if let Some(gate) = &self.gate {
             gate.acquire().await.unwrap().forget();
+        }
+        if self.idp_wants_its_form {
+            return Err(SilentRenewalError::Watchdog(3));
         }
         let now = (self.clock)();
         let claims_expire_at = Some(now + self.lifetime);
@@ -187,6 +191,7 @@ impl World {
             clock,
             lifetime,
             gate: gated.then(|| Semaphore::new(0)),
+            idp_wants_its_form: false,
             calls: Arc::clone(&calls),
         });
         Self {
@@ -284,6 +289,21 @@ async fn a_day_of_renewals_and_keep_alives_follows_the_policy_in_milliseconds() 
     assert!(world.calls.notified.lock().unwrap().is_empty());
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "a day took {took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_renewal_only_the_person_can_do_marks_the_session_and_notifies_once() {
+    let mut world = World::new(95, 100, None, false);
+    Arc::get_mut(&mut world.desktop).unwrap().idp_wants_its_form = true;
+    world.start();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(world.calls.renewals(), [NOW]);
+    assert_eq!(world.record().state, SessionState::NeedsAttention);
+    assert_eq!(
+        *world.calls.notified.lock().unwrap(),
+        ["Session for https://studio.example.com expires in 1 min — Renew"]
+    );
+    assert!(world.calls.redraws.load(Ordering::SeqCst) >= 1);
 }
 
 #[test]
