@@ -11,7 +11,7 @@ use fpt_login_core::actions::Action;
 use fpt_login_core::method::Pick;
 use fpt_login_core::model::Method;
 use fpt_login_core::protocol::NewSession;
-use fpt_login_core::signin::{self, ImportReport, SiteClient};
+use fpt_login_core::signin::{self, ImportReport, SignInStatus, SiteClient};
 use fpt_login_core::toolkit::ToolkitCache;
 use fpt_login_core::{Secret, Site};
 use serde::Serialize;
@@ -19,7 +19,7 @@ use tauri::{AppHandle, Manager as _, Runtime, State};
 
 use crate::actions;
 use crate::login::{self, WindowStep};
-use crate::state::{AppState, SignInStatus, overview};
+use crate::state::{AppState, overview};
 
 /// A command's failure as the window receives it: the sentence to show, as a JSON string.
 #[derive(Debug, Serialize)]

@@ -10,10 +10,10 @@
 mod accounts_window;
 mod actions;
 mod commands;
+mod desktop;
 mod in_flight;
 mod local_api;
 mod login;
-mod refresher;
 mod sign_in_window;
 mod state;
 mod tray;
@@ -29,6 +29,8 @@ use fpt_login_core::model::SignInState;
 use fpt_login_core::paths::{self, Paths};
 use fpt_login_core::platform::files;
 use fpt_login_core::platform::signals::QuitSignals;
+use fpt_login_core::refresher::Refresher;
+use fpt_login_core::signin::SignInStatus;
 use fpt_login_core::site;
 use fpt_login_core::{Accounts, Site};
 use tauri::{AppHandle, Manager as _, RunEvent, Runtime};
@@ -36,7 +38,7 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::sign_in_window::show_main_window;
-use crate::state::{AppState, SignInStatus, overview};
+use crate::state::{AppState, overview};
 
 /// Signs artists in to Flow Production Tracking and keeps them signed in from the tray.
 ///
@@ -199,8 +201,10 @@ fn start_parts<R: Runtime>(
     if let Err(e) = actions::apply_autostart(app) {
         tracing::error!(error = %e, "start at login");
     }
-    local_api::start(app)?;
-    refresher::start(app);
+    let desktop = Arc::new(desktop::AppDesktop::new(app));
+    local_api::start(app, &desktop)?;
+    let refresher = Arc::clone(&app.state::<AppState>().refresher);
+    tauri::async_runtime::spawn(refresher.run(desktop));
     handle_args(app, args);
     Ok(())
 }
@@ -242,6 +246,7 @@ pub fn run() {
     // Before anything writes the settings: their absence is what makes this a first start.
     let toolkit_offer = fpt_login_core::signin::toolkit_offer(&paths);
     let accounts = Arc::new(Accounts::new(&paths));
+    let refresher = Arc::new(Refresher::new(Arc::clone(&accounts)));
     login::remove_stale_site_data(&paths, &accounts);
     // Data an older version left readable by others is tightened before any webview opens.
     if let Err(e) = files::make_tree_private(&paths.webview_root()) {
@@ -272,7 +277,7 @@ pub fn run() {
         asl: Mutex::new(None),
         asl_timeout: Duration::from_secs(args.asl_timeout),
         toolkit_offer: Mutex::new(toolkit_offer),
-        refresher: in_flight::Refresher::default(),
+        refresher,
         redraws: broadcast::channel(16).0,
     };
 

@@ -4,29 +4,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fpt_login_core::accounts::Overview;
-use fpt_login_core::model::SignInState;
 use fpt_login_core::paths::Paths;
+use fpt_login_core::refresher::Refresher;
+use fpt_login_core::signin::SignInStatus;
 use fpt_login_core::{Accounts, Site, time};
-use serde::Serialize;
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime};
 use tokio::sync::broadcast;
 
-use crate::in_flight::{AslRun, Attempt, Refresher};
+use crate::in_flight::{AslRun, Attempt};
 use crate::sign_in_window::{MAIN_WINDOW, SIGN_IN_EVENT, show_main_window};
-
-/// Progress of a sign-in, shown in the main window.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignInStatus {
-    pub state: SignInState,
-    /// The site signed in to; `None` when what was asked for is no site at all (the window
-    /// keeps the text typed).
-    pub site: Option<Site>,
-    pub message: String,
-    /// The page to approve the sign-in on (App Session Launcher).
-    pub url: Option<String>,
-    /// When waiting stops (epoch seconds), for the countdown.
-    pub deadline: Option<i64>,
-}
 
 /// What the app's parts share.
 #[derive(Debug)]
@@ -48,7 +34,8 @@ pub struct AppState {
     /// On the very first start, the sessions Toolkit's cache already holds (`login @ site`),
     /// offered for import.
     pub toolkit_offer: Mutex<Vec<String>>,
-    pub refresher: Refresher,
+    /// Keeps the sessions; `overview` shows the sites' clocks as it learnt them.
+    pub refresher: Arc<Refresher>,
     /// Asks the tray and the Accounts window to show the latest state, for changes that
     /// announce no session event (settings, a change that failed).
     pub redraws: broadcast::Sender<()>,

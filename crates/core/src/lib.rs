@@ -19,6 +19,7 @@ pub mod network;
 pub mod paths;
 pub mod platform;
 pub mod protocol;
+pub mod refresher;
 pub mod renewal;
 pub mod rest;
 pub mod secret;

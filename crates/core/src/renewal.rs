@@ -1,10 +1,10 @@
 //! When a session is renewed or kept alive, and what the site's answers mean for it.
 //!
 //! Pure decisions: every function takes `now` (local epoch seconds) and what the site said,
-//! and returns what to do or what to record. The desktop app's refresher asks a site's [`Plan`]
-//! what is due, drives the hidden webview or [`crate::session::check`], reports the
-//! [`Outcome`] back and stores the [`Effects`]; callers that need a session good for a while
-//! ask [`Plan::for_caller`].
+//! and returns what to do or what to record. The refresher ([`crate::refresher`]) asks a
+//! site's [`Plan`] what is due, has the desktop renew silently or calls
+//! [`crate::session::check`], reports the [`Outcome`] back and stores the [`Effects`]; callers
+//! that need a session good for a while ask [`Plan::for_caller`].
 //!
 //! Times the site gives (claims and idle expiries, as [`UserRecord`] stores them) are on the
 //! site's clock, `signed_in_at` and `now` on ours: the plan learns the difference from the

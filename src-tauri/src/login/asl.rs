@@ -10,13 +10,13 @@ use anyhow::Context as _;
 use fpt_login_core::method::Pick;
 use fpt_login_core::model::SignInState;
 use fpt_login_core::protocol::NewSession;
-use fpt_login_core::signin::{self, ApprovalPage, AslOptions, Ending, SiteClient};
+use fpt_login_core::signin::{self, ApprovalPage, AslOptions, Ending, SignInStatus, SiteClient};
 use fpt_login_core::{Site, time};
 use tauri::{AppHandle, Manager as _, Runtime};
 
 use super::status;
 use crate::in_flight::AslRun;
-use crate::state::{AppState, SignInStatus};
+use crate::state::AppState;
 
 impl AslRun {
     /// Stops the run unless its flow already claimed the ending (it is storing the session);

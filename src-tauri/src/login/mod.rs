@@ -18,9 +18,10 @@ pub use fpt_login_core::signin::{IdentityHints, renew_url};
 use fpt_login_core::Site;
 use fpt_login_core::method::Pick;
 use fpt_login_core::model::{Method, SignInState};
+use fpt_login_core::signin::SignInStatus;
 use tauri::{AppHandle, Runtime};
 
-use crate::state::{AppState, SignInStatus};
+use crate::state::AppState;
 
 /// A status line for `site`.
 fn status(state: SignInState, site: &Site, message: impl Into<String>) -> SignInStatus {

@@ -5,12 +5,14 @@
 //! symlink) before use, the server checks every peer against the user running it, and there is
 //! no TCP listener at all.
 
+mod app;
 mod client;
 mod idle;
 mod refused;
 mod server;
 
 pub use crate::platform::transport::{BindError, Listener, bind};
+pub use app::{AppHandler, SignIns, StartError};
 pub use client::{Client, ClientError};
 pub use refused::{RefusalEffects, ask_site, rest_token_failed, session_refused};
 pub use server::{

@@ -21,7 +21,8 @@ use crate::rest::{RestTokenError, RestTokenInfo, RestTokens};
 use crate::signin::{self, Expiry, SiteClient};
 use crate::site::Site;
 
-/// Answers requests. The desktop app wraps [`AccountsHandler`] to add what needs a window.
+/// Answers requests: [`AccountsHandler`] from the accounts alone, [`super::AppHandler`] with
+/// the refresher and a desktop.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: Request) -> impl Future<Output = Response> + Send;
 
@@ -299,7 +300,7 @@ impl AccountsHandler {
     /// Drops REST tokens whose session ended, however it ended (the tray, a socket client, a
     /// renewal that found it refused), for as long as the accounts announce changes. Heard
     /// from the call on: spawn the future next to the server.
-    pub fn follow_sessions(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub fn follow_sessions(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
         let events = self.accounts.subscribe();
         let rest = Arc::clone(&self.rest);
         async move { rest.follow(events).await }

@@ -13,6 +13,7 @@ mod ending;
 pub(crate) mod fake;
 mod password;
 mod site_api;
+mod status;
 mod toolkit_import;
 mod web;
 
@@ -20,6 +21,7 @@ pub use asl::{ApprovalPage, AslOptions, app_session_launcher};
 pub use ending::Ending;
 pub use password::{PasswordOutcome, with_password};
 pub use site_api::{SiteApi, SiteClient};
+pub use status::SignInStatus;
 pub use toolkit_import::{ImportReport, ImportResult, import_toolkit_sessions, toolkit_offer};
 pub use web::{
     EMPTY_PAGE, IdentityHints, MAX_RENEW_VISITS, Navigation, NavigationGuard, complete_web_sign_in,
