@@ -93,7 +93,7 @@ fn follow_changes<R: Runtime>(app: &AppHandle<R>) {
             if matches!(heard, Err(RecvError::Closed)) {
                 break;
             }
-            tray::refresh(&app).await;
+            tray::refresh(&app);
             accounts_window::update(&app);
         }
     });

@@ -1,6 +1,7 @@
 //! The tray icon: core's [`tray_menu`] (made from the same overview the Accounts window shows)
 //! in the StatusNotifierItem of `fpt-login-tray`, redrawn whenever who is signed in changes;
-//! a click is an [`Action`] carried out like one from the Accounts window.
+//! a click is an [`Action`](fpt_login_core::actions::Action) carried out like one from the
+//! Accounts window.
 
 use fpt_login_core::actions::{Entry, tray_menu};
 use fpt_login_tray::{OnAction, Tray, TrayError};
@@ -20,20 +21,19 @@ fn menu<R: Runtime>(app: &AppHandle<R>) -> (String, Vec<Entry>) {
     (view.headline, entries)
 }
 
-/// Shows the latest state in the tray. Awaited by the one task that follows changes, so
-/// that an older menu never lands after a newer one.
-pub async fn refresh<R: Runtime>(app: &AppHandle<R>) {
+/// Shows the latest state in the tray. Never waits on the bus (a tray that hangs must not
+/// hold up the Accounts window or the app).
+pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
     let Some(icon) = app.try_state::<TrayIcon>() else {
         return;
     };
     let (headline, entries) = menu(app);
-    // Trays cannot be asked what they show (the tests read the menu over D-Bus, people read
-    // the log): the headline goes to the log.
+    // For people reading the log: what the tray says now.
     tracing::info!(tray = %headline, "tray updated");
-    icon.0.show(headline, entries).await;
+    icon.0.show(headline, entries);
 }
 
-/// Puts the icon in the tray.
+/// Puts the icon in the tray; the desktop's tray is reached in the background.
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> Result<(), TrayError> {
     let (headline, entries) = menu(app);
     let clicked = app.clone();
@@ -44,7 +44,10 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> Result<(), TrayError> {
             let _ = actions::perform(&app, action).await;
         });
     });
-    let tray = tauri::async_runtime::block_on(Tray::spawn(headline.clone(), entries, on_action))?;
+    // Inside the runtime: the tray starts its own task there.
+    let title = headline.clone();
+    let tray =
+        tauri::async_runtime::block_on(async move { Tray::start(title, entries, on_action) })?;
     app.manage(TrayIcon(tray));
     tracing::info!(tray = %headline, "tray ready");
     Ok(())

@@ -4,11 +4,14 @@
 //! desktop app today — since it needs neither GTK nor a window, and what it shows can be read
 //! back over the bus (`com.canonical.dbusmenu`), which is how the tests click it.
 //!
-//! Linux only; elsewhere [`Tray::spawn`] says the platform has no tray here.
+//! Trays that take only XEmbed icons (i3bar, some older panels) show nothing: the Accounts
+//! window is the way in there, as on stock GNOME. Linux only; elsewhere [`Tray::start`] says
+//! the platform has no tray here.
 
 use std::sync::Arc;
 
 use fpt_login_core::actions::{Action, Entry};
+use tokio::sync::watch;
 
 #[cfg(target_os = "linux")]
 mod sni;
@@ -18,9 +21,6 @@ pub type OnAction = Arc<dyn Fn(Action) + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrayError {
-    /// The session bus could not be reached or would not take the tray's name.
-    #[error("cannot put the icon in the tray: {0}")]
-    Bus(String),
     #[error("this platform has no tray icon in FPT Login yet")]
     Unsupported,
 }
@@ -28,23 +28,26 @@ pub enum TrayError {
 /// The icon in the tray, for as long as this lives.
 #[derive(Debug)]
 pub struct Tray {
-    #[cfg(target_os = "linux")]
-    inner: sni::Icon,
+    shown: watch::Sender<(String, Vec<Entry>)>,
 }
 
 impl Tray {
-    /// Puts the icon in the tray with `menu`; `headline` is its tooltip. A desktop that shows
-    /// no tray yet (its tray starts later, or never, as on stock GNOME) is no error: the icon
-    /// appears whenever one does.
-    pub async fn spawn(
+    /// Puts the icon in the tray with `menu`; `headline` is its tooltip. Returns at once:
+    /// reaching the bus and the desktop's tray happens on a task of its own (call this inside
+    /// a tokio runtime), so a tray that hangs cannot hold up the app. A desktop that shows no
+    /// tray yet (its tray starts later, or never) is no error: the icon appears whenever one
+    /// does.
+    pub fn start(
         headline: String,
         menu: Vec<Entry>,
         on_action: OnAction,
     ) -> Result<Self, TrayError> {
         #[cfg(target_os = "linux")]
-        return Ok(Self {
-            inner: sni::Icon::spawn(headline, menu, on_action).await?,
-        });
+        {
+            let (shown, latest) = watch::channel((headline, menu));
+            tokio::spawn(sni::serve(latest, on_action));
+            Ok(Self { shown })
+        }
         #[cfg(not(target_os = "linux"))]
         {
             let _ = (headline, menu, on_action);
@@ -52,11 +55,11 @@ impl Tray {
         }
     }
 
-    /// Shows `menu` (and `headline` as the tooltip) from now on.
-    pub async fn show(&self, headline: String, menu: Vec<Entry>) {
-        #[cfg(target_os = "linux")]
-        self.inner.show(headline, menu).await;
-        #[cfg(not(target_os = "linux"))]
-        let _ = (headline, menu);
+    /// Shows `menu` (and `headline` as the tooltip) from now on. Never waits on the bus: the
+    /// tray's task draws the latest menu it was given, so menus are never shown out of order
+    /// and one that is replaced before it was drawn is skipped.
+    pub fn show(&self, headline: String, menu: Vec<Entry>) {
+        // The task ends only with the connection; nothing is left to draw on then.
+        let _ = self.shown.send((headline, menu));
     }
 }

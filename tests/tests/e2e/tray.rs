@@ -186,8 +186,21 @@ async fn the_tray_menu_shows_who_is_signed_in_follows_changes_and_does_what_it_s
         "a click on the old menu turned the toggle back"
     );
 
+    // The same when a line comes at the top: the warning that keep-alive is off.
+    let everywhere = tray
+        .menu()
+        .await
+        .iter()
+        .find(|e| e.label == "Sign out everywhere")
+        .expect("the entry")
+        .id;
     tray.click("Keep sessions alive").await;
     wait_for_lines(&tray, &expected.two_people("artist", " ", "x")).await;
+    assert!(
+        tray.try_click_id(everywhere).await.is_err(),
+        "a click on the old menu's entry was taken"
+    );
+    assert_eq!(signed_in(&profile).await.len(), 2, "nobody was signed out");
     let keep_alive = cli_json(&profile, &["settings", "--json"], "keep_alive").await;
     assert_eq!(keep_alive, false);
 

@@ -165,8 +165,7 @@ async fn web_sign_in_hands_the_token_to_other_programs_and_survives_a_restart() 
     let kept = profile.keyring_lookup(site.url(), "artist").await;
     assert_eq!(kept.as_deref(), Some(token.as_str()));
 
-    // The tray names the user (Linux trays cannot be read back, so the app logs what it shows,
-    // and the log line is what is checked).
+    // The tray names the user (the `tray` tests read its menu over D-Bus; here, its log line).
     let expected_tray = format!("tray=artist @ {}", site.url());
     wait_for("the tray to show the user", WAIT, || async {
         driver.log().contains(&expected_tray).then_some(())
