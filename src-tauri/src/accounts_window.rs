@@ -4,7 +4,7 @@
 
 use tauri::{AppHandle, Emitter as _, Manager as _, Runtime, WebviewUrl, WebviewWindowBuilder};
 
-use crate::state::overview;
+use fpt_login_core::accounts::Overview;
 
 /// Label of the Accounts window (its capability names it).
 pub const ACCOUNTS_WINDOW: &str = "accounts";
@@ -33,10 +33,10 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// Sends the window what it shows now, when it is open.
-pub fn update<R: Runtime>(app: &AppHandle<R>) {
+/// Sends the window `view`, what it shows now, when it is open.
+pub fn update<R: Runtime>(app: &AppHandle<R>, view: &Overview) {
     if app.get_webview_window(ACCOUNTS_WINDOW).is_none() {
         return;
     }
-    let _ = app.emit_to(ACCOUNTS_WINDOW, ACCOUNTS_EVENT, overview(app));
+    let _ = app.emit_to(ACCOUNTS_WINDOW, ACCOUNTS_EVENT, view);
 }

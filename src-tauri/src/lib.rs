@@ -93,8 +93,10 @@ fn follow_changes<R: Runtime>(app: &AppHandle<R>) {
             if matches!(heard, Err(RecvError::Closed)) {
                 break;
             }
-            tray::refresh(&app);
-            accounts_window::update(&app);
+            // One read of the accounts for both.
+            let view = overview(&app);
+            accounts_window::update(&app, &view);
+            tray::refresh(&app, view);
         }
     });
 }

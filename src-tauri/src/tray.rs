@@ -3,6 +3,7 @@
 //! a click is an [`Action`](fpt_login_core::actions::Action) carried out like one from the
 //! Accounts window.
 
+use fpt_login_core::accounts::Overview;
 use fpt_login_core::actions::{Entry, tray_menu};
 use fpt_login_tray::{OnAction, Tray, TrayError};
 use tauri::{AppHandle, Manager as _, Runtime};
@@ -14,20 +15,19 @@ use crate::state::overview;
 #[derive(Debug)]
 struct TrayIcon(Tray);
 
-/// What the tray shows now: its tooltip's headline and the menu.
-fn menu<R: Runtime>(app: &AppHandle<R>) -> (String, Vec<Entry>) {
-    let view = overview(app);
+/// What the tray shows for `view`: its tooltip's headline and the menu.
+fn menu(view: Overview) -> (String, Vec<Entry>) {
     let entries = tray_menu(&view, env!("FPT_LOGIN_VERSION"));
     (view.headline, entries)
 }
 
-/// Shows the latest state in the tray. Never waits on the bus (a tray that hangs must not
-/// hold up the Accounts window or the app).
-pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
+/// Shows `view`, the latest state, in the tray. Never waits on the bus (a tray that hangs
+/// must not hold up the Accounts window or the app).
+pub fn refresh<R: Runtime>(app: &AppHandle<R>, view: Overview) {
     let Some(icon) = app.try_state::<TrayIcon>() else {
         return;
     };
-    let (headline, entries) = menu(app);
+    let (headline, entries) = menu(view);
     // For people reading the log: what the tray says now.
     tracing::info!(tray = %headline, "tray updated");
     icon.0.show(headline, entries);
@@ -35,7 +35,7 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
 
 /// Puts the icon in the tray; the desktop's tray is reached in the background.
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> Result<(), TrayError> {
-    let (headline, entries) = menu(app);
+    let (headline, entries) = menu(overview(app));
     let clicked = app.clone();
     let on_action: OnAction = std::sync::Arc::new(move |action| {
         let app = clicked.clone();

@@ -1053,6 +1053,20 @@ pub async fn open_idp_form(driver: &WebDriver, site: &str, idp_origin: &str) -> 
     }
 }
 
+/// A web sign-in driven by WebDriver: the app launched with `--sign-in`, `artist` / `sesame`
+/// typed into the IdP's form, and the user the app then hands out. The driver and its window
+/// stay for the test.
+pub async fn web_sign_in(
+    profile: &Profile,
+    site: &MockSite,
+) -> (WebDriver, fantoccini::Client, serde_json::Value) {
+    let driver = WebDriver::start(profile).await;
+    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
+    submit_idp_form(&browser, "artist", "sesame").await;
+    let user = profile.wait_for_token(&[], || driver.log()).await;
+    (driver, browser, user)
+}
+
 /// Types a login and password into the IdP form and presses "Sign in", as a person would.
 ///
 /// A person whose press did not take (the page still shows the same, untouched form a while

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    Profile, Watch, WebDriver, bin, open_idp_form, python, seconds_left, shown, submit_idp_form,
-    switch_to_window, visible_windows, wait_for,
+    Profile, Watch, bin, python, seconds_left, shown, submit_idp_form, switch_to_window,
+    visible_windows, wait_for, web_sign_in,
 };
 use fpt_login_tests::mock::{IdpMode, MockConfig, MockSite};
 use serde_json::Value;
@@ -25,15 +25,6 @@ fn saml_site(claims_secs: u64) -> MockConfig {
 fn spawn_cli(profile: &Profile, args: &[&str]) -> tokio::task::JoinHandle<std::process::Output> {
     let child = profile.spawn_cli(args);
     tokio::spawn(async move { child.wait_with_output().await.expect("fpt-login runs") })
-}
-
-/// Signs `artist` in through the app's web sign-in, driven by WebDriver.
-async fn web_sign_in(profile: &Profile, site: &MockSite) -> (WebDriver, fantoccini::Client, Value) {
-    let driver = WebDriver::start(profile).await;
-    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
-    submit_idp_form(&browser, "artist", "sesame").await;
-    let user = profile.wait_for_token(&[], || driver.log()).await;
-    (driver, browser, user)
 }
 
 #[tokio::test(flavor = "multi_thread")]

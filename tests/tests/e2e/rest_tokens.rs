@@ -9,8 +9,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fpt_login_tests::harness::{
-    PasswordSite, Profile, WebDriver, bin, open_idp_form, python, sign_in_with_password, stderr,
-    submit_idp_form, wait_for, wait_for_explained, workspace_root,
+    PasswordSite, Profile, bin, python, sign_in_with_password, stderr, wait_for,
+    wait_for_explained, web_sign_in, workspace_root,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use serde_json::Value;
@@ -108,10 +108,7 @@ async fn after_a_web_sign_in_rest_tokens_come_from_one_mint_refresh_cleanly_and_
     .await
     .expect("mock site");
     let profile = Profile::new();
-    let driver = WebDriver::start(&profile).await;
-    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
-    submit_idp_form(&browser, "artist", "sesame").await;
-    profile.wait_for_token(&[], || driver.log()).await;
+    let (driver, _browser, _) = web_sign_in(&profile, &site).await;
 
     // Fifty tools asking at once, before anything was minted, get one token from one mint.
     let answers = concurrent_callers(&profile, 50).await;

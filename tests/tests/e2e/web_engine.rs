@@ -9,8 +9,7 @@
 use std::time::Duration;
 
 use fpt_login_tests::harness::{
-    App, Profile, WebDriver, open_idp_form, seconds_left, submit_idp_form, type_idp_credentials,
-    visible_windows, wait_for,
+    App, Profile, seconds_left, type_idp_credentials, visible_windows, wait_for, web_sign_in,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
 use fpt_login_tests::process_tree;
@@ -169,10 +168,7 @@ async fn automation_driving_the_app_keeps_its_session_when_no_window_is_open() {
         .await
         .expect("mock site");
     let profile = Profile::new();
-    let driver = WebDriver::start(&profile).await;
-    let browser = open_idp_form(&driver, site.url(), site.idp_url()).await;
-    submit_idp_form(&browser, "artist", "sesame").await;
-    profile.wait_for_token(&[], || driver.log()).await;
+    let (driver, browser, _) = web_sign_in(&profile, &site).await;
     let app = driver.app_pid().expect("the app runs");
 
     let site_address = address(site.url());
