@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use fpt_login_core::AccountsError;
 use fpt_login_core::actions::{self, Action, Next};
+use fpt_login_core::autostart::{AutostartError, Launch, LoginItem};
 use fpt_login_core::method::Pick;
 use fpt_login_core::signin::RenewNow;
 use tauri::{AppHandle, Manager as _, Runtime};
@@ -18,8 +19,8 @@ use crate::{accounts_window, login};
 pub enum ActionError {
     #[error(transparent)]
     Accounts(#[from] AccountsError),
-    #[error("cannot change starting at login: {0}")]
-    Autostart(String),
+    #[error(transparent)]
+    Autostart(#[from] AutostartError),
     #[error("{0} stopped before it finished")]
     Interrupted(&'static str),
 }
@@ -73,20 +74,14 @@ async fn run<R: Runtime>(app: &AppHandle<R>, action: Action) -> Result<(), Actio
 
 /// Makes the login item match the setting.
 pub fn apply_autostart<R: Runtime>(app: &AppHandle<R>) -> Result<(), ActionError> {
-    use tauri_plugin_autostart::ManagerExt as _;
-    let wanted = app
-        .state::<AppState>()
+    let state = app.state::<AppState>();
+    let wanted = state
         .accounts
         .settings_file()
         .load_shared()
         .is_ok_and(|s| s.autostart);
-    let launcher = app.autolaunch();
-    match (wanted, launcher.is_enabled()) {
-        (true, Ok(false) | Err(_)) => launcher.enable(),
-        (false, Ok(true)) => launcher.disable(),
-        _ => Ok(()),
-    }
-    .map_err(|e| ActionError::Autostart(e.to_string()))?;
-    tracing::info!(autostart = wanted, "start at login");
+    let item = LoginItem::for_this_user(&state.paths)?;
+    let changed = item.apply(wanted, &Launch::this_program(&state.paths)?)?;
+    tracing::info!(autostart = wanted, changed, entry = %item.path().display(), "start at login");
     Ok(())
 }

@@ -294,10 +294,6 @@ pub fn run() {
                 .build(),
         )
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            Some(vec!["--background"]),
-        ))
         .manage(state)
         .manage(web_engine::WebEngine::for_this_run())
         .invoke_handler(tauri::generate_handler![

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod actions;
 pub mod api3;
 pub mod asl;
+pub mod autostart;
 pub mod events;
 pub mod handoff;
 pub mod landing;

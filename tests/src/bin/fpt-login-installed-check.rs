@@ -69,9 +69,9 @@ async fn window_class(title: &str) -> Option<(String, String)> {
         })
 }
 
-/// The files in `home`'s autostart folder, with their text.
-fn autostart_entries(home: &Path) -> Vec<(PathBuf, String)> {
-    std::fs::read_dir(home.join(".config/autostart"))
+/// The files in the autostart folder under `config` ($XDG_CONFIG_HOME), with their text.
+fn autostart_entries(config: &Path) -> Vec<(PathBuf, String)> {
+    std::fs::read_dir(config.join("autostart"))
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
@@ -171,35 +171,71 @@ async fn main() -> anyhow::Result<()> {
     .await;
     drop(browser);
     drop(driver);
-    output(&profile, &cli, &["settings", "set", "autostart", "on"], &[]).await?;
+    start_at_login(&profile, &bin_dir, &token).await
+}
+
+/// "Start at login" writes an entry that starts the installed app for this profile; the
+/// entry's own command, as the desktop runs it at login, brings back the same session.
+async fn start_at_login(profile: &Profile, bin_dir: &Path, token: &str) -> anyhow::Result<()> {
+    let cli = harness::bin("fpt-login");
+    output(profile, &cli, &["settings", "set", "autostart", "on"], &[]).await?;
     let home = profile.home().join("home");
-    let home_env = [("HOME", home.as_path())];
+    let config = profile.home().join("config");
+    let home_env = [
+        ("HOME", home.as_path()),
+        ("XDG_CONFIG_HOME", config.as_path()),
+    ];
     let mut restarted = profile.spawn_app_with(&["--background"], &home_env);
     // The app applies the setting before it serves its socket; then the entry is there.
     profile.wait_for_app().await;
     wait_for("the autostart entry to be written", WAIT, || async {
-        (!autostart_entries(&home).is_empty()).then_some(())
+        (!autostart_entries(&config).is_empty()).then_some(())
     })
     .await;
-    let entries = autostart_entries(&home);
+    let entries = autostart_entries(&config);
     let [(file, text)] = entries.as_slice() else {
         bail!("expected one autostart entry, found {entries:?}");
     };
-    let exec = desktop_key(text, "Exec").context("the autostart entry has no Exec")?;
+    let exec = fpt_login_core::autostart::exec_arguments(text)
+        .context("the autostart entry has no readable Exec")?;
     let installed = bin_dir.join("fpt-login-desktop");
+    let profile_env = format!("FPT_LOGIN_HOME={}", profile.home().display());
+    let expected = [
+        "env",
+        profile_env.as_str(),
+        &installed.display().to_string(),
+        "--background",
+    ];
     ensure!(
-        exec == format!("{} --background", installed.display()),
-        "{} runs {exec:?}, not {} --background",
+        exec == expected,
+        "{} runs {exec:?}, not {expected:?}",
         file.display(),
-        installed.display()
     );
-    println!("ok  start at login: {} runs {exec}", file.display());
+    println!(
+        "ok  start at login: {} runs {}",
+        file.display(),
+        exec.join(" ")
+    );
+    restarted.stop().await;
+    // What the desktop does at login: the entry's command, without this profile's variable.
+    let mut login = harness::command(&exec[0]);
+    login
+        .args(&exec[1..])
+        .env_remove("FPT_LOGIN_HOME")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &config)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut restarted = login
+        .spawn()
+        .context("the autostart entry's command starts")?;
     let again = wait_for("the restarted app to hand out the token", WAIT, || async {
-        output(&profile, &cli, &["token"], &[]).await.ok()
+        output(profile, &cli, &["token"], &[]).await.ok()
     })
     .await;
     ensure!(again == token, "after a restart the token changed");
-    restarted.stop().await;
+    let _ = restarted.kill().await;
     println!("ok  the restarted app hands out the same session");
     Ok(())
 }
