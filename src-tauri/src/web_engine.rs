@@ -45,15 +45,16 @@ impl WebEngine {
 /// Loads `url` in `window` (built on the empty page) once the session cookies it needs are in
 /// its cookie store: a load started first could reach the site or the IdP without them.
 pub fn load_with_carried_cookies<R: Runtime>(window: &WebviewWindow<R>, site: &Site, url: Url) {
-    let cookies = window.state::<WebEngine>().session_cookies.to_put(site);
-    if cookies.is_empty() {
+    let put = window.state::<WebEngine>().session_cookies.to_put(site);
+    if put.is_empty() {
         navigate(window, &url);
         return;
     }
     let loader = window.clone();
+    let app = window.app_handle().clone();
     let fallback = url.clone();
     let put = window.with_webview(move |webview| {
-        imp::put_cookies(&webview, cookies, move || navigate(&loader, &url));
+        imp::put_cookies(&webview, app, put, move || navigate(&loader, &url));
     });
     if let Err(e) = put {
         tracing::warn!(error = %e, "cannot reach the window's cookie store");
@@ -211,10 +212,13 @@ mod imp {
 
     use fpt_login_core::Secret;
     use fpt_login_core::platform::process;
-    use fpt_login_core::web_engine::{EngineCookie, MAX_COOKIES_READ, SameSite};
+    use fpt_login_core::web_engine::{EngineCookie, MAX_COOKIES_READ, SameSite, ToPut};
     use tauri::webview::PlatformWebview;
+    use tauri::{AppHandle, Manager as _, Runtime};
     use webkit2gtk::glib;
     use webkit2gtk::{CookieManagerExt as _, WebViewExt as _, WebsiteDataManagerExt as _};
+
+    use super::WebEngine;
 
     /// Whether landed windows' cookies are read for carrying.
     pub const CARRIES: bool = true;
@@ -251,9 +255,12 @@ mod imp {
         webview.inner().website_data_manager()?.cookie_manager()
     }
 
-    pub fn put_cookies(
+    /// Puts `put`'s cookies into the webview's store (core stops at a sign-out of the site),
+    /// then runs `then`.
+    pub fn put_cookies<R: Runtime>(
         webview: &PlatformWebview,
-        cookies: Vec<EngineCookie>,
+        app: AppHandle<R>,
+        put: ToPut,
         then: impl FnOnce() + 'static,
     ) {
         let Some(manager) = cookie_manager(webview) else {
@@ -261,16 +268,32 @@ mod imp {
             return;
         };
         glib::MainContext::default().spawn_local(async move {
-            for cookie in &cookies {
-                let mut soup_cookie = to_soup(cookie);
-                let added = glib::future_with_timeout(
-                    READ_TIMEOUT,
-                    manager.add_cookie_future(&mut soup_cookie),
-                )
+            let engine = app.state::<WebEngine>();
+            let put = engine
+                .session_cookies
+                .put_each(put, |cookie| {
+                    let manager = manager.clone();
+                    async move {
+                        let mut soup_cookie = to_soup(&cookie);
+                        let added = glib::future_with_timeout(
+                            READ_TIMEOUT,
+                            manager.add_cookie_future(&mut soup_cookie),
+                        )
+                        .await;
+                        matches!(added, Ok(Ok(())))
+                    }
+                })
                 .await;
-                if !matches!(added, Ok(Ok(()))) {
-                    tracing::warn!("the window did not take a carried cookie");
-                }
+            if put.failed > 0 {
+                tracing::warn!(
+                    failed = put.failed,
+                    "the window did not take carried cookies"
+                );
+            }
+            if put.signed_out {
+                tracing::info!(
+                    "signed out while the carried cookies went in: the rest were left out"
+                );
             }
             then();
         });
@@ -344,8 +367,9 @@ mod imp {
 /// Elsewhere the engine's helpers and session cookies are left to it.
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    use fpt_login_core::web_engine::EngineCookie;
+    use fpt_login_core::web_engine::{EngineCookie, ToPut};
     use tauri::webview::PlatformWebview;
+    use tauri::{AppHandle, Runtime};
 
     pub const CARRIES: bool = false;
 
@@ -354,7 +378,12 @@ mod imp {
         false
     }
 
-    pub fn put_cookies(_: &PlatformWebview, _: Vec<EngineCookie>, then: impl FnOnce() + 'static) {
+    pub fn put_cookies<R: Runtime>(
+        _: &PlatformWebview,
+        _: AppHandle<R>,
+        _: ToPut,
+        then: impl FnOnce() + 'static,
+    ) {
         then();
     }
 

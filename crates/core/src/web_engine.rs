@@ -114,6 +114,35 @@ struct Carried {
     engine: u64,
 }
 
+/// The cookies [`SessionCookies::to_put`] handed out for a new window of a site.
+#[derive(Debug)]
+pub struct ToPut {
+    site: Site,
+    /// The site's sign-outs when they were handed out.
+    sign_outs: u64,
+    cookies: Vec<EngineCookie>,
+}
+
+impl ToPut {
+    pub fn cookies(&self) -> &[EngineCookie] {
+        &self.cookies
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
+    }
+}
+
+/// What [`SessionCookies::put_each`] put in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Put {
+    pub added: usize,
+    /// Cookies the store did not take.
+    pub failed: usize,
+    /// The site was signed out of while they were being put: the rest were left out.
+    pub signed_out: bool,
+}
+
 /// Taken when a window lands, before its session is checked and stored; see
 /// [`SessionCookies::keep`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,17 +255,55 @@ impl SessionCookies {
     /// The session cookies a new window for `site` must be given: those kept, when the engine
     /// that held them has ended since. A running engine has them already, maybe newer (an IdP
     /// that rotated its session), and putting the kept ones back would roll them back. Once
-    /// handed out they count as held by the running engine.
-    pub fn to_put(&self, site: &Site) -> Vec<EngineCookie> {
+    /// handed out they count as held by the running engine. Put them in with
+    /// [`SessionCookies::put_each`].
+    pub fn to_put(&self, site: &Site) -> ToPut {
         let mut sites = self.sites.lock().expect("session cookies lock");
         let engine = sites.engine;
-        match sites.kept.get_mut(site) {
+        let sign_outs = sites.sign_outs.get(site).copied().unwrap_or(0);
+        let cookies = match sites.kept.get_mut(site) {
             Some(carried) if carried.engine != engine => {
                 carried.engine = engine;
                 carried.cookies.clone()
             }
             _ => Vec::new(),
+        };
+        ToPut {
+            site: site.clone(),
+            sign_outs,
+            cookies,
         }
+    }
+
+    /// Puts `put`'s cookies into a window's store one at a time with `add` (whether the store
+    /// took it), and stops at a sign-out of the site: the engine's puts are asynchronous, so a
+    /// sign-out can clear the site's web data between two of them, and the rest would then
+    /// bring the signed-out session back to the next sign-in, which would pass the IdP without
+    /// its form. A put already under way when the sign-out came is in the store before the
+    /// sign-out's clear, which removes it.
+    pub async fn put_each<F, Fut>(&self, put: ToPut, mut add: F) -> Put
+    where
+        F: FnMut(EngineCookie) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let mut outcome = Put::default();
+        for cookie in put.cookies {
+            if self.signed_out_since(&put.site, put.sign_outs) {
+                outcome.signed_out = true;
+                break;
+            }
+            if add(cookie).await {
+                outcome.added = outcome.added.saturating_add(1);
+            } else {
+                outcome.failed = outcome.failed.saturating_add(1);
+            }
+        }
+        outcome
+    }
+
+    fn signed_out_since(&self, site: &Site, sign_outs: u64) -> bool {
+        let sites = self.sites.lock().expect("session cookies lock");
+        sites.sign_outs.get(site).copied().unwrap_or(0) != sign_outs
     }
 
     /// The engine's helpers ended: what they held is gone.
@@ -318,7 +385,7 @@ mod tests {
         /// What a window opened after the engine ended would be given.
         fn for_site(&self, site: &Site) -> Vec<EngineCookie> {
             self.helpers_ended();
-            self.to_put(site)
+            self.to_put(site).cookies
         }
     }
 
@@ -461,13 +528,13 @@ mod tests {
             "the running engine holds them, maybe newer"
         );
         jar.helpers_ended();
-        assert_eq!(jar.to_put(&site()), vec![cookie("sid", "a", false)]);
+        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
         assert!(
             jar.to_put(&site()).is_empty(),
             "the new engine holds them now"
         );
         jar.helpers_ended();
-        assert_eq!(jar.to_put(&site()), vec![cookie("sid", "a", false)]);
+        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
     }
 
     #[test]
@@ -512,7 +579,72 @@ mod tests {
         // The site took a while to confirm the session; the helpers ended meanwhile.
         jar.helpers_ended();
         jar.keep(&site(), landed, [cookie("sid", "a", false)]);
-        assert_eq!(jar.to_put(&site()), vec![cookie("sid", "a", false)]);
+        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
+    }
+
+    /// The engine's puts are asynchronous: a sign-out can come between two of them. The
+    /// desktop shell used to put every cookie regardless, bringing the signed-out session back.
+    #[tokio::test]
+    async fn a_sign_out_during_the_puts_stops_them() {
+        let jar = SessionCookies::default();
+        let cookies = [
+            cookie("idp", "a", false),
+            cookie("sid", "b", false),
+            cookie("other", "c", false),
+        ];
+        jar.keep(&site(), jar.landed(&site()), cookies.clone());
+        jar.helpers_ended();
+        let mut store = Vec::new();
+        let put = jar
+            .put_each(jar.to_put(&site()), |cookie| {
+                // The person signs out while the first cookie is being put.
+                if store.is_empty() {
+                    jar.forget(&site());
+                }
+                store.push(cookie);
+                std::future::ready(true)
+            })
+            .await;
+        assert_eq!(
+            put,
+            Put {
+                added: 1,
+                failed: 0,
+                signed_out: true
+            }
+        );
+        assert_eq!(store, [cookie("idp", "a", false)], "only the one under way");
+
+        // Without a sign-out every cookie goes in, and a refused one is counted.
+        jar.keep(&site(), jar.landed(&site()), cookies.clone());
+        jar.helpers_ended();
+        let mut store = Vec::new();
+        let put = jar
+            .put_each(jar.to_put(&site()), |cookie| {
+                let took = cookie.name != "sid";
+                store.push(cookie);
+                std::future::ready(took)
+            })
+            .await;
+        assert_eq!(
+            put,
+            Put {
+                added: 2,
+                failed: 1,
+                signed_out: false
+            }
+        );
+        assert_eq!(store, cookies);
+        // Another site's sign-out does not stop them.
+        jar.helpers_ended();
+        let other: Site = "https://other.example.com".parse().unwrap();
+        let put = jar
+            .put_each(jar.to_put(&site()), |_| {
+                jar.forget(&other);
+                std::future::ready(true)
+            })
+            .await;
+        assert_eq!(put.added, 3);
     }
 
     #[test]
