@@ -21,11 +21,24 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub struct AppDesktop<R: Runtime> {
     app: AppHandle<R>,
+    #[cfg(target_os = "linux")]
+    notifier: fpt_login_tray::notifications::Notifier,
 }
 
 impl<R: Runtime> AppDesktop<R> {
     pub fn new(app: &AppHandle<R>) -> Self {
-        Self { app: app.clone() }
+        Self {
+            app: app.clone(),
+            // As the desktop entry and the icons the package installs name them.
+            #[cfg(target_os = "linux")]
+            notifier: fpt_login_tray::notifications::Notifier::new(
+                fpt_login_tray::notifications::Sender {
+                    name: "FPT Login",
+                    icon: "fpt-login",
+                    desktop_entry: "fpt-login-desktop",
+                },
+            ),
+        }
     }
 }
 
@@ -39,17 +52,13 @@ impl<R: Runtime> Desktop for AppDesktop<R> {
         login::renew_silently(&self.app, site, renewing, watchdog)
     }
 
-    fn notify(&self, title: &str, body: &str) {
-        use tauri_plugin_notification::NotificationExt as _;
-        if let Err(e) = self
-            .app
-            .notification()
-            .builder()
-            .title(title)
-            .body(body)
-            .show()
+    fn notify(&self, site: &Site, title: &str, body: &str) {
+        #[cfg(target_os = "linux")]
+        self.notifier.show(site.as_str(), title, body);
+        #[cfg(not(target_os = "linux"))]
         {
-            tracing::warn!(error = %e, "cannot show a notification");
+            let _ = (site, body);
+            tracing::warn!("cannot show a notification on this platform yet: {title}");
         }
     }
 

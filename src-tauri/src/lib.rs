@@ -293,7 +293,6 @@ pub fn run() {
                 })
                 .build(),
         )
-        .plugin(tauri_plugin_notification::init())
         .manage(state)
         .manage(web_engine::WebEngine::for_this_run())
         .invoke_handler(tauri::generate_handler![

@@ -4,6 +4,7 @@
 pub mod ca;
 pub mod harness;
 pub mod mock;
+pub mod notification_server;
 pub mod process_tree;
 pub mod proxy;
 pub mod socket_abuse;

@@ -18,6 +18,11 @@ pub struct Process {
     /// Unique set size: the pages no other process maps (private clean + private dirty), what
     /// ending the process would free whatever else runs.
     pub uss_kib: u64,
+    /// The dirty part of the PSS (`Pss_Dirty`, Linux 6.0 and later): written pages (heap,
+    /// stacks, relocated data) only ending the process or swap gives back, where clean pages
+    /// (a library's code, say) are dropped by the kernel under memory pressure and read back
+    /// when used.
+    pub pss_dirty_kib: Option<u64>,
 }
 
 /// `pid` and all its descendants, parents first.
@@ -78,6 +83,7 @@ pub fn memory(pid: u32) -> Vec<Process> {
                 rss_kib: kib(&rollup, "Rss:")?,
                 uss_kib: kib(&rollup, "Private_Clean:")?
                     .saturating_add(kib(&rollup, "Private_Dirty:")?),
+                pss_dirty_kib: kib(&rollup, "Pss_Dirty:"),
             })
         })
         .collect()

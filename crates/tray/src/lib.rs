@@ -14,6 +14,8 @@ use fpt_login_core::actions::{Action, Entry};
 use tokio::sync::watch;
 
 #[cfg(target_os = "linux")]
+pub mod notifications;
+#[cfg(target_os = "linux")]
 mod sni;
 
 /// What a click on an entry asks for. It runs on the tray's own task: hand real work off.

@@ -624,8 +624,16 @@ fn report_memory(what: &str, pid: u32) -> Vec<String> {
     let total = |f: fn(&process_tree::Process) -> u64| processes.iter().map(f).sum::<u64>();
     #[allow(clippy::cast_precision_loss)]
     let mib = |kib: u64| kib as f64 / 1024.0;
+    let dirty = processes
+        .iter()
+        .map(|p| p.pss_dirty_kib)
+        .sum::<Option<u64>>()
+        .map_or_else(
+            || "unknown".to_owned(),
+            |kib| format!("{:.1} MiB", mib(kib)),
+        );
     println!(
-        "memory, {what}: PSS {:.1} MiB, RSS {:.1} MiB, USS {:.1} MiB in {} process(es)",
+        "memory, {what}: PSS {:.1} MiB (of which dirty {dirty}), RSS {:.1} MiB, USS {:.1} MiB in {} process(es)",
         mib(total(|p| p.pss_kib)),
         mib(total(|p| p.rss_kib)),
         mib(total(|p| p.uss_kib)),

@@ -18,6 +18,7 @@ mod layering;
 mod local_socket;
 mod mock_site;
 mod network;
+mod notifications;
 mod python_client;
 mod quit_on_signal;
 mod renewal;

@@ -10,6 +10,7 @@ use fpt_login_tests::harness::{
     visible_windows, wait_for, web_sign_in,
 };
 use fpt_login_tests::mock::{IdpMode, MockConfig, MockSite};
+use fpt_login_tests::notification_server::NotificationServer;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -126,6 +127,7 @@ async fn when_the_idp_wants_its_form_again_the_tray_asks_and_renew_now_signs_in_
             .status
             .success()
     );
+    let notifications = NotificationServer::start().await;
     let (driver, browser, first) = web_sign_in(&profile, &site).await;
     let watch = Watch::start(&profile).await;
 
@@ -154,11 +156,12 @@ async fn when_the_idp_wants_its_form_again_the_tray_asks_and_renew_now_signs_in_
         status["sites"][0]["users"][0]["state"], "needs_attention",
         "{status}"
     );
-    // No notification daemon runs here, so the app's log is where the notification shows.
-    assert!(driver.log().contains(&format!(
-        "notification: Session for {} expires in",
-        site.url()
-    )));
+    // The desktop's notification server shows it, pointing at "Renew now".
+    let about = format!("Session for {} expires in", site.url());
+    let notified = notifications
+        .from_the_app(driver.app_pid().expect("app"), &about)
+        .await;
+    assert!(notified.body.contains("Renew now"), "{notified:?}");
     // Nothing modal: no window came up, and the session still works for everyone else. (The
     // display is shared with the tests running alongside, whose sign-in windows name their
     // own sites.)

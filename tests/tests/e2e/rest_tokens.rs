@@ -9,10 +9,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fpt_login_tests::harness::{
-    PasswordSite, Profile, bin, python, sign_in_with_password, stderr, wait_for,
-    wait_for_explained, web_sign_in, workspace_root,
+    PasswordSite, Profile, bin, python, sign_in_with_password, stderr, wait_for_explained,
+    web_sign_in, workspace_root,
 };
 use fpt_login_tests::mock::{MockConfig, MockSite};
+use fpt_login_tests::notification_server::NotificationServer;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
@@ -108,6 +109,7 @@ async fn after_a_web_sign_in_rest_tokens_come_from_one_mint_refresh_cleanly_and_
     .await
     .expect("mock site");
     let profile = Profile::new();
+    let notifications = NotificationServer::start().await;
     let (driver, _browser, _) = web_sign_in(&profile, &site).await;
 
     // Fifty tools asking at once, before anything was minted, get one token from one mint.
@@ -183,12 +185,13 @@ async fn after_a_web_sign_in_rest_tokens_come_from_one_mint_refresh_cleanly_and_
         status["sites"][0]["users"][0]["state"], "expired",
         "{status}"
     );
-    assert!(
-        driver
-            .log()
-            .contains(&format!("notification: Session for {}", site.url())),
-        "the tray tells the person"
-    );
+    let notified = notifications
+        .from_the_app(
+            driver.app_pid().expect("the app runs"),
+            &format!("Session for {}", site.url()),
+        )
+        .await;
+    assert!(notified.body.contains("Renew now"), "{notified:?}");
     assert_eq!(profile.token(&[]).await.map_err(|r| r.code), Err(4));
 }
 
@@ -381,6 +384,7 @@ async fn a_connection_rides_out_a_revoked_session_and_says_sign_in_when_nobody_i
     // Only the tool's calls reach the site with a revoked token, so they can be counted.
     let off = profile.cli(&["settings", "set", "keep-alive", "off"]).await;
     assert!(off.status.success(), "{}", stderr(&off));
+    let notifications = NotificationServer::start().await;
     let mut app = profile.spawn_app(&["--background"]);
     profile.wait_for_app().await;
     sign_in_with_password(&profile, site.url(), "artist", "sesame").await;
@@ -416,12 +420,12 @@ async fn a_connection_rides_out_a_revoked_session_and_says_sign_in_when_nobody_i
     let errors = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{errors}");
     assert!(!errors.contains("Traceback"), "{errors}");
-    wait_for("the needs-attention notification", WAIT, || async {
-        app.log()
-            .contains(&format!("notification: Session for {}", site.url()))
-            .then_some(())
-    })
-    .await;
+    notifications
+        .from_the_app(
+            app.pid().expect("the app runs"),
+            &format!("Session for {}", site.url()),
+        )
+        .await;
     assert_eq!(
         site.counters().rejected_sessions,
         2,

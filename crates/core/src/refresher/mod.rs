@@ -50,9 +50,10 @@ pub trait Desktop: Send + Sync + 'static {
         watchdog: Duration,
     ) -> impl Future<Output = Result<Landing, SilentRenewalError>> + Send;
 
-    /// Shows a notification: never a window, never the focus taken. One that cannot be shown
-    /// is logged, not returned: the session's state is recorded either way.
-    fn notify(&self, title: &str, body: &str);
+    /// Shows a notification about `site`, in place of the last one about it if that is still
+    /// up: never a window, never the focus taken. One that cannot be shown is logged, not
+    /// returned: the session's state is recorded either way.
+    fn notify(&self, site: &Site, title: &str, body: &str);
 
     /// Someone signed out of `site`: forgets what its web sign-in kept (on disk and in
     /// memory), so the next sign-in starts clean. May return before it is done.
@@ -426,7 +427,7 @@ impl<S: SiteCalls> Refresher<S> {
             .and_then(|r: &UserRecord| self.with_plan(site, |plan| plan.local_expiry(r)));
         let (title, body) = notification(site, expires_at, self.now());
         tracing::info!(%site, login, "notification: {title}");
-        desktop.notify(&title, body);
+        desktop.notify(site, &title, body);
     }
 
     /// Wakes the loop (a session changed, or a task finished).

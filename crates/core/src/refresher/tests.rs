@@ -91,7 +91,7 @@ impl Desktop for FakeDesktop {
         Ok(Landing::Renewed { claims_expire_at })
     }
 
-    fn notify(&self, title: &str, _body: &str) {
+    fn notify(&self, _site: &Site, title: &str, _body: &str) {
         self.calls.notified.lock().unwrap().push(title.to_owned());
     }
 
