@@ -167,6 +167,23 @@ pub fn command(program: impl AsRef<OsStr>) -> Command {
     command
 }
 
+/// What a desktop runs at login for an autostart entry whose `Exec` is `exec`: its command, in
+/// an environment that knows nothing of the test's profile (`FPT_LOGIN_HOME` removed), with
+/// `home` and `config` as `HOME` and `XDG_CONFIG_HOME`, and no terminal.
+pub fn login_item_command(exec: &[String], home: &Path, config: &Path) -> Command {
+    let (program, args) = exec.split_first().expect("an Exec with a program");
+    let mut login = command(program);
+    login
+        .args(args)
+        .env_remove("FPT_LOGIN_HOME")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", config)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    login
+}
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

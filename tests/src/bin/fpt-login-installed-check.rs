@@ -218,16 +218,7 @@ async fn start_at_login(profile: &Profile, bin_dir: &Path, token: &str) -> anyho
     );
     restarted.stop().await;
     // What the desktop does at login: the entry's command, without this profile's variable.
-    let mut login = harness::command(&exec[0]);
-    login
-        .args(&exec[1..])
-        .env_remove("FPT_LOGIN_HOME")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", &config)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut restarted = login
+    let mut restarted = harness::login_item_command(&exec, &home, &config)
         .spawn()
         .context("the autostart entry's command starts")?;
     let again = wait_for("the restarted app to hand out the token", WAIT, || async {

@@ -81,16 +81,9 @@ async fn start_at_login_is_off_by_default_and_follows_the_setting() {
 
     // What the desktop does at login: the entry's command, in an environment that knows
     // nothing of this profile, starts this profile's app.
-    let mut login = harness::command(&exec[0]);
-    login
-        .args(&exec[1..])
-        .env_remove("FPT_LOGIN_HOME")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", &config)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut started = login.spawn().expect("the entry's command starts");
+    let mut started = harness::login_item_command(&exec, &home, &config)
+        .spawn()
+        .expect("the entry's command starts");
     profile.wait_for_app().await;
     let _ = started.kill().await;
 
