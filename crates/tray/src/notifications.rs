@@ -3,10 +3,10 @@
 //! executor of its own), so a process without a window can show them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use tokio::sync::mpsc;
 use zbus::zvariant::Value;
 
 /// How long a notification server has to answer: notifications are shown from the app's own
@@ -21,7 +21,7 @@ const MAX_TEXT: usize = 1024;
     default_service = "org.freedesktop.Notifications",
     default_path = "/org/freedesktop/Notifications"
 )]
-trait Server {
+trait Notifications {
     #[allow(clippy::too_many_arguments)]
     fn notify(
         &self,
@@ -34,6 +34,8 @@ trait Server {
         hints: HashMap<&str, Value<'_>>,
         expire_timeout: i32,
     ) -> zbus::Result<u32>;
+
+    fn get_capabilities(&self) -> zbus::Result<Vec<String>>;
 }
 
 /// Who the notifications are from, as the desktop shows it.
@@ -48,19 +50,24 @@ pub struct Sender {
     pub desktop_entry: &'static str,
 }
 
-#[derive(Debug, Default)]
-struct Shown {
-    bus: Option<zbus::Connection>,
-    /// The id of the last notification shown for each subject: the next one about the same
-    /// subject replaces it rather than stacking up.
-    ids: HashMap<String, u32>,
+/// One notification waiting to be shown.
+#[derive(Debug)]
+struct Note {
+    subject: String,
+    summary: String,
+    /// Plain text; escaped when the server takes markup.
+    body: String,
 }
+
+/// Notifications waiting for the server, at most: a burst beyond that while the server is
+/// slow is dropped (and logged) rather than held.
+const QUEUE: usize = 16;
 
 /// Shows notifications; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Notifier {
     from: Sender,
-    shown: Arc<Mutex<Shown>>,
+    queue: Arc<OnceLock<mpsc::Sender<Note>>>,
 }
 
 impl Notifier {
@@ -68,76 +75,127 @@ impl Notifier {
     pub fn new(from: Sender) -> Self {
         Self {
             from,
-            shown: Arc::default(),
+            queue: Arc::default(),
         }
     }
 
     /// Shows `summary` and `body` in place of the last notification about `subject` (a site,
-    /// say) if it is still up, and returns at once (call it inside a tokio runtime). One that
-    /// cannot be shown (no notification server, no session bus) is logged, never returned:
-    /// the caller has recorded what it says either way.
+    /// say) if it is still up, and returns at once (call it inside a tokio runtime). They are
+    /// shown in the order asked, by one task. One that cannot be shown (no notification
+    /// server, no session bus) is logged, never returned: the caller has recorded what it
+    /// says either way.
     pub fn show(&self, subject: &str, summary: &str, body: &str) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("cannot show a notification: no runtime to reach the bus from");
             return;
         };
-        let notifier = self.clone();
-        let subject = subject.to_owned();
-        let (summary, body) = (clean(summary, false), markup_escaped(&clean(body, true)));
-        runtime.spawn(async move {
-            let sent = notifier.send(subject, summary, body);
-            match tokio::time::timeout(ANSWER_WITHIN, sent).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "cannot show a notification"),
-                Err(_) => tracing::warn!(
+        let queue = self.queue.get_or_init(|| {
+            let (queue, waiting) = mpsc::channel(QUEUE);
+            runtime.spawn(deliver(self.from, waiting));
+            queue
+        });
+        let note = Note {
+            subject: subject.to_owned(),
+            summary: clean(summary, false),
+            body: clean(body, true),
+        };
+        match queue.try_send(note) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!("cannot show a notification: too many are waiting for the server");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::warn!("cannot show a notification: the runtime that showed them ended");
+            }
+        }
+    }
+}
+
+/// Shows what is queued, one after the other.
+async fn deliver(from: Sender, mut waiting: mpsc::Receiver<Note>) {
+    let mut server = Server::default();
+    while let Some(note) = waiting.recv().await {
+        match tokio::time::timeout(ANSWER_WITHIN, server.show(from, &note)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot show a notification"),
+            Err(_) => {
+                // Cut off in the middle of a call: what the connection has seen is unknown.
+                server.bus = None;
+                tracing::warn!(
                     "cannot show a notification: the notification server did not answer within {} s",
                     ANSWER_WITHIN.as_secs()
-                ),
+                );
             }
-        });
+        }
+    }
+}
+
+/// The notification server as this process reaches it.
+#[derive(Debug, Default)]
+struct Server {
+    bus: Option<zbus::Connection>,
+    /// Whether the server shows markup in bodies (its `body-markup` capability).
+    markup: bool,
+    /// The id of the last notification shown about each subject: the next one about the same
+    /// subject replaces it rather than stacking up.
+    ids: HashMap<String, u32>,
+}
+
+impl Server {
+    /// Shows `note`, once more on a fresh connection when the bus went away or the server
+    /// did not answer (a server that was replaced meanwhile, say).
+    async fn show(&mut self, from: Sender, note: &Note) -> zbus::Result<()> {
+        match self.try_show(from, note).await {
+            Err(e) => {
+                if !matches!(e, zbus::Error::MethodError(..) | zbus::Error::FDO(_)) {
+                    self.bus = None;
+                }
+                tracing::debug!(error = %e, "showing a notification again");
+                self.try_show(from, note).await
+            }
+            shown => shown,
+        }
     }
 
-    async fn send(&self, subject: String, summary: String, body: String) -> zbus::Result<()> {
-        // One at a time, so that a notification replacing another knows the other's id.
-        let mut shown = self.shown.lock().await;
-        let bus = if let Some(bus) = &shown.bus {
+    async fn try_show(&mut self, from: Sender, note: &Note) -> zbus::Result<()> {
+        let bus = if let Some(bus) = &self.bus {
             bus.clone()
         } else {
             let bus = zbus::Connection::session().await?;
-            shown.bus = Some(bus.clone());
+            let server = NotificationsProxy::new(&bus).await?;
+            self.markup = server
+                .get_capabilities()
+                .await?
+                .iter()
+                .any(|c| c == "body-markup");
+            self.bus = Some(bus.clone());
             bus
         };
-        let server = ServerProxy::new(&bus).await?;
-        let replaces = shown.ids.get(&subject).copied().unwrap_or(0);
+        let server = NotificationsProxy::new(&bus).await?;
+        let replaces = self.ids.get(&note.subject).copied().unwrap_or(0);
+        let body = if self.markup {
+            markup_escaped(&note.body)
+        } else {
+            note.body.clone()
+        };
         let hints = HashMap::from([
-            ("desktop-entry", Value::from(self.from.desktop_entry)),
+            ("desktop-entry", Value::from(from.desktop_entry)),
             ("urgency", Value::U8(1)),
         ]);
-        let sent = server
+        let id = server
             .notify(
-                self.from.name,
+                from.name,
                 replaces,
-                self.from.icon,
-                &summary,
+                from.icon,
+                &note.summary,
                 &body,
                 &[],
                 hints,
                 -1,
             )
-            .await;
-        match sent {
-            Ok(id) => {
-                shown.ids.insert(subject, id);
-                Ok(())
-            }
-            Err(e) => {
-                // A bus that went away is reached anew next time.
-                if matches!(e, zbus::Error::InputOutput(_)) {
-                    shown.bus = None;
-                }
-                Err(e)
-            }
-        }
+            .await?;
+        self.ids.insert(note.subject.clone(), id);
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! The app's notifications as the desktop's notification server gets them over the session bus
 //! (`fpt-login-tray`'s notifier, which the app shows them with).
 
-use fpt_login_tests::notification_server::NotificationServer;
+use fpt_login_tests::notification_server::{Notification, NotificationServer};
 use fpt_login_tray::notifications::{Notifier, Sender};
 
 const FROM: Sender = Sender {
@@ -36,6 +36,18 @@ async fn a_second_notification_about_a_site_replaces_the_first_and_text_cannot_b
     notifier.show("https://a.example.com", "a: second", "");
     let second = server.from_the_app(pid, "a: second").await;
     assert_eq!(second.replaces_id, first.id, "{second:?}");
+
+    // Asked one after the other, they are shown in that order: the later one replaces the
+    // earlier, never the other way round.
+    notifier.show("https://a.example.com", "a: third", "");
+    notifier.show("https://a.example.com", "a: fourth", "");
+    let fourth = server.from_the_app(pid, "a: fourth").await;
+    let third = server.from_the_app(pid, "a: third").await;
+    assert_eq!(third.replaces_id, second.id, "{third:?}");
+    assert_eq!(fourth.replaces_id, third.id, "{fourth:?}");
+    let order: Vec<Notification> = server.all().into_iter().filter(|n| n.pid == pid).collect();
+    let at = |n: &Notification| order.iter().position(|o| o == n);
+    assert!(at(&third) < at(&fourth), "{order:#?}");
 
     // A NUL would get the connection dropped by the bus: it is replaced, and the notifier
     // still reaches the server afterwards.
