@@ -212,7 +212,7 @@ mod imp {
 
     use fpt_login_core::Secret;
     use fpt_login_core::platform::process;
-    use fpt_login_core::web_engine::{EngineCookie, MAX_COOKIES_READ, SameSite, ToPut};
+    use fpt_login_core::web_engine::{Added, EngineCookie, MAX_COOKIES_READ, SameSite, ToPut};
     use tauri::webview::PlatformWebview;
     use tauri::{AppHandle, Manager as _, Runtime};
     use webkit2gtk::glib;
@@ -280,7 +280,11 @@ mod imp {
                             manager.add_cookie_future(&mut soup_cookie),
                         )
                         .await;
-                        matches!(added, Ok(Ok(())))
+                        match added {
+                            Ok(Ok(())) => Added::Yes,
+                            Ok(Err(_)) => Added::Refused,
+                            Err(_) => Added::NoAnswer,
+                        }
                     }
                 })
                 .await;

@@ -118,6 +118,8 @@ struct Carried {
 #[derive(Debug)]
 pub struct ToPut {
     site: Site,
+    /// The engine running when they were handed out, which will hold them.
+    engine: u64,
     /// The site's sign-outs when they were handed out.
     sign_outs: u64,
     cookies: Vec<EngineCookie>,
@@ -133,11 +135,20 @@ impl ToPut {
     }
 }
 
+/// What a cookie store did with one cookie [`SessionCookies::put_each`] gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    Yes,
+    Refused,
+    /// No answer in time: the store is stuck, and each of the rest would wait as long.
+    NoAnswer,
+}
+
 /// What [`SessionCookies::put_each`] put in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Put {
     pub added: usize,
-    /// Cookies the store did not take.
+    /// Cookies the store did not take, or that were left out once it stopped answering.
     pub failed: usize,
     /// The site was signed out of while they were being put: the rest were left out.
     pub signed_out: bool,
@@ -254,51 +265,70 @@ impl SessionCookies {
 
     /// The session cookies a new window for `site` must be given: those kept, when the engine
     /// that held them has ended since. A running engine has them already, maybe newer (an IdP
-    /// that rotated its session), and putting the kept ones back would roll them back. Once
-    /// handed out they count as held by the running engine. Put them in with
-    /// [`SessionCookies::put_each`].
+    /// that rotated its session), and putting the kept ones back would roll them back. Put them
+    /// in with [`SessionCookies::put_each`]: from then on they count as held by the running
+    /// engine. A window that goes away before it puts them leaves them to the next.
     pub fn to_put(&self, site: &Site) -> ToPut {
-        let mut sites = self.sites.lock().expect("session cookies lock");
+        let sites = self.sites.lock().expect("session cookies lock");
         let engine = sites.engine;
         let sign_outs = sites.sign_outs.get(site).copied().unwrap_or(0);
-        let cookies = match sites.kept.get_mut(site) {
-            Some(carried) if carried.engine != engine => {
-                carried.engine = engine;
-                carried.cookies.clone()
-            }
+        let cookies = match sites.kept.get(site) {
+            Some(carried) if carried.engine != engine => carried.cookies.clone(),
             _ => Vec::new(),
         };
         ToPut {
             site: site.clone(),
+            engine,
             sign_outs,
             cookies,
         }
     }
 
-    /// Puts `put`'s cookies into a window's store one at a time with `add` (whether the store
-    /// took it), and stops at a sign-out of the site: the engine's puts are asynchronous, so a
-    /// sign-out can clear the site's web data between two of them, and the rest would then
-    /// bring the signed-out session back to the next sign-in, which would pass the IdP without
-    /// its form. A put already under way when the sign-out came is in the store before the
-    /// sign-out's clear, which removes it.
+    /// Puts `put`'s cookies into a window's store one at a time with `add`, and stops at a
+    /// sign-out of the site: the engine's puts are asynchronous, so a sign-out can clear the
+    /// site's web data between two of them, and the rest would then bring the signed-out
+    /// session back to the next sign-in, which would pass the IdP without its form. A put
+    /// already under way when the sign-out came is in the store before the sign-out's clear,
+    /// which removes it. It also stops once the store gives no answer: the window waits for
+    /// the puts before it loads, and would otherwise wait that long for every cookie.
     pub async fn put_each<F, Fut>(&self, put: ToPut, mut add: F) -> Put
     where
         F: FnMut(EngineCookie) -> Fut,
-        Fut: std::future::Future<Output = bool>,
+        Fut: std::future::Future<Output = Added>,
     {
         let mut outcome = Put::default();
-        for cookie in put.cookies {
+        if put.cookies.is_empty() {
+            return outcome;
+        }
+        self.held_by(&put.site, put.engine);
+        let mut cookies = put.cookies.into_iter();
+        while let Some(cookie) = cookies.next() {
             if self.signed_out_since(&put.site, put.sign_outs) {
                 outcome.signed_out = true;
                 break;
             }
-            if add(cookie).await {
-                outcome.added = outcome.added.saturating_add(1);
-            } else {
-                outcome.failed = outcome.failed.saturating_add(1);
+            match add(cookie).await {
+                Added::Yes => outcome.added = outcome.added.saturating_add(1),
+                Added::Refused => outcome.failed = outcome.failed.saturating_add(1),
+                Added::NoAnswer => {
+                    outcome.failed = outcome
+                        .failed
+                        .saturating_add(1)
+                        .saturating_add(cookies.len());
+                    break;
+                }
             }
         }
         outcome
+    }
+
+    /// The kept cookies of `site` are in `engine` now (or going in): the next window of that
+    /// engine is not given them again.
+    fn held_by(&self, site: &Site, engine: u64) {
+        let mut sites = self.sites.lock().expect("session cookies lock");
+        if let Some(carried) = sites.kept.get_mut(site) {
+            carried.engine = engine;
+        }
     }
 
     fn signed_out_since(&self, site: &Site, sign_outs: u64) -> bool {
@@ -519,8 +549,8 @@ mod tests {
         assert_eq!(jar.for_site(&site()), vec![cookie("sid", "new", false)]);
     }
 
-    #[test]
-    fn kept_cookies_go_only_to_a_window_of_a_new_engine_and_once() {
+    #[tokio::test]
+    async fn kept_cookies_go_only_to_a_window_of_a_new_engine_and_once() {
         let jar = SessionCookies::default();
         jar.keep(&site(), jar.landed(&site()), [cookie("sid", "a", false)]);
         assert!(
@@ -528,7 +558,12 @@ mod tests {
             "the running engine holds them, maybe newer"
         );
         jar.helpers_ended();
+        // A window that went away before it put them leaves them to the next one.
         assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
+        let put = jar.to_put(&site());
+        assert_eq!(put.cookies(), [cookie("sid", "a", false)]);
+        let put = jar.put_each(put, |_| std::future::ready(Added::Yes)).await;
+        assert_eq!(put.added, 1);
         assert!(
             jar.to_put(&site()).is_empty(),
             "the new engine holds them now"
@@ -602,7 +637,7 @@ mod tests {
                     jar.forget(&site());
                 }
                 store.push(cookie);
-                std::future::ready(true)
+                std::future::ready(Added::Yes)
             })
             .await;
         assert_eq!(
@@ -621,7 +656,11 @@ mod tests {
         let mut store = Vec::new();
         let put = jar
             .put_each(jar.to_put(&site()), |cookie| {
-                let took = cookie.name != "sid";
+                let took = if cookie.name == "sid" {
+                    Added::Refused
+                } else {
+                    Added::Yes
+                };
                 store.push(cookie);
                 std::future::ready(took)
             })
@@ -641,10 +680,29 @@ mod tests {
         let put = jar
             .put_each(jar.to_put(&site()), |_| {
                 jar.forget(&other);
-                std::future::ready(true)
+                std::future::ready(Added::Yes)
             })
             .await;
         assert_eq!(put.added, 3);
+
+        // A store that stops answering is not waited for once per cookie.
+        jar.helpers_ended();
+        let mut asked = 0;
+        let put = jar
+            .put_each(jar.to_put(&site()), |_| {
+                asked += 1;
+                std::future::ready(Added::NoAnswer)
+            })
+            .await;
+        assert_eq!(asked, 1);
+        assert_eq!(
+            put,
+            Put {
+                added: 0,
+                failed: 3,
+                signed_out: false
+            }
+        );
     }
 
     #[test]
