@@ -5,6 +5,7 @@ use std::io::{BufRead as _, ErrorKind};
 use std::time::Duration;
 
 use fpt_login_core::local_api::ClientError;
+use fpt_login_core::method::Pick;
 use fpt_login_core::model::Method;
 use fpt_login_core::protocol::{NewSession, Request, Response, UserInfo};
 use fpt_login_core::signin::{self, AslOptions, Choice, PasswordOutcome, SiteApi, SiteClient};
@@ -34,20 +35,19 @@ pub fn login(args: &LoginArgs, verbose: bool) -> Result<(), Failure> {
         pick,
     } = rt.block_on(signin::choose(&accounts, args.site.as_ref(), args.method))?;
     eprintln!("Signing in to {site} ({}).", method.label());
+    // The person's choice of method is remembered with the session, in the same write.
+    let chosen = pick == Pick::Chosen;
     let user = match method {
-        Method::Web => web(&mut backend, &site, args.timeout)?,
+        Method::Web => web(&mut backend, &site, args.timeout, chosen)?,
         Method::AppSessionLauncher => {
             let session = rt.block_on(app_session_launcher(&api, args))?;
-            store(&mut backend, site.clone(), session)?
+            store(&mut backend, site.clone(), session, chosen)?
         }
         Method::Credentials => {
             let session = rt.block_on(credentials(&api, args))?;
-            store(&mut backend, site.clone(), session)?
+            store(&mut backend, site.clone(), session, chosen)?
         }
     };
-    // The session may have been stored by the app: the choice is remembered here, once
-    // signed in. Not remembering it costs a click next time, not the sign-in.
-    let _ = accounts.remember_method(&site, method, pick);
     if args.json {
         return print(&to_json(&user));
     }
@@ -59,7 +59,12 @@ pub fn login(args: &LoginArgs, verbose: bool) -> Result<(), Failure> {
 }
 
 /// Web sign-in needs a window: the app does it and answers when it is over.
-fn web(backend: &mut Backend, site: &Site, timeout: Option<u64>) -> Result<UserInfo, Failure> {
+fn web(
+    backend: &mut Backend,
+    site: &Site,
+    timeout: Option<u64>,
+    chosen: bool,
+) -> Result<UserInfo, Failure> {
     let Backend::App(client) = backend else {
         return Err(Failure::failed(
             "the web sign-in needs the FPT Login app: start fpt-login-desktop, or use --method asl (or credentials)",
@@ -72,6 +77,7 @@ fn web(backend: &mut Backend, site: &Site, timeout: Option<u64>) -> Result<UserI
     let request = Request::Login {
         site: Some(site.clone()),
         method: Some(Method::Web),
+        chosen,
     };
     match client.request(&request) {
         Ok(Response::User(user)) => Ok(user),
@@ -152,8 +158,17 @@ async fn credentials(api: &impl SiteApi, args: &LoginArgs) -> Result<NewSession,
 }
 
 /// Stores a session: through the app when it runs (so it serves and shows it), else directly.
-fn store(backend: &mut Backend, site: Site, session: NewSession) -> Result<UserInfo, Failure> {
-    backend.user(&Request::StoreSession { site, session })
+fn store(
+    backend: &mut Backend,
+    site: Site,
+    session: NewSession,
+    chosen: bool,
+) -> Result<UserInfo, Failure> {
+    backend.user(&Request::StoreSession {
+        site,
+        session,
+        chosen,
+    })
 }
 
 /// `fpt-login script add`: checks the key against the site, then stores it.

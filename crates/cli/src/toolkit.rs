@@ -91,7 +91,11 @@ fn import(cache: &ToolkitCache, verbose: bool) -> Result<(), Failure> {
         sessions,
         SiteClient::new,
         |site, session: NewSession| {
-            let request = Request::StoreSession { site, session };
+            let request = Request::StoreSession {
+                site,
+                session,
+                chosen: false,
+            };
             std::future::ready(backend.request(&request).map(drop).map_err(|f| f.message))
         },
     ));

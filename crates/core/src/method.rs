@@ -31,6 +31,11 @@ pub enum Pick {
 }
 
 impl Pick {
+    /// [`Pick::Chosen`] when `chosen`, as the socket's requests say it.
+    pub fn chosen_if(chosen: bool) -> Self {
+        if chosen { Self::Chosen } else { Self::Offered }
+    }
+
     /// How `requested` (the method a caller asked for, if any) was picked.
     pub fn of(requested: Option<Method>) -> Self {
         if requested.is_some() {

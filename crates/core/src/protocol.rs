@@ -65,6 +65,10 @@ pub enum Request {
         site: Option<Site>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         method: Option<Method>,
+        /// The person picked `method`: it is remembered for the site in the same write as
+        /// the session. Otherwise nothing is remembered.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        chosen: bool,
     },
     /// Makes `site` the default site and, when given, `login` its current user.
     Use {
@@ -82,6 +86,10 @@ pub enum Request {
         #[serde(deserialize_with = "site::deserialize_requested")]
         site: Site,
         session: NewSession,
+        /// The person picked the session's method: it is remembered for the site in the same
+        /// write as the session, so no other sign-in lands between the two.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        chosen: bool,
     },
     /// A REST API access token for the current user of `site` (the default site when
     /// absent) with at least `min_ttl` seconds left (60 when absent). Answered by
@@ -397,6 +405,36 @@ mod tests {
             serde_json::to_value(Request::Status).unwrap(),
             json!({"type": "status"})
         );
+    }
+
+    /// Clients that predate `chosen` still send what they sent: nothing is remembered for them.
+    #[test]
+    fn chosen_is_optional_and_sent_only_when_true() {
+        let login: Request =
+            serde_json::from_value(json!({"type": "login", "method": "web"})).unwrap();
+        assert_eq!(
+            login,
+            Request::Login {
+                site: None,
+                method: Some(Method::Web),
+                chosen: false
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(&login).unwrap(),
+            json!({"type": "login", "method": "web"})
+        );
+        let chosen = Request::Login {
+            site: None,
+            method: Some(Method::Credentials),
+            chosen: true,
+        };
+        let sent = serde_json::to_value(&chosen).unwrap();
+        assert_eq!(
+            sent,
+            json!({"type": "login", "method": "credentials", "chosen": true})
+        );
+        assert_eq!(serde_json::from_value::<Request>(sent).unwrap(), chosen);
     }
 
     #[test]

@@ -39,6 +39,41 @@ async fn login_and_password_signs_in_and_stores_the_session() {
     assert_eq!(site.counters().password_logins, 1);
 }
 
+/// The way in saved for `site` in the profile's settings, if any.
+fn saved_method(profile: &Profile, site: &str) -> Option<String> {
+    // No settings yet is no saved method.
+    let file = std::fs::read_to_string(profile.home().join("settings.json")).ok()?;
+    let settings: serde_json::Value = serde_json::from_str(&file).expect("settings JSON");
+    settings["sites"][site]["method"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// `--method` is the person's choice: it is remembered for the site in the same write as the
+/// session, whether the app stores it (the CLI says so over the socket) or the CLI does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_method_picked_with_method_is_remembered_with_the_session() {
+    let site = PasswordSite::new().start().await;
+    for with_app in [true, false] {
+        let profile = Profile::new();
+        let app = with_app.then(|| profile.spawn_app(&["--background"]));
+        if with_app {
+            profile.wait_for_app().await;
+        }
+        assert_eq!(saved_method(&profile, site.url()), None);
+        let chosen = profile
+            .password_login(site.url(), "artist", "sesame", None, &[])
+            .await;
+        assert!(chosen.status.success(), "{}", stderr(&chosen));
+        assert_eq!(
+            saved_method(&profile, site.url()).as_deref(),
+            Some("credentials"),
+            "app: {with_app}"
+        );
+        drop(app);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_factor_codes_and_backup_codes() {
     let site = PasswordSite::new()

@@ -467,21 +467,6 @@ impl Accounts {
         Ok(settings.sites.get(site).and_then(|s| s.method))
     }
 
-    /// Remembers the method of a sign-in to `site` that succeeded and was stored elsewhere
-    /// (by the running app), when the person chose it (`pick`, see [`method::to_remember`]).
-    pub fn remember_method(
-        &self,
-        site: &Site,
-        used: Method,
-        pick: Pick,
-    ) -> Result<(), AccountsError> {
-        if method::to_remember(used, pick).is_some() {
-            self.settings
-                .update(|settings| remember(settings, site, used, pick))?;
-        }
-        Ok(())
-    }
-
     /// Removes the token of `login` (default: the current user) on `site` (default: the
     /// default site). The login stays in the recent list so the next sign-in can offer it.
     /// The web sign-in's cookies are the desktop app's to clear (it hears `signed_out`).
@@ -750,22 +735,22 @@ mod tests {
     fn a_chosen_method_is_remembered_with_the_sign_in_and_an_offered_one_is_not() {
         let (_tmp, accounts) = accounts();
         let site = Site::parse("https://a.example.com").unwrap();
+        let mut password = session("jane", "one");
+        password.method = Method::Credentials;
+        accounts.sign_in(&site, &password, Pick::Chosen).unwrap();
+        assert_eq!(
+            accounts.saved_method(&site).unwrap(),
+            Some(Method::Credentials)
+        );
         accounts
-            .remember_method(&site, Method::Credentials, Pick::Chosen)
-            .unwrap();
-        accounts
-            .sign_in(&site, &session("jane", "one"), Pick::Offered)
+            .sign_in(&site, &session("jane", "two"), Pick::Offered)
             .unwrap();
         assert_eq!(
             accounts.saved_method(&site).unwrap(),
             Some(Method::Credentials)
         );
         accounts
-            .sign_in(&site, &session("jane", "two"), Pick::Chosen)
-            .unwrap();
-        assert_eq!(accounts.saved_method(&site).unwrap(), Some(Method::Web));
-        accounts
-            .remember_method(&site, Method::AppSessionLauncher, Pick::Offered)
+            .sign_in(&site, &session("jane", "three"), Pick::Chosen)
             .unwrap();
         assert_eq!(accounts.saved_method(&site).unwrap(), Some(Method::Web));
     }
@@ -778,7 +763,8 @@ mod tests {
         let accounts = Accounts::with_store(&paths, Box::new(store));
         let site = Site::parse("https://a.example.com").unwrap();
         accounts
-            .remember_method(&site, Method::Credentials, Pick::Chosen)
+            .settings
+            .update(|settings| remember(settings, &site, Method::Credentials, Pick::Chosen))
             .unwrap();
         accounts
             .sign_in(&site, &session("jane", "one"), Pick::Chosen)

@@ -123,6 +123,7 @@ impl<D: SignIns, S: SiteCalls> AppHandler<D, S> {
         &self,
         site: Option<Site>,
         method: Option<Method>,
+        pick: Pick,
     ) -> Result<Response, ErrorInfo> {
         let accounts = self.refresher.accounts();
         let Choice { site, method, .. } = signin::choose(accounts, site.as_ref(), method)
@@ -138,9 +139,9 @@ impl<D: SignIns, S: SiteCalls> AppHandler<D, S> {
         // Listen before starting, so that a quick outcome is not missed.
         let mut statuses = self.desktop.sign_in_statuses();
         // Clients pick the method themselves (`fpt-login login` asks for the one it resolved)
-        // and remember their own choice.
+        // and say whether the person chose it, to be remembered with the session.
         self.desktop
-            .start_sign_in(&site, method, Pick::Offered)
+            .start_sign_in(&site, method, pick)
             .await
             .map_err(|e| {
                 let kind = match e {
@@ -176,8 +177,12 @@ impl<D: SignIns, S: SiteCalls> Handler for AppHandler<D, S> {
 
     async fn handle(&self, request: Request) -> Response {
         match request {
-            Request::Login { site, method } => self
-                .sign_in(site, method)
+            Request::Login {
+                site,
+                method,
+                chosen,
+            } => self
+                .sign_in(site, method, Pick::chosen_if(chosen))
                 .await
                 .unwrap_or_else(Response::Error),
             Request::GetUser { site, min_ttl } => self.user(site, min_ttl).await,

@@ -339,8 +339,16 @@ impl Handler for AccountsHandler {
         // A session another process hands over is only as good as the site says: check it
         // (and who it belongs to) before it is stored and served to everyone.
         let request = match request {
-            Request::StoreSession { site, session } => match checked(&site, session).await {
-                Ok(session) => Request::StoreSession { site, session },
+            Request::StoreSession {
+                site,
+                session,
+                chosen,
+            } => match checked(&site, session).await {
+                Ok(session) => Request::StoreSession {
+                    site,
+                    session,
+                    chosen,
+                },
                 Err(e) => return Response::Error(ErrorInfo::new(ErrorKind::SignInFailed, e)),
             },
             Request::GetRestToken { site, min_ttl } => {
@@ -412,9 +420,13 @@ pub fn answer(accounts: &Accounts, request: Request) -> Response {
         Request::Use { site, login } => accounts
             .use_site(&site, login.as_deref())
             .map(Response::User),
-        // The client picked the method and remembers its own choice (`fpt-login login`).
-        Request::StoreSession { site, session } => accounts
-            .sign_in(&site, &session, Pick::Offered)
+        // The client picked the method, and says whether the person chose it.
+        Request::StoreSession {
+            site,
+            session,
+            chosen,
+        } => accounts
+            .sign_in(&site, &session, Pick::chosen_if(chosen))
             .and_then(|()| accounts.user(Some(&site), None))
             .map(Response::User),
         Request::Subscribe => {
