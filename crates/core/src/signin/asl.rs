@@ -5,7 +5,9 @@
 //! handing the session over to be stored, so a sign-in cancelled at any point, even after the
 //! site approved it, leaves nothing behind.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use url::Url;
 
@@ -111,24 +113,25 @@ mod tests {
     use super::super::fake::FakeSite;
     use super::*;
 
-    fn quick(timeout_ms: u64) -> AslOptions {
+    /// Polls every second for `timeout_secs`; the tests run on paused time, so waiting costs
+    /// nothing and every count is exact.
+    fn options(timeout_secs: u64) -> AslOptions {
         AslOptions {
-            timeout: Duration::from_millis(timeout_ms),
-            poll_every: Duration::from_millis(1),
+            timeout: Duration::from_secs(timeout_secs),
+            poll_every: Duration::from_secs(1),
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_approved_request_is_checked_and_becomes_a_session() {
         let fake = FakeSite::sso_with_launcher()
             .with_polls(3, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))));
         let shown = Cell::new(None);
-        let session =
-            app_session_launcher(&fake, quick(10_000), 1_000, &Ending::default(), |page| {
-                shown.set(Some(page.clone()));
-            })
-            .await
-            .unwrap();
+        let session = app_session_launcher(&fake, options(10), 1_000, &Ending::default(), |page| {
+            shown.set(Some(page.clone()));
+        })
+        .await
+        .unwrap();
         assert_eq!(session.login, "jane");
         assert_eq!(session.method, Method::AppSessionLauncher);
         let page = shown.take().expect("the approval page was shown");
@@ -142,21 +145,21 @@ mod tests {
         assert_eq!(fake.calls("read"), 1, "the token was checked once");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_rejected_request_needs_the_person_and_checks_nothing() {
         let fake = FakeSite::sso_with_launcher().with_polls(1, Err(AslError::RejectedOrExpired));
-        let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {})
+        let e = app_session_launcher(&fake, options(10), 0, &Ending::default(), |_| {})
             .await
             .unwrap_err();
         assert!(e.needs_person(), "{e}");
         assert_eq!(fake.calls("read"), 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_site_without_the_launcher_says_so_before_showing_anything() {
         let fake = FakeSite::sso();
         let mut shown = false;
-        let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {
+        let e = app_session_launcher(&fake, options(10), 0, &Ending::default(), |_| {
             shown = true;
         })
         .await
@@ -165,7 +168,7 @@ mod tests {
         assert!(e.to_string().contains("not enabled"), "{e}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_approval_page_off_the_site_is_never_shown_or_opened() {
         for page in [
             "file:///etc/passwd",
@@ -177,7 +180,7 @@ mod tests {
         ] {
             let fake = FakeSite::sso_with_launcher().with_approval_page(page);
             let mut shown = false;
-            let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {
+            let e = app_session_launcher(&fake, options(10), 0, &Ending::default(), |_| {
                 shown = true;
             })
             .await
@@ -194,39 +197,45 @@ mod tests {
             .at("http://127.0.0.1:8090")
             .with_polls(0, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))));
         let fake = fake.with_approval_page("http://127.0.0.1:8090/app_session_request/1");
-        app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {})
+        app_session_launcher(&fake, options(10), 0, &Ending::default(), |_| {})
             .await
             .unwrap();
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn waiting_stops_at_the_timeout() {
         let fake = FakeSite::sso_with_launcher();
-        let e = app_session_launcher(&fake, quick(30), 0, &Ending::default(), |_| {})
+        let started = Instant::now();
+        let e = app_session_launcher(&fake, options(30), 0, &Ending::default(), |_| {})
             .await
             .unwrap_err();
         assert!(e.to_string().contains("not approved within"), "{e}");
-        assert!(fake.calls("asl_poll") >= 1);
+        assert_eq!(
+            fake.calls("asl_poll"),
+            30,
+            "once a second until the timeout"
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn cancelling_stops_polling_and_leaves_no_session() {
         let fake = FakeSite::sso_with_launcher().with_polls(
             1_000_000,
             Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))),
         );
         let ending = Ending::default();
-        let flow = app_session_launcher(&fake, quick(60_000), 0, &ending, |_| {});
+        let flow = app_session_launcher(&fake, options(60), 0, &ending, |_| {});
         // Dropping the future stops the polling, as the app's Cancel button and Ctrl-C do.
-        let cancelled = tokio::time::timeout(Duration::from_millis(20), flow).await;
+        let cancelled = tokio::time::timeout(Duration::from_millis(5_500), flow).await;
         assert!(cancelled.is_err(), "the flow was still waiting");
-        let polls = fake.calls("asl_poll");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        assert_eq!(fake.calls("asl_poll"), polls, "no poll after cancelling");
+        assert_eq!(fake.calls("asl_poll"), 5);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(fake.calls("asl_poll"), 5, "no poll after cancelling");
         assert_eq!(fake.calls("read"), 0);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_cancel_after_the_approval_still_wins_and_nothing_is_handed_over() {
         let ending = std::sync::Arc::new(Ending::default());
         let person = std::sync::Arc::clone(&ending);
@@ -234,29 +243,29 @@ mod tests {
         let fake = FakeSite::sso_with_launcher()
             .with_polls(0, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))))
             .during_read(move || assert!(person.claim(), "the cancel claims the ending"));
-        let e = app_session_launcher(&fake, quick(10_000), 0, &ending, |_| {})
+        let e = app_session_launcher(&fake, options(10), 0, &ending, |_| {})
             .await
             .unwrap_err();
         assert!(matches!(e, SignInError::Cancelled { .. }), "{e}");
         assert_eq!(fake.calls("read"), 1, "the approval was checked");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_session_handed_over_cannot_be_cancelled_any_more() {
         let ending = Ending::default();
         let fake = FakeSite::sso_with_launcher()
             .with_polls(0, Ok(Some(FakeSite::approval("jane", FakeSite::TOKEN))));
-        app_session_launcher(&fake, quick(10_000), 0, &ending, |_| {})
+        app_session_launcher(&fake, options(10), 0, &ending, |_| {})
             .await
             .unwrap();
         assert!(!ending.claim(), "a later cancel is told it came too late");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn an_approval_for_a_token_the_site_refuses_is_not_a_session() {
         let fake = FakeSite::sso_with_launcher()
             .with_polls(0, Ok(Some(FakeSite::approval("jane", "stale"))));
-        let e = app_session_launcher(&fake, quick(10_000), 0, &Ending::default(), |_| {})
+        let e = app_session_launcher(&fake, options(10), 0, &Ending::default(), |_| {})
             .await
             .unwrap_err();
         assert!(e.needs_person(), "{e}");
