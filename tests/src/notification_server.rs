@@ -163,10 +163,12 @@ impl NotificationServer {
         let notified = wait_for(
             &format!("a notification from {pid} saying {summary:?}"),
             Duration::from_secs(60),
+            // The last one: a notification shown again after its server ended without
+            // replying is there twice, and the app kept the later one's id.
             || async {
                 self.all()
                     .into_iter()
-                    .find(|n| n.pid == pid && n.summary.contains(summary))
+                    .rfind(|n| n.pid == pid && n.summary.contains(summary))
             },
         )
         .await;

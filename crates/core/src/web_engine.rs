@@ -120,6 +120,8 @@ pub struct ToPut {
     site: Site,
     /// The engine running when they were handed out, which will hold them.
     engine: u64,
+    /// The landing they were kept at: a later landing's cookies kept meanwhile are not these.
+    landing: u64,
     /// The site's sign-outs when they were handed out.
     sign_outs: u64,
     cookies: Vec<EngineCookie>,
@@ -272,13 +274,14 @@ impl SessionCookies {
         let sites = self.sites.lock().expect("session cookies lock");
         let engine = sites.engine;
         let sign_outs = sites.sign_outs.get(site).copied().unwrap_or(0);
-        let cookies = match sites.kept.get(site) {
-            Some(carried) if carried.engine != engine => carried.cookies.clone(),
-            _ => Vec::new(),
+        let (cookies, landing) = match sites.kept.get(site) {
+            Some(carried) if carried.engine != engine => (carried.cookies.clone(), carried.landing),
+            _ => (Vec::new(), 0),
         };
         ToPut {
             site: site.clone(),
             engine,
+            landing,
             sign_outs,
             cookies,
         }
@@ -297,10 +300,6 @@ impl SessionCookies {
         Fut: std::future::Future<Output = Added>,
     {
         let mut outcome = Put::default();
-        if put.cookies.is_empty() {
-            return outcome;
-        }
-        self.held_by(&put.site, put.engine);
         let mut cookies = put.cookies.into_iter();
         while let Some(cookie) = cookies.next() {
             if self.signed_out_since(&put.site, put.sign_outs) {
@@ -308,7 +307,14 @@ impl SessionCookies {
                 break;
             }
             match add(cookie).await {
-                Added::Yes => outcome.added = outcome.added.saturating_add(1),
+                Added::Yes => {
+                    // From the first one in, the engine has them: its next window is not given
+                    // them again.
+                    if outcome.added == 0 {
+                        self.held_by(&put.site, put.engine, put.landing);
+                    }
+                    outcome.added = outcome.added.saturating_add(1);
+                }
                 Added::Refused => outcome.failed = outcome.failed.saturating_add(1),
                 Added::NoAnswer => {
                     outcome.failed = outcome
@@ -322,11 +328,13 @@ impl SessionCookies {
         outcome
     }
 
-    /// The kept cookies of `site` are in `engine` now (or going in): the next window of that
-    /// engine is not given them again.
-    fn held_by(&self, site: &Site, engine: u64) {
+    /// The cookies `site` kept at `landing` are in `engine` now (or going in): the next window
+    /// of that engine is not given them again. A later landing's, kept meanwhile, are not in it.
+    fn held_by(&self, site: &Site, engine: u64, landing: u64) {
         let mut sites = self.sites.lock().expect("session cookies lock");
-        if let Some(carried) = sites.kept.get_mut(site) {
+        if let Some(carried) = sites.kept.get_mut(site)
+            && carried.landing == landing
+        {
             carried.engine = engine;
         }
     }
@@ -570,6 +578,24 @@ mod tests {
         );
         jar.helpers_ended();
         assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
+
+        // A store that took none of them does not hold them.
+        let put = jar
+            .put_each(jar.to_put(&site()), |_| std::future::ready(Added::NoAnswer))
+            .await;
+        assert_eq!(put.added, 0);
+        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
+
+        // A renewal that landed in the engine before this one kept newer cookies while the
+        // window was about to put the older ones: the newer ones are not in this engine, and
+        // the next window gets them.
+        let renewal = jar.landed(&site());
+        jar.helpers_ended();
+        let older = jar.to_put(&site());
+        jar.keep(&site(), renewal, [cookie("sid", "b", false)]);
+        jar.put_each(older, |_| std::future::ready(Added::Yes))
+            .await;
+        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "b", false)]);
     }
 
     #[test]

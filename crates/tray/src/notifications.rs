@@ -3,10 +3,11 @@
 //! executor of its own), so a process without a window can show them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use zbus::zvariant::Value;
 
 /// How long a notification server has to answer: notifications are shown from the app's own
@@ -57,17 +58,23 @@ struct Note {
     summary: String,
     /// Plain text; escaped when the server takes markup.
     body: String,
+    queued: Instant,
 }
 
 /// Notifications waiting for the server, at most: a burst beyond that while the server is
 /// slow is dropped (and logged) rather than held.
 const QUEUE: usize = 16;
 
+/// A notification that waited this long for a slow server is not shown any more: the tray
+/// and the Accounts window show the sessions as they are now.
+const STALE_AFTER: Duration = Duration::from_secs(30);
+
 /// Shows notifications; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Notifier {
     from: Sender,
-    queue: Arc<OnceLock<mpsc::Sender<Note>>>,
+    /// The queue of the task that shows them, once there is one.
+    queue: Arc<Mutex<Option<mpsc::Sender<Note>>>>,
 }
 
 impl Notifier {
@@ -89,24 +96,25 @@ impl Notifier {
             tracing::warn!("cannot show a notification: no runtime to reach the bus from");
             return;
         };
-        let queue = self.queue.get_or_init(|| {
-            let (queue, waiting) = mpsc::channel(QUEUE);
-            runtime.spawn(deliver(self.from, waiting));
-            queue
-        });
         let note = Note {
             subject: subject.to_owned(),
             summary: clean(summary, false),
             body: clean(body, true),
+            queued: Instant::now(),
         };
-        match queue.try_send(note) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!("cannot show a notification: too many are waiting for the server");
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        // The task ends with the runtime it ran on: the next one starts on the caller's.
+        let queue = match &*queue {
+            Some(running) if !running.is_closed() => running.clone(),
+            _ => {
+                let (running, waiting) = mpsc::channel(QUEUE);
+                runtime.spawn(deliver(self.from, waiting));
+                *queue = Some(running.clone());
+                running
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::warn!("cannot show a notification: the runtime that showed them ended");
-            }
+        };
+        if queue.try_send(note).is_err() {
+            tracing::warn!("cannot show a notification: too many are waiting for the server");
         }
     }
 }
@@ -115,6 +123,13 @@ impl Notifier {
 async fn deliver(from: Sender, mut waiting: mpsc::Receiver<Note>) {
     let mut server = Server::default();
     while let Some(note) = waiting.recv().await {
+        if note.queued.elapsed() > STALE_AFTER {
+            tracing::warn!(
+                "cannot show a notification: it waited over {} s for the notification server",
+                STALE_AFTER.as_secs()
+            );
+            continue;
+        }
         match tokio::time::timeout(ANSWER_WITHIN, server.show(from, &note)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "cannot show a notification"),
@@ -142,8 +157,9 @@ struct Server {
 }
 
 impl Server {
-    /// Shows `note`, once more on a fresh connection when the bus went away or the server
-    /// did not answer (a server that was replaced meanwhile, say).
+    /// Shows `note`, and tries once more when that failed: on a fresh connection when the bus
+    /// went away, on the same one when the server answered with an error (a server that was
+    /// replaced meanwhile gives no reply).
     async fn show(&mut self, from: Sender, note: &Note) -> zbus::Result<()> {
         match self.try_show(from, note).await {
             Err(e) => {
@@ -163,11 +179,12 @@ impl Server {
         } else {
             let bus = zbus::Connection::session().await?;
             let server = NotificationsProxy::new(&bus).await?;
+            // A server that does not say is taken to show markup: escaped text is at worst
+            // shown with its entities, never as markup.
             self.markup = server
                 .get_capabilities()
-                .await?
-                .iter()
-                .any(|c| c == "body-markup");
+                .await
+                .map_or(true, |caps| caps.iter().any(|c| c == "body-markup"));
             self.bus = Some(bus.clone());
             bus
         };

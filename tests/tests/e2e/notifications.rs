@@ -47,7 +47,8 @@ async fn a_second_notification_about_a_site_replaces_the_first_and_text_cannot_b
     assert_eq!(fourth.replaces_id, third.id, "{fourth:?}");
     let order: Vec<Notification> = server.all().into_iter().filter(|n| n.pid == pid).collect();
     let at = |n: &Notification| order.iter().position(|o| o == n);
-    assert!(at(&third) < at(&fourth), "{order:#?}");
+    let (third_at, fourth_at) = (at(&third).expect("third"), at(&fourth).expect("fourth"));
+    assert!(third_at < fourth_at, "{order:#?}");
 
     // A NUL would get the connection dropped by the bus: it is replaced, and the notifier
     // still reaches the server afterwards.

@@ -182,7 +182,8 @@ impl<D: SignIns, S: SiteCalls> Handler for AppHandler<D, S> {
                 method,
                 chosen,
             } => self
-                .sign_in(site, method, Pick::chosen_if(chosen))
+                // Only a method named can be the person's choice; the default is not remembered.
+                .sign_in(site, method, Pick::chosen_if(chosen && method.is_some()))
                 .await
                 .unwrap_or_else(Response::Error),
             Request::GetUser { site, min_ttl } => self.user(site, min_ttl).await,
