@@ -128,10 +128,6 @@ pub struct ToPut {
 }
 
 impl ToPut {
-    pub fn cookies(&self) -> &[EngineCookie] {
-        &self.cookies
-    }
-
     pub fn is_empty(&self) -> bool {
         self.cookies.is_empty()
     }
@@ -567,9 +563,9 @@ mod tests {
         );
         jar.helpers_ended();
         // A window that went away before it put them leaves them to the next one.
-        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
+        assert_eq!(jar.to_put(&site()).cookies, [cookie("sid", "a", false)]);
         let put = jar.to_put(&site());
-        assert_eq!(put.cookies(), [cookie("sid", "a", false)]);
+        assert_eq!(put.cookies, [cookie("sid", "a", false)]);
         let put = jar.put_each(put, |_| std::future::ready(Added::Yes)).await;
         assert_eq!(put.added, 1);
         assert!(
@@ -577,14 +573,14 @@ mod tests {
             "the new engine holds them now"
         );
         jar.helpers_ended();
-        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
+        assert_eq!(jar.to_put(&site()).cookies, [cookie("sid", "a", false)]);
 
         // A store that took none of them does not hold them.
         let put = jar
             .put_each(jar.to_put(&site()), |_| std::future::ready(Added::NoAnswer))
             .await;
         assert_eq!(put.added, 0);
-        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
+        assert_eq!(jar.to_put(&site()).cookies, [cookie("sid", "a", false)]);
 
         // A renewal that landed in the engine before this one kept newer cookies while the
         // window was about to put the older ones: the newer ones are not in this engine, and
@@ -595,7 +591,7 @@ mod tests {
         jar.keep(&site(), renewal, [cookie("sid", "b", false)]);
         jar.put_each(older, |_| std::future::ready(Added::Yes))
             .await;
-        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "b", false)]);
+        assert_eq!(jar.to_put(&site()).cookies, [cookie("sid", "b", false)]);
     }
 
     #[test]
@@ -640,7 +636,7 @@ mod tests {
         // The site took a while to confirm the session; the helpers ended meanwhile.
         jar.helpers_ended();
         jar.keep(&site(), landed, [cookie("sid", "a", false)]);
-        assert_eq!(jar.to_put(&site()).cookies(), [cookie("sid", "a", false)]);
+        assert_eq!(jar.to_put(&site()).cookies, [cookie("sid", "a", false)]);
     }
 
     /// The engine's puts are asynchronous: a sign-out can come between two of them. The

@@ -113,8 +113,14 @@ impl Notifier {
                 running
             }
         };
-        if queue.try_send(note).is_err() {
-            tracing::warn!("cannot show a notification: too many are waiting for the server");
+        match queue.try_send(note) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!("cannot show a notification: too many are waiting for the server");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::warn!("cannot show a notification: the runtime that showed them ended");
+            }
         }
     }
 }
@@ -174,8 +180,8 @@ impl Server {
     }
 
     async fn try_show(&mut self, from: Sender, note: &Note) -> zbus::Result<()> {
-        let bus = if let Some(bus) = &self.bus {
-            bus.clone()
+        let server = if let Some(bus) = &self.bus {
+            NotificationsProxy::new(bus).await?
         } else {
             let bus = zbus::Connection::session().await?;
             let server = NotificationsProxy::new(&bus).await?;
@@ -185,10 +191,9 @@ impl Server {
                 .get_capabilities()
                 .await
                 .map_or(true, |caps| caps.iter().any(|c| c == "body-markup"));
-            self.bus = Some(bus.clone());
-            bus
+            self.bus = Some(bus);
+            server
         };
-        let server = NotificationsProxy::new(&bus).await?;
         let replaces = self.ids.get(&note.subject).copied().unwrap_or(0);
         let body = if self.markup {
             markup_escaped(&note.body)
